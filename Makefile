@@ -1,0 +1,89 @@
+# Sportello URP: every target installs what is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SPACY_DIR := var/spacy/it_urp
+SPACY_MODEL := $(SPACY_DIR)/meta.json
+MODEL := models/urp.tar.gz
+TRAIN_INPUTS := $(shell find data -name '*.yml') domain.yml config.yml $(SPACY_MODEL)
+RASA := $(BIN)/rasa
+PIP := $(BIN)/pip install --quiet --no-deps
+# The machine's pip configuration names index folders that may not exist: drop that noise.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+# Quieter TensorFlow and no telemetry from Rasa.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONHASHSEED := 0
+URP_RASA_PORT ?= 5005
+URP_ACTIONS_PORT ?= 5055
+export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
+export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
+
+.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean
+
+help:
+	@echo "make run       avvia l'assistente in locale (installa e addestra se serve)"
+	@echo "make test      tutta la suite (quella che esegue la CI)"
+	@echo "make install   crea .venv dalle dipendenze bloccate"
+	@echo "make train     addestra il modello in models/"
+	@echo "make eval-nlu  cross-validation e report sul test set separato"
+	@echo "make bench     benchmark di prestazioni"
+
+# The lock is installed with --no-deps so that exactly the pinned versions land.
+# Rasa 3.6 declares Requires-Python <3.11, hence the separate second step
+# (see docs/install.md).
+$(INSTALLED): requirements/lock.txt requirements/rasa-no-deps.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) --prefer-binary -r requirements/lock.txt $(QUIET_PIP)
+	$(PIP) --ignore-requires-python -r requirements/rasa-no-deps.txt $(QUIET_PIP)
+	$(PIP) --no-build-isolation -e . $(QUIET_PIP)
+	$(BIN)/python -m urp.tools.check_install
+	touch $@
+
+$(SPACY_MODEL): $(INSTALLED) data/nlu/gazetteers.yml urp/nlp/spacy_pipeline.py urp/dates.py
+	$(BIN)/urp nlp build --out $(SPACY_DIR)
+
+install: $(INSTALLED) $(SPACY_MODEL)
+
+$(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
+	$(RASA) train --fixed-model-name urp --out models
+	touch $@
+
+train: install $(MODEL)
+
+run: install $(MODEL)
+	scripts/run.sh
+
+# Chat in the terminal with the assistant started by `make run` (its action server).
+shell: install $(MODEL)
+	$(RASA) shell --model $(MODEL) --port $$(( $(URP_RASA_PORT) + 1 ))
+
+validate: install
+	$(RASA) data validate --fail-on-warnings
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: install
+	$(BIN)/pytest -m "not e2e"
+
+e2e: install $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
+	$(BIN)/pytest -m e2e
+
+test: lint validate unit e2e
+
+eval-nlu: install
+	$(BIN)/python -m urp.tools.eval_nlu
+
+bench: install $(MODEL)
+	$(BIN)/python -m urp.tools.bench
+
+clean:
+	rm -rf models results var/spacy

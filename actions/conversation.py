@@ -1,0 +1,38 @@
+"""Reading the conversation so far from a tracker (no Action classes here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rasa_sdk import Tracker
+
+
+def _session_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """Events since the current session started."""
+    events = tracker.events
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            return events[index + 1 :]
+    return list(events)
+
+
+def _user_intents(tracker: Tracker) -> Iterator[str | None]:
+    for event in _session_events(tracker):
+        if event.get("event") == "user":
+            yield (event.get("parse_data") or {}).get("intent", {}).get("name")
+
+
+def trailing_intent_count(tracker: Tracker, intent: str) -> int:
+    """How many of the latest user messages in a row carry ``intent``."""
+    count = 0
+    for name in reversed(list(_user_intents(tracker))):
+        if name != intent:
+            break
+        count += 1
+    return count
+
+
+def session_intent_count(tracker: Tracker, intent: str) -> int:
+    """How many user messages of this session carry ``intent``."""
+    return sum(1 for name in _user_intents(tracker) if name == intent)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make run`: the action server and the Rasa server on localhost with embedded defaults.
+# Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RASA_PORT="${URP_RASA_PORT:-5005}"
+ACTIONS_PORT="${URP_ACTIONS_PORT:-5055}"
+export URP_ACTION_ENDPOINT="${URP_ACTION_ENDPOINT:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
+export URP_CALLBACK_URL="${URP_CALLBACK_URL:-http://127.0.0.1:5034/bot}"
+BIN=.venv/bin
+mkdir -p var
+
+# The HTTP API is never open: use the deployer's token, or one generated once and kept
+# (readable only by this user) in var/rasa-auth-token.
+if [[ -z "${RASA_AUTH_TOKEN:-}" && -z "${RASA_JWT_SECRET:-}" ]]; then
+  if [[ ! -s var/rasa-auth-token ]]; then
+    (umask 077 && "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > var/rasa-auth-token)
+  fi
+  RASA_AUTH_TOKEN="$(cat var/rasa-auth-token)"
+fi
+if [[ -n "${RASA_JWT_SECRET:-}" ]]; then
+  api_auth=(--jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
+else
+  api_auth=(--auth-token "$RASA_AUTH_TOKEN")
+fi
+
+"$BIN/urp" settings check >/dev/null
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Arresto in corso..."
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  echo "Fermato."
+}
+trap stop INT TERM EXIT
+
+"$BIN/rasa" run actions --actions actions --port "$ACTIONS_PORT" --quiet &
+pids+=($!)
+"$BIN/rasa" run --model models/urp.tar.gz --enable-api "${api_auth[@]}" \
+  --interface 127.0.0.1 --port "$RASA_PORT" \
+  --credentials credentials.yml --endpoints endpoints.yml --cors "*" --quiet &
+pids+=($!)
+
+echo "Avvio dell'assistente (il primo caricamento del modello richiede qualche secondo)..."
+"$BIN/python" -m urp.tools.wait_http "http://127.0.0.1:${ACTIONS_PORT}/health" \
+  "http://127.0.0.1:${RASA_PORT}/" --timeout 300 --pids "${pids[@]}"
+
+cat <<MSG
+
+Sportello URP è pronto.
+  Chatta dal terminale:
+    curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"prova","message":"ciao"}'
+  oppure, in un altro terminale, con la console di Rasa:
+    make shell
+  Web widget (socket.io): http://127.0.0.1:${RASA_PORT}/socket.io
+  API HTTP di Rasa: protetta dal token in var/rasa-auth-token (o RASA_AUTH_TOKEN)
+  Comune: ${URP_SETTINGS:-settings/ancona.yml}
+Premi Ctrl-C per fermare tutto.
+MSG
+
+wait -n "${pids[@]}"
+echo "Un processo si è fermato: arresto anche l'altro." >&2
+exit 1

@@ -1,0 +1,51 @@
+"""Build trackers that read like conversations, and run actions against them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def user(intent: str, text: str | None = None, confidence: float = 0.9) -> dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text if text is not None else f"/{intent}",
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []},
+    }
+
+
+def bot(action: str) -> dict[str, Any]:
+    return {"event": "action", "name": action}
+
+
+def session_started() -> dict[str, Any]:
+    return {"event": "session_started"}
+
+
+def tracker(*events: dict[str, Any], slots: dict[str, Any] | None = None) -> Tracker:
+    latest = next((e for e in reversed(events) if e["event"] == "user"), None)
+    return Tracker(
+        sender_id="test",
+        slots=slots or {},
+        latest_message=(latest or {}).get("parse_data", {}),
+        events=list(events),
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
+
+
+def run(action: Action, conversation: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run ``action``; return (events it returned, messages it sent)."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, conversation, DOMAIN))
+    return events, dispatcher.messages

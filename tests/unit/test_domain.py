@@ -1,0 +1,67 @@
+"""The replies citizens read: every placeholder filled, short, in correct Italian."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from urp.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+TEXTS = [
+    (name, variant["text"])
+    for name, variants in DOMAIN["responses"].items()
+    for variant in variants
+    if "text" in variant
+]
+# Longest reply that still reads on a phone without scrolling much.
+MAX_CHARS = 420
+# Common misspellings and the formal "Lei" register (we use the friendly "tu").
+FORBIDDEN = [
+    r"perchè", r"\bpò\b", r"qual'è", r"\bsè\b", r"\bnè\b", r"\bE'\b", r"\bpuo'\b",
+    r"\bLei\b", r"\bSua\b", r"\bLa preghiamo\b", r"\bpotrebbe\b",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text"), TEXTS)
+def test_placeholders_are_slots(name: str, text: str) -> None:
+    slots = set(DOMAIN["slots"])
+    assert set(re.findall(r"\{(\w+)\}", text)) <= slots
+
+
+def test_every_fact_placeholder_is_provided_by_the_settings() -> None:
+    facts = set(load_settings().facts())
+    used = {p for _, text in TEXTS for p in re.findall(r"\{(urp_\w+)\}", text)}
+    assert used <= facts
+
+
+@pytest.mark.parametrize(("name", "text"), TEXTS)
+def test_replies_are_short_enough_for_a_phone(name: str, text: str) -> None:
+    filled = text.format(**load_settings().facts())
+    assert len(filled) <= MAX_CHARS, f"{name}: {len(filled)} caratteri"
+
+
+@pytest.mark.parametrize(("name", "text"), TEXTS)
+def test_italian_spelling_and_register(name: str, text: str) -> None:
+    assert [p for p in FORBIDDEN if re.search(p, text)] == []
+
+
+def test_no_municipality_facts_written_in_the_domain() -> None:
+    raw = (ROOT / "domain.yml").read_text(encoding="utf-8")
+    for settings_file in (ROOT / "settings").glob("*.yml"):
+        settings = load_settings(settings_file)
+        for value in (settings.municipality, settings.urp_phone, settings.website):
+            assert value not in raw, f"{value} è un dato del Comune: va nelle impostazioni"
+
+
+def test_every_custom_action_is_implemented() -> None:
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    declared = {a for a in DOMAIN["actions"] if a.startswith("action_")}
+    assert declared <= set(executor.actions)

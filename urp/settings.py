@@ -1,0 +1,148 @@
+"""The municipality settings: every fact the assistant tells citizens.
+
+One YAML file per municipality, chosen with ``URP_SETTINGS`` (default: the Ancona
+example shipped in ``settings/ancona.yml``). Nothing municipality-specific lives in code,
+domain or stories.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from urp.hours import WeeklyHours
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
+REPORTING_MODES = ("redirect", "collect")
+
+
+class SettingsError(ValueError):
+    """The settings file is missing, unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    municipality: str  # "Ancona"
+    display_name: str  # "Comune di Ancona"
+    province_code: str  # for the patron saint's holiday
+    timezone: ZoneInfo
+    website: str
+    urp_phone: str
+    urp_email: str
+    service_hours: WeeklyHours
+    policy_url: str
+    policy_version: str
+    reporting_mode: str
+    reporting_url: str
+    source: Path
+
+    def facts(self) -> dict[str, str]:
+        """The values responses quote, keyed by the slot that carries each one."""
+        return {
+            "urp_comune": self.display_name,
+            "urp_phone": self.urp_phone,
+            "urp_email": self.urp_email,
+            "urp_hours": self.service_hours.describe(),
+            "urp_website": self.website,
+            "urp_policy_url": self.policy_url,
+            "urp_report_url": self.reporting_url,
+        }
+
+
+def _require(data: dict[str, Any], dotted: str, source: Path) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or node.get(part) in (None, ""):
+            raise SettingsError(f"{source}: manca il valore obbligatorio '{dotted}'")
+        node = node[part]
+    return node
+
+
+def _url(data: dict[str, Any], dotted: str, source: Path) -> str:
+    value = str(_require(data, dotted, source)).strip()
+    if not value.startswith(("https://", "http://")):
+        raise SettingsError(f"{source}: '{dotted}' deve essere un indirizzo web, non {value!r}")
+    return value
+
+
+def parse_settings(data: Any, source: Path) -> Settings:
+    """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: il file deve contenere una mappa YAML")
+    try:
+        timezone = ZoneInfo(str(data.get("timezone", "Europe/Rome")))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SettingsError(f"{source}: fuso orario non valido ({error})") from error
+    hours_spec = _require(data, "urp.service_hours", source)
+    if not isinstance(hours_spec, dict):
+        raise SettingsError(f"{source}: 'urp.service_hours' deve elencare i giorni")
+    try:
+        hours = WeeklyHours.parse(hours_spec)
+    except ValueError as error:
+        raise SettingsError(f"{source}: urp.service_hours: {error}") from error
+    mode = str(data.get("reporting", {}).get("mode", "redirect"))
+    if mode not in REPORTING_MODES:
+        raise SettingsError(f"{source}: reporting.mode deve essere uno di {REPORTING_MODES}")
+    name = str(_require(data, "municipality.name", source))
+    return Settings(
+        municipality=name,
+        display_name=str(data["municipality"].get("display_name") or f"Comune di {name}"),
+        province_code=str(_require(data, "municipality.province_code", source)).upper(),
+        timezone=timezone,
+        website=_url(data, "municipality.website", source),
+        urp_phone=str(_require(data, "urp.phone", source)),
+        urp_email=str(_require(data, "urp.email", source)),
+        service_hours=hours,
+        policy_url=_url(data, "privacy.policy_url", source),
+        policy_version=str(_require(data, "privacy.policy_version", source)),
+        reporting_mode=mode,
+        reporting_url=_url(data, "reporting.platform_url", source),
+        source=source,
+    )
+
+
+def settings_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The file to read: ``path``, else ``URP_SETTINGS``, else the Ancona example.
+
+    A relative path is taken from the working directory, else from the project root.
+    """
+    source = Path(path or os.environ.get("URP_SETTINGS") or DEFAULT_SETTINGS)
+    if not source.is_absolute() and not source.exists():
+        source = PROJECT_ROOT / source
+    return source
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a settings file (see :func:`settings_path`)."""
+    source = settings_path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"impossibile leggere le impostazioni {source}: {error}") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{source}: YAML non valido ({error})") from error
+    return parse_settings(data, source)
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, mtime_ns: int) -> Settings:
+    return load_settings(path)
+
+
+def current_settings() -> Settings:
+    """Settings for long-running servers: re-read when the file changes on disk."""
+    source = settings_path()
+    try:
+        mtime = source.stat().st_mtime_ns
+    except OSError as error:
+        raise SettingsError(f"impossibile leggere le impostazioni {source}: {error}") from error
+    return _cached(str(source), mtime)

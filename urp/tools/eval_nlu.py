@@ -1,0 +1,329 @@
+"""`make eval-nlu`: choose the pipeline by cross-validation, score the held-out set.
+
+1. Cross-validates variants of the shipped pipeline (config.yml as it is, without lemmas,
+   without character n-grams) on data/nlu with ``rasa test nlu --cross-validation``.
+2. Scores the trained model (models/urp.tar.gz) on tests/nlu/holdout.yml, which is never
+   trained on: intent accuracy and per-intent precision, recall and F1 as the deployed
+   assistant behaves (a message below the fallback threshold counts as a miss), a
+   confusion matrix PNG, and the confidences that justify the fallback threshold.
+3. Writes docs/nlu-report.md and results/eval/report.json with exactly what it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from urp.nlu_data import read_examples
+from urp.settings import PROJECT_ROOT
+
+RESULTS = PROJECT_ROOT / "results" / "eval"
+REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
+HOLDOUT = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
+MODEL = PROJECT_ROOT / "models" / "urp.tar.gz"
+FALLBACK_INTENT = "nlu_fallback"
+THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
+
+Pipeline = list[dict[str, Any]]
+
+
+def _without_fallback(pipeline: Pipeline) -> Pipeline:
+    return [c for c in pipeline if c["name"] != "FallbackClassifier"]
+
+
+def _no_lemmas(pipeline: Pipeline) -> Pipeline:
+    return [
+        {**c, "use_lemma": False} if c["name"] == "CountVectorsFeaturizer" else c for c in pipeline
+    ]
+
+
+def _no_char_ngrams(pipeline: Pipeline) -> Pipeline:
+    return [c for c in pipeline if c.get("analyzer") not in ("char", "char_wb")]
+
+
+def _no_transformer(pipeline: Pipeline) -> Pipeline:
+    return [
+        {**c, "number_of_transformer_layers": 0} if c["name"] == "DIETClassifier" else c
+        for c in pipeline
+    ]
+
+
+VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
+    "shipped": ("config.yml: lemmi + n-grammi di caratteri", lambda p: p),
+    "no-lemmas": ("parole senza lemmi + n-grammi di caratteri", _no_lemmas),
+    "no-char-ngrams": ("lemmi, senza n-grammi di caratteri", _no_char_ngrams),
+    "no-transformer": ("come config.yml, DIET senza strati transformer", _no_transformer),
+}
+
+
+@dataclass
+class CrossValidation:
+    variant: str
+    description: str
+    folds: int
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+
+
+def cross_validate(name: str, folds: int) -> CrossValidation:
+    description, transform = VARIANTS[name]
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["pipeline"] = transform(_without_fallback(copy.deepcopy(config["pipeline"])))
+    config.pop("policies", None)
+    out = RESULTS / "cv" / name
+    out.mkdir(parents=True, exist_ok=True)
+    config_file = out / "config.yml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("rasa")), "test", "nlu",
+            "--nlu", str(PROJECT_ROOT / "data" / "nlu"), "--config", str(config_file),
+            "--cross-validation", "--folds", str(folds), "--out", str(out),
+            "--no-plot", "--no-errors",
+        ],
+        check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
+    return CrossValidation(
+        variant=name,
+        description=description,
+        folds=folds,
+        accuracy=report["accuracy"],
+        macro_f1=report["macro avg"]["f1-score"],
+        weighted_f1=report["weighted avg"]["f1-score"],
+    )
+
+
+@dataclass
+class Prediction:
+    text: str
+    expected: str
+    predicted: str  # as deployed: nlu_fallback below the threshold
+    top_intent: str  # the classifier's best guess
+    confidence: float
+
+
+async def _predict(model: Path, texts: list[str]) -> list[dict[str, Any]]:
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+    agent = Agent.load(str(model))
+    return [await agent.parse_message(text) for text in texts]
+
+
+def predict_holdout(model: Path) -> list[Prediction]:
+    examples = read_examples(HOLDOUT)
+    parsed = asyncio.run(_predict(model, [ex.plain for ex in examples]))
+    predictions = []
+    for example, result in zip(examples, parsed, strict=True):
+        ranking = [r for r in result["intent_ranking"] if r["name"] != FALLBACK_INTENT]
+        predictions.append(
+            Prediction(
+                text=example.plain,
+                expected=example.intent,
+                predicted=result["intent"]["name"],
+                top_intent=ranking[0]["name"],
+                confidence=float(ranking[0]["confidence"]),
+            )
+        )
+    return predictions
+
+
+def intent_scores(predictions: list[Prediction]) -> dict[str, Any]:
+    from sklearn.metrics import classification_report
+
+    labels = sorted({p.expected for p in predictions})
+    report = classification_report(
+        [p.expected for p in predictions],
+        [p.predicted for p in predictions],
+        labels=labels,
+        output_dict=True,
+        zero_division=0,
+    )
+    accuracy = sum(p.expected == p.predicted for p in predictions) / len(predictions)
+    return {
+        "accuracy": accuracy,
+        "macro_f1": report["macro avg"]["f1-score"],
+        "per_intent": {
+            label: {
+                "precision": report[label]["precision"],
+                "recall": report[label]["recall"],
+                "f1": report[label]["f1-score"],
+                "support": int(report[label]["support"]),
+            }
+            for label in labels
+        },
+        "fallbacks": sum(p.predicted == FALLBACK_INTENT for p in predictions),
+    }
+
+
+def threshold_table(predictions: list[Prediction]) -> list[dict[str, float]]:
+    """What each fallback threshold would do on the held-out set."""
+    rows = []
+    for threshold in THRESHOLDS:
+        answered = [p for p in predictions if p.confidence >= threshold]
+        right = sum(p.top_intent == p.expected for p in answered)
+        wrong_total = sum(p.top_intent != p.expected for p in predictions)
+        caught = sum(p.top_intent != p.expected for p in predictions if p.confidence < threshold)
+        rows.append(
+            {
+                "threshold": threshold,
+                "fallback_rate": 1 - len(answered) / len(predictions),
+                "accuracy_as_deployed": right / len(predictions),
+                "errors_caught": caught / wrong_total if wrong_total else 1.0,
+            }
+        )
+    return rows
+
+
+def confusion_png(predictions: list[Prediction], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    labels = sorted({p.expected for p in predictions} | {p.predicted for p in predictions})
+    fig, ax = plt.subplots(figsize=(12, 11))
+    ConfusionMatrixDisplay.from_predictions(
+        [p.expected for p in predictions],
+        [p.predicted for p in predictions],
+        labels=labels,
+        xticks_rotation="vertical",
+        colorbar=False,
+        ax=ax,
+    )
+    ax.set_title("Test set separato: intent attesi (righe) e predetti (colonne)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _configured_threshold() -> float:
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    return next(c["threshold"] for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+
+
+def render(
+    cv: list[CrossValidation],
+    scores: dict[str, Any],
+    thresholds: list[dict[str, float]],
+    errors: list[Prediction],
+    threshold: float,
+) -> str:
+    lines = [
+        "# Report NLU",
+        "",
+        f"Generato da `make eval-nlu` il {date.today().isoformat()}: non modificarlo a mano.",
+        "",
+    ]
+    if cv:
+        lines += [
+            f"## Scelta della pipeline (cross-validation a {cv[0].folds} fold su data/nlu)",
+            "",
+            "| variante | descrizione | accuracy | macro-F1 | weighted-F1 |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {c.variant} | {c.description} | {c.accuracy:.3f} | {c.macro_f1:.3f} "
+            f"| {c.weighted_f1:.3f} |"
+            for c in cv
+        ]
+        lines.append("")
+    lines += [
+        "## Test set separato (tests/nlu/holdout.yml, mai usato per l'addestramento)",
+        "",
+        f"Modello: `models/urp.tar.gz`, soglia di fallback {threshold}. Un messaggio sotto"
+        " soglia (`nlu_fallback`) conta come errore.",
+        "",
+        f"- **accuracy degli intent: {scores['accuracy']:.3f}**",
+        f"- **macro-F1: {scores['macro_f1']:.3f}**",
+        f"- messaggi andati in fallback: {scores['fallbacks']}",
+        "",
+        "| intent | precision | recall | F1 | esempi |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        for name, s in scores["per_intent"].items()
+    ]
+    lines += [
+        "",
+        "Matrice di confusione: `results/eval/holdout_confusion_matrix.png`.",
+        "",
+        "## Soglia di fallback",
+        "",
+        "Cosa farebbe ogni soglia sul test set separato: quota di messaggi a cui si chiede di"
+        " riformulare, accuracy risultante, quota degli errori del classificatore intercettati.",
+        "",
+        "| soglia | fallback | accuracy | errori intercettati |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['threshold']} | {r['fallback_rate']:.3f} | {r['accuracy_as_deployed']:.3f} "
+        f"| {r['errors_caught']:.3f} |"
+        for r in thresholds
+    ]
+    lines += ["", "## Errori sul test set separato", ""]
+    if errors:
+        lines += ["| messaggio | atteso | predetto | confidenza |", "| --- | --- | --- | ---: |"]
+        lines += [
+            f"| {p.text.replace('|', '/')} | {p.expected} | {p.predicted} | {p.confidence:.2f} |"
+            for p in errors
+        ]
+    else:
+        lines.append("Nessuno.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument(
+        "--skip-cv", action="store_true", help="solo il test set separato (più veloce)"
+    )
+    parser.add_argument("--model", type=Path, default=MODEL)
+    args = parser.parse_args(argv)
+    os.chdir(PROJECT_ROOT)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    cv = [] if args.skip_cv else [cross_validate(name, args.folds) for name in VARIANTS]
+    predictions = predict_holdout(args.model)
+    scores = intent_scores(predictions)
+    thresholds = threshold_table(predictions)
+    confusion_png(predictions, RESULTS / "holdout_confusion_matrix.png")
+    errors = [p for p in predictions if p.predicted != p.expected]
+    text = render(cv, scores, thresholds, errors, _configured_threshold())
+    if not args.skip_cv:
+        REPORT.write_text(text, encoding="utf-8")
+    (RESULTS / "report.json").write_text(
+        json.dumps(
+            {"cross_validation": [asdict(c) for c in cv], "holdout": scores,
+             "thresholds": thresholds},
+            indent=2,
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
