@@ -83,7 +83,7 @@ eval-nlu: install
 	$(BIN)/python -m urp.tools.eval_nlu
 
 bench: install $(MODEL)
-	$(BIN)/python -m urp.tools.bench
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf models results var/spacy

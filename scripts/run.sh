@@ -28,7 +28,8 @@ fi
 "$BIN/urp" settings check >/dev/null
 
 pids=()
-stop() {
+# Background jobs of a script ignore Ctrl-C: stop them explicitly, on any exit.
+stop_children() {
   trap - INT TERM EXIT
   echo
   echo "Arresto in corso..."
@@ -36,7 +37,8 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
   echo "Fermato."
 }
-trap stop INT TERM EXIT
+trap 'stop_children; exit 0' INT TERM
+trap stop_children EXIT
 
 "$BIN/rasa" run actions --actions actions --port "$ACTIONS_PORT" --quiet &
 pids+=($!)

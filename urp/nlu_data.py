@@ -6,11 +6,12 @@ Shared by the data checks in the test suite and by the trainers' tools.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from urp.text import fold
 
 _ANNOTATION = re.compile(
     r"\[([^\]]+)\]\((\w+)(?::[^)]*)?\)|\[([^\]]+)\]\{[^}]*\"entity\":\s*\"(\w+)\"[^}]*\}"
@@ -58,6 +59,4 @@ def normalise(text: str) -> str:
 
     Emoji stay: "👍" and "🙏" are different messages.
     """
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_PUNCTUATION.sub(" ", letters).split())
+    return fold(_PUNCTUATION.sub(" ", text))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from urp.hours import WeeklyHours
+from urp.text import fold
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
@@ -25,6 +26,36 @@ REPORTING_MODES = ("redirect", "collect")
 
 class SettingsError(ValueError):
     """The settings file is missing, unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject citizens can follow ("emergenze"), with the words that name it."""
+
+    key: str
+    label: str
+    synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    label_prefix: str  # "Utente" -> "Utente 00001"
+    label_digits: int
+    subscribe_keywords: tuple[str, ...]  # exact messages that always mean subscribe
+    unsubscribe_keywords: tuple[str, ...]
+    default_topic: str
+    topics: dict[str, Topic]
+
+    def label(self, number: int) -> str:
+        return f"{self.label_prefix} {number:0{self.label_digits}d}"
+
+    def find_topic(self, words: str) -> Topic | None:
+        """The topic a citizen's words name ("allerte meteo" -> emergenze), if any."""
+        wanted = fold(words)
+        for topic in self.topics.values():
+            if wanted in {fold(topic.key), fold(topic.label), *map(fold, topic.synonyms)}:
+                return topic
+        return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +72,7 @@ class Settings:
     policy_version: str
     reporting_mode: str
     reporting_url: str
+    subscription: SubscriptionSettings
     source: Path
 
     def facts(self) -> dict[str, str]:
@@ -70,6 +102,50 @@ def _url(data: dict[str, Any], dotted: str, source: Path) -> str:
     if not value.startswith(("https://", "http://")):
         raise SettingsError(f"{source}: '{dotted}' deve essere un indirizzo web, non {value!r}")
     return value
+
+
+def _subscription(data: dict[str, Any], source: Path) -> SubscriptionSettings:
+    section = data.get("subscription") or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{source}: 'subscription' deve essere una mappa")
+    raw_topics = section.get("topics") or {"memo": {"label": "Memo", "synonyms": ["memo"]}}
+    if not isinstance(raw_topics, dict):
+        raise SettingsError(f"{source}: 'subscription.topics' deve elencare i temi")
+    topics = {}
+    for key, spec in raw_topics.items():
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{source}: subscription.topics.{key} deve essere una mappa")
+        synonyms = spec.get("synonyms") or []
+        if not isinstance(synonyms, list):
+            raise SettingsError(
+                f"{source}: subscription.topics.{key}.synonyms deve essere una lista"
+            )
+        topics[str(key)] = Topic(
+            str(key), str(spec.get("label") or key), tuple(str(s) for s in synonyms)
+        )
+    default_topic = str(section.get("default_topic") or next(iter(topics)))
+    if default_topic not in topics:
+        raise SettingsError(
+            f"{source}: subscription.default_topic '{default_topic}' non è tra i temi"
+        )
+    digits = section.get("label_digits", 5)
+    if not isinstance(digits, int) or not 1 <= digits <= 12:
+        raise SettingsError(f"{source}: subscription.label_digits deve essere tra 1 e 12")
+    keywords = section.get("keywords") or {}
+
+    def _words(name: str, default: str) -> tuple[str, ...]:
+        values = keywords.get(name) or [default]
+        return tuple(fold(str(v)) for v in values)
+
+    return SubscriptionSettings(
+        label_prefix=str(section.get("label_prefix") or "Utente"),
+        label_digits=digits,
+        subscribe_keywords=_words("subscribe", "iscrivimi"),
+        unsubscribe_keywords=_words("unsubscribe", "cancellami"),
+        default_topic=default_topic,
+        topics=topics,
+    )
 
 
 def parse_settings(data: Any, source: Path) -> Settings:
@@ -104,6 +180,7 @@ def parse_settings(data: Any, source: Path) -> Settings:
         policy_version=str(_require(data, "privacy.policy_version", source)),
         reporting_mode=mode,
         reporting_url=_url(data, "reporting.platform_url", source),
+        subscription=_subscription(data, source),
         source=source,
     )
 

@@ -1,0 +1,1 @@
+"""Performance benchmarks (`make bench`): they print figures, they never pass or fail."""

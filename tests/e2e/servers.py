@@ -1,0 +1,107 @@
+"""Start the assistant the way `make run` does, on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "Sportello URP è pronto."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class RunningAssistant:
+    process: subprocess.Popen
+    rasa_port: int
+    actions_port: int
+    token: str
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def request(self, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        url = self.url + path + (f"?token={token}" if token else "")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, None
+
+    def chat(self, sender: str, message: str) -> list[dict[str, Any]]:
+        status, replies = self.request(
+            "/webhooks/rest/webhook", {"sender": sender, "message": message}
+        )
+        assert status == 200, status
+        return replies
+
+    def ctrl_c(self, timeout: float = 60) -> int:
+        """What a terminal does on Ctrl-C: SIGINT to the whole process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+
+def start(tmp_path: Path, **env: str) -> RunningAssistant:
+    rasa_port, actions_port = free_port(), free_port()
+    token = "e2e-" + os.urandom(8).hex()
+    log = tmp_path / "run.log"
+    environment = {
+        **os.environ,
+        "URP_RASA_PORT": str(rasa_port),
+        "URP_ACTIONS_PORT": str(actions_port),
+        "RASA_AUTH_TOKEN": token,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **env,
+    }
+    environment.pop("URP_ACTION_ENDPOINT", None)
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "run.sh")],
+        cwd=ROOT,
+        env=environment,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    running = RunningAssistant(process, rasa_port, actions_port, token, log)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if READY_LINE in log.read_text(encoding="utf-8", errors="replace"):
+            return running
+        if process.poll() is not None:
+            break
+        time.sleep(1)
+    stop(running)
+    raise RuntimeError("make run did not start:\n" + log.read_text(errors="replace")[-4000:])
+
+
+def stop(running: RunningAssistant) -> None:
+    if running.process.poll() is None:
+        try:
+            running.ctrl_c()
+        except subprocess.TimeoutExpired:
+            os.killpg(running.process.pid, signal.SIGKILL)
+            running.process.wait()

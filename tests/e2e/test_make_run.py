@@ -1,0 +1,82 @@
+"""`make run` on a fresh checkout: the real Rasa server and action server, over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.servers import RunningAssistant, port_open, start, stop
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> Iterator[RunningAssistant]:
+    running = start(tmp_path_factory.mktemp("ancona"))
+    yield running
+    stop(running)
+
+
+def texts(replies) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_answers_a_greeting_in_italian_with_the_municipality_facts(assistant) -> None:
+    replies = assistant.chat("cittadino-1", "ciao")
+    assert replies, "no reply"
+    assert "Comune di Ancona" in texts(replies)
+    assert "assistente" in texts(replies)
+
+
+def test_prints_how_to_chat(assistant) -> None:
+    output = assistant.log.read_text(encoding="utf-8")
+    assert f"curl -s localhost:{assistant.rasa_port}/webhooks/rest/webhook" in output
+    assert "make shell" in output
+
+
+def test_http_api_needs_the_token(assistant) -> None:
+    body = {"text": "farmacia di turno stanotte"}
+    assert assistant.request("/model/parse", body)[0] == 401
+    status, parsed = assistant.request("/model/parse", body, token=assistant.token)
+    assert status == 200
+    assert parsed["intent"]["name"] == "ask_pharmacy_shift"
+    assert {"entity": "date", "value": "stanotte"}.items() <= parsed["entities"][0].items()
+
+
+def test_second_unclear_message_offers_an_operator(assistant) -> None:
+    first = assistant.chat("cittadino-2", "/nlu_fallback")
+    assert "altre parole" in texts(first)
+    second = assistant.chat("cittadino-2", "/nlu_fallback")
+    buttons = [b["title"] for r in second for b in r.get("buttons", [])]
+    assert "operatore" in texts(second)
+    assert buttons == ["Sì, grazie", "No, riprovo"]
+    accepted = assistant.chat("cittadino-2", "/affirm")
+    assert "lun, mer e ven 9:00-13:00" in texts(accepted)
+
+
+def test_repeated_abuse_is_warned_then_flagged(assistant) -> None:
+    assert "rispettosi" in texts(assistant.chat("cittadino-3", "/abuse"))
+    assert "segnalato" in texts(assistant.chat("cittadino-3", "/abuse"))
+    status, tracker = assistant.request("/conversations/cittadino-3/tracker", token=assistant.token)
+    assert status == 200 and tracker["slots"]["abuse_flagged"] is True
+
+
+def test_ctrl_c_stops_both_servers(tmp_path) -> None:
+    running = start(tmp_path)
+    assert port_open(running.rasa_port) and port_open(running.actions_port)
+    assert running.ctrl_c() == 0
+    assert not port_open(running.rasa_port)
+    assert not port_open(running.actions_port)
+    assert "Fermato." in running.log.read_text(encoding="utf-8")
+
+
+def test_another_municipality_by_changing_only_urp_settings(tmp_path) -> None:
+    running = start(tmp_path, URP_SETTINGS="settings/arezzo.yml")
+    try:
+        replies = running.chat("cittadino-ar", "ciao")
+        assert "Comune di Arezzo" in texts(replies)
+        hours = running.chat("cittadino-ar", "a che ora siete aperti?")
+        assert "8:30-13:00" in texts(hours)
+    finally:
+        stop(running)
