@@ -26,6 +26,7 @@ else
 fi
 
 "$BIN/urp" settings check >/dev/null
+"$BIN/urp" db upgrade
 
 pids=()
 # Background jobs of a script ignore Ctrl-C: stop them explicitly, on any exit.

@@ -6,6 +6,8 @@ NLU marks as a ``date`` is exactly what the resolver can read.
 
 from __future__ import annotations
 
+from datetime import date
+
 # Weekday names (with and without the accent citizens often drop) -> Monday=0 ... Sunday=6.
 WEEKDAYS: dict[str, int] = {
     "lunedì": 0, "lunedi": 0, "lunedí": 0, "lun": 0,
@@ -50,3 +52,9 @@ HOLIDAY_NAMES: tuple[str, ...] = (
     "festa della repubblica", "ferragosto", "ognissanti", "tutti i santi",
     "immacolata", "vigilia di natale", "natale", "santo stefano", "san silvestro",
 )  # fmt: skip
+
+
+def format_date(day: date) -> str:
+    """Italian long date: ``3 marzo 2026`` (``1º`` for the first of the month)."""
+    number = "1º" if day.day == 1 else str(day.day)
+    return f"{number} {MONTH_NAMES[day.month - 1]} {day.year}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from urp.dates import WEEKDAYS
+from urp.text import join_italian
 
 DAY_SHORT = ("lun", "mar", "mer", "gio", "ven", "sab", "dom")
 _INTERVAL = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$")
@@ -71,11 +72,7 @@ class WeeklyHours:
         if not groups:
             return "nessun orario di apertura"
         parts = [
-            f"{_join(days)} {_join([str(i) for i in intervals])}"
+            f"{join_italian(days)} {join_italian([str(i) for i in intervals])}"
             for intervals, days in groups.items()
         ]
         return "; ".join(parts)
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " e " + items[-1]

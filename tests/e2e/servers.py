@@ -75,6 +75,9 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         "URP_ACTIONS_PORT": str(actions_port),
         "RASA_AUTH_TOKEN": token,
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # Never the developer's own register.
+        "URP_DB_URL": f"sqlite:///{tmp_path / 'urp.db'}",
+        "URP_HASH_SALT": "e2e-" + os.urandom(16).hex(),
         **env,
     }
     environment.pop("URP_ACTION_ENDPOINT", None)

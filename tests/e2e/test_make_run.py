@@ -62,6 +62,18 @@ def test_repeated_abuse_is_warned_then_flagged(assistant) -> None:
     assert status == 200 and tracker["slots"]["abuse_flagged"] is True
 
 
+def test_subscription_lifecycle_against_the_register(assistant) -> None:
+    welcome = texts(assistant.chat("393330000001", "Iscrivimi"))
+    assert "Iscrizione fatta" in welcome
+    assert "https://www.comune.ancona.gov.it/whatsapp-privacy" in welcome
+    assert "*Cancellami*" in welcome
+    assert "già tra gli iscritti" in texts(assistant.chat("393330000001", " ISCRIVIMI! "))
+    assert "dal " in texts(assistant.chat("393330000001", "sono iscritto?"))
+    assert "non riceverai più" in texts(assistant.chat("393330000001", "Cancellami"))
+    assert "ritrovarti" in texts(assistant.chat("393330000001", "iscrivimi"))
+    assert "Non risulti tra gli iscritti" in texts(assistant.chat("393330000002", "cancellami"))
+
+
 def test_ctrl_c_stops_both_servers(tmp_path) -> None:
     running = start(tmp_path)
     assert port_open(running.rasa_port) and port_open(running.actions_port)

@@ -30,10 +30,12 @@ def session_started() -> dict[str, Any]:
     return {"event": "session_started"}
 
 
-def tracker(*events: dict[str, Any], slots: dict[str, Any] | None = None) -> Tracker:
+def tracker(
+    *events: dict[str, Any], slots: dict[str, Any] | None = None, sender_id: str = "test"
+) -> Tracker:
     latest = next((e for e in reversed(events) if e["event"] == "user"), None)
     return Tracker(
-        sender_id="test",
+        sender_id=sender_id,
         slots=slots or {},
         latest_message=(latest or {}).get("parse_data", {}),
         events=list(events),

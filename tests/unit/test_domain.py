@@ -39,9 +39,18 @@ def test_every_fact_placeholder_is_provided_by_the_settings() -> None:
     assert used <= facts
 
 
+# The longest values the other slots take in practice.
+SAMPLE_SLOTS = {
+    "subscription_topics": "«memo settimanale», «emergenze e allerte» e «eventi e manifestazioni»",
+    "subscription_since": "30 settembre 2026",
+    "known_topics": "«memo settimanale», «emergenze e allerte», «eventi e manifestazioni», "
+    "«viabilità e trasporti», «bandi e contributi» e «balneazione»",
+}
+
+
 @pytest.mark.parametrize(("name", "text"), TEXTS)
 def test_replies_are_short_enough_for_a_phone(name: str, text: str) -> None:
-    filled = text.format(**load_settings().facts())
+    filled = text.format(**load_settings().facts(), **SAMPLE_SLOTS)
     assert len(filled) <= MAX_CHARS, f"{name}: {len(filled)} caratteri"
 
 

@@ -39,12 +39,14 @@ GAZETTEERS = {
 }
 
 
-def test_domain_declares_exactly_the_contract_intents() -> None:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    assert set(domain["intents"]) >= CONTRACT_INTENTS
+DOMAIN_INTENTS = set(yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"])
 
 
-@pytest.mark.parametrize("intent", sorted(CONTRACT_INTENTS))
+def test_domain_declares_every_contract_intent() -> None:
+    assert DOMAIN_INTENTS >= CONTRACT_INTENTS
+
+
+@pytest.mark.parametrize("intent", sorted(DOMAIN_INTENTS))
 def test_every_intent_has_enough_training_examples(intent: str) -> None:
     count = sum(1 for ex in TRAINING if ex.intent == intent)
     assert count >= MIN_TRAINING, f"{intent}: {count} examples"
@@ -93,7 +95,7 @@ def test_annotated_values_come_from_the_gazetteers() -> None:
 
 def test_holdout_covers_every_intent() -> None:
     counts = Counter(ex.intent for ex in HOLDOUT_EXAMPLES)
-    assert {i: counts[i] for i in CONTRACT_INTENTS if counts[i] < MIN_HOLDOUT} == {}
+    assert {i: counts[i] for i in DOMAIN_INTENTS if counts[i] < MIN_HOLDOUT} == {}
 
 
 def test_holdout_is_never_trained_on() -> None:

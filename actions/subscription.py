@@ -1,0 +1,148 @@
+"""Subscription: "Iscrivimi", "Cancellami", topics and "sono iscritto?".
+
+Each action calls the subscriber service and records what happened in
+``subscription_outcome``; the rules in data/rules/subscription.yml choose the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.services import subscriber_service
+from urp.dates import format_date
+from urp.db import DatabaseError
+from urp.privacy import HashSaltError
+from urp.settings import Settings, current_settings
+from urp.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
+from urp.text import join_italian
+
+logger = logging.getLogger(__name__)
+
+STORE_ERRORS = (SQLAlchemyError, DatabaseError, HashSaltError)
+
+
+def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:
+    topics = settings.subscription.topics
+    return join_italian([f"«{topics[k].label}»" for k in keys if k in topics])
+
+
+class SubscriptionAction(Action, ABC):
+    """Shared reading of the tracker and handling of an unavailable register."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = current_settings()
+        try:
+            outcome, slots = self.decide(subscriber_service(), settings, tracker)
+        except STORE_ERRORS:
+            # The engine hides SQL parameters, so no phone number reaches the log.
+            logger.exception("Registro degli iscritti non disponibile")
+            outcome, slots = "unavailable", {}
+        return [SlotSet("subscription_outcome", outcome)] + [
+            SlotSet(name, value) for name, value in slots.items()
+        ]
+
+    @abstractmethod
+    def decide(
+        self, service: SubscriberService, settings: Settings, tracker: Tracker
+    ) -> tuple[str, dict[str, str]]:
+        """Do the work; return the outcome and the slots its reply quotes."""
+
+    @staticmethod
+    def citizen(tracker: Tracker) -> tuple[str, str]:
+        """(channel, user id): on WhatsApp the user id is the phone number."""
+        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
+
+    @staticmethod
+    def named_topics(settings: Settings, tracker: Tracker) -> tuple[list[str], bool]:
+        """Topic keys named in the message, and whether some name was not a topic."""
+        values = [
+            str(e.get("value", ""))
+            for e in tracker.latest_message.get("entities", [])
+            if e.get("entity") == "topic"
+        ]
+        found = [settings.subscription.find_topic(v) for v in values]
+        keys = list(dict.fromkeys(t.key for t in found if t is not None))
+        return keys, len(keys) < len(values)
+
+    @staticmethod
+    def unknown_topic(settings: Settings) -> tuple[str, dict[str, str]]:
+        keys = tuple(settings.subscription.topics)
+        return "unknown_topic", {"known_topics": _topic_list(settings, keys)}
+
+
+class ActionSubscribe(SubscriptionAction):
+    def name(self) -> str:
+        return "action_subscribe"
+
+    def decide(
+        self, service: SubscriberService, settings: Settings, tracker: Tracker
+    ) -> tuple[str, dict[str, str]]:
+        channel, user_id = self.citizen(tracker)
+        message = tracker.latest_message.get("text") or ""
+        topics, unknown = self.named_topics(settings, tracker)
+        if unknown and not topics:
+            return self.unknown_topic(settings)
+        if topics:
+            followed = service.follow(channel, user_id, topics, message, settings.policy_version)
+            outcome = followed.subscription
+            current = followed.topics
+        else:
+            subscribed = service.subscribe(channel, user_id, message, settings.policy_version)
+            outcome = subscribed.outcome
+            current = subscribed.topics
+        name = {
+            SubscribeOutcome.CREATED: "created",
+            SubscribeOutcome.REACTIVATED: "reactivated",
+            SubscribeOutcome.ALREADY_ACTIVE: "topics_followed" if topics else "already_active",
+        }[outcome]
+        return name, {"subscription_topics": _topic_list(settings, current)}
+
+
+class ActionUnsubscribe(SubscriptionAction):
+    def name(self) -> str:
+        return "action_unsubscribe"
+
+    def decide(
+        self, service: SubscriberService, settings: Settings, tracker: Tracker
+    ) -> tuple[str, dict[str, str]]:
+        channel, user_id = self.citizen(tracker)
+        topics, unknown = self.named_topics(settings, tracker)
+        if unknown and not topics:
+            return self.unknown_topic(settings)
+        if not topics:
+            result = service.unsubscribe(channel, user_id)
+            if result.outcome == UnsubscribeOutcome.CANCELLED:
+                return "cancelled", {}
+            return "not_subscribed", {}
+        dropped = service.drop(channel, user_id, topics)
+        if not dropped.subscribed:
+            return "not_subscribed", {}
+        if not dropped.topics:
+            return "nothing_followed", {}
+        return "topics_dropped", {"subscription_topics": _topic_list(settings, dropped.topics)}
+
+
+class ActionSubscriptionStatus(SubscriptionAction):
+    def name(self) -> str:
+        return "action_subscription_status"
+
+    def decide(
+        self, service: SubscriberService, settings: Settings, tracker: Tracker
+    ) -> tuple[str, dict[str, str]]:
+        status = service.status(*self.citizen(tracker))
+        if not status.subscribed or status.since is None:
+            return "not_subscribed", {}
+        since = status.since.astimezone(settings.timezone).date()
+        return "subscribed", {
+            "subscription_since": format_date(since),
+            "subscription_topics": _topic_list(settings, status.topics) or "nessun tema per ora",
+        }

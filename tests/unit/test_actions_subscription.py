@@ -1,0 +1,123 @@
+"""The subscription actions as conversations, against a real SQLite register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions import services
+from actions.subscription import ActionSubscribe, ActionSubscriptionStatus, ActionUnsubscribe
+from tests.unit.conversation import run, tracker
+from urp.db import Database, upgrade
+
+
+@pytest.fixture(autouse=True)
+def register(tmp_path, monkeypatch) -> Iterator[Database]:
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()
+    database = services.database()
+    upgrade(database)
+    yield database
+    database.dispose()
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()
+
+
+def says(text: str, *topics: str, sender: str = "+393331234567", intent: str = "subscribe"):
+    entities = [{"entity": "topic", "value": t} for t in topics]
+    event = {
+        "event": "user",
+        "text": text,
+        "input_channel": "whatsapp",
+        "parse_data": {"intent": {"name": intent, "confidence": 1.0}, "entities": entities},
+    }
+    return tracker(event, sender_id=sender)
+
+
+def outcome(events) -> str:
+    return next(e["value"] for e in events if e["name"] == "subscription_outcome")
+
+
+def slot(events, name: str) -> str | None:
+    return next((e["value"] for e in events if e["name"] == name), None)
+
+
+def test_subscribe_then_again() -> None:
+    events, messages = run(ActionSubscribe(), says("Iscrivimi"))
+    assert outcome(events) == "created"
+    assert slot(events, "subscription_topics") == "«memo settimanale»"
+    assert messages == []
+    events, _ = run(ActionSubscribe(), says("iscrivimi"))
+    assert outcome(events) == "already_active"
+
+
+def test_leave_and_come_back(register) -> None:
+    run(ActionSubscribe(), says("Iscrivimi"))
+    events, _ = run(ActionUnsubscribe(), says("Cancellami", intent="unsubscribe"))
+    assert events == [SlotSet("subscription_outcome", "cancelled")]
+    with register.engine.connect() as connection:
+        numbers = connection.exec_driver_sql("SELECT user_id FROM subscribers").scalars().all()
+    assert numbers == [None]  # the phone number is erased on leaving
+    events, _ = run(ActionSubscribe(), says("iscrivimi di nuovo"))
+    assert outcome(events) == "reactivated"
+
+
+def test_unsubscribe_when_not_subscribed() -> None:
+    events, _ = run(ActionUnsubscribe(), says("cancellami", intent="unsubscribe"))
+    assert events == [SlotSet("subscription_outcome", "not_subscribed")]
+
+
+def test_follow_and_drop_topics_named_by_synonyms() -> None:
+    events, _ = run(ActionSubscribe(), says("iscrivimi alle allerte meteo", "allerta meteo"))
+    assert outcome(events) == "created"
+    assert slot(events, "subscription_topics") == "«memo settimanale» e «emergenze e allerte»"
+    events, _ = run(ActionSubscribe(), says("anche gli eventi", "manifestazioni"))
+    assert outcome(events) == "topics_followed"
+    assert "«eventi e manifestazioni»" in slot(events, "subscription_topics")
+    events, _ = run(ActionUnsubscribe(), says("basta eventi", "eventi", intent="unsubscribe"))
+    assert outcome(events) == "topics_dropped"
+    assert slot(events, "subscription_topics") == "«memo settimanale» e «emergenze e allerte»"
+    run(ActionUnsubscribe(), says("x", "memo", "emergenze", intent="unsubscribe"))
+    events, _ = run(ActionSubscriptionStatus(), says("sono iscritto?"))
+    assert outcome(events) == "subscribed"
+    assert slot(events, "subscription_topics") == "nessun tema per ora"
+
+
+def test_dropping_the_last_topic_says_nothing_is_followed() -> None:
+    run(ActionSubscribe(), says("Iscrivimi"))
+    events, _ = run(ActionUnsubscribe(), says("niente memo", "memo", intent="unsubscribe"))
+    assert outcome(events) == "nothing_followed"
+
+
+def test_an_unknown_topic_lists_the_known_ones() -> None:
+    events, _ = run(ActionSubscribe(), says("iscrivimi al calcio", "calcio"))
+    assert outcome(events) == "unknown_topic"
+    assert "«viabilità e trasporti»" in slot(events, "known_topics")
+
+
+def test_status_answers_from_the_register() -> None:
+    events, _ = run(ActionSubscriptionStatus(), says("sono iscritto?"))
+    assert outcome(events) == "not_subscribed"
+    run(ActionSubscribe(), says("Iscrivimi"))
+    events, _ = run(ActionSubscriptionStatus(), says("sono iscritto?"))
+    assert outcome(events) == "subscribed"
+    assert slot(events, "subscription_since")  # e.g. "22 novembre 2026"
+
+
+def test_each_channel_user_is_a_different_subscriber() -> None:
+    run(ActionSubscribe(), says("Iscrivimi", sender="a"))
+    events, _ = run(ActionSubscribe(), says("Iscrivimi", sender="b"))
+    assert outcome(events) == "created"
+
+
+def test_an_unreachable_register_gets_a_graceful_outcome(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("URP_DB_URL", "postgresql://nessuno@127.0.0.1:1/urp")
+    services.database.cache_clear()
+    events, messages = run(ActionSubscribe(), says("Iscrivimi"))
+    assert events == [SlotSet("subscription_outcome", "unavailable")]
+    assert messages == []
+    assert "+39333" not in caplog.text

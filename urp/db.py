@@ -1,0 +1,177 @@
+"""The database: one explicit place that builds the engine and hands out sessions.
+
+SQLite in ``var/urp.db`` by default, PostgreSQL (or another SQLite file) with
+``URP_DB_URL``. Nothing is built at import time: callers create a :class:`Database` and
+hand it to the services. The schema is managed by the Alembic migrations shipped inside
+the package (``urp/migrations``), so ``urp db upgrade`` works from any directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from urp.errors import OperatorError
+from urp.settings import PROJECT_ROOT
+
+DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "urp.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Seconds a SQLite writer waits for another one before giving up.
+SQLITE_BUSY_TIMEOUT = 30
+
+
+class DatabaseError(OperatorError, RuntimeError):
+    """The database URL is wrong, the server is unreachable or the schema is not current."""
+
+
+def database_url() -> str:
+    """``URP_DB_URL``, else the SQLite file ``var/urp.db`` under the project root."""
+    return os.environ.get("URP_DB_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def _configure_sqlite(engine: Any) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit transactions would hide BEGIN from us: take them over.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # With WAL this cannot corrupt the file; it only skips an fsync per commit.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A writer takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail at once with "database is locked" when another writer got there
+        # first, whereas BEGIN IMMEDIATE just waits its turn (busy timeout).
+        write = connection.get_execution_options().get("urp_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """An engine and its session factories for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as error:
+            raise DatabaseError(f"indirizzo del database non valido: {error}") from error
+        options: dict[str, Any] = {"future": True, "hide_parameters": True}
+        if parsed.get_backend_name() == "sqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                # Every pooled connection would see its own, empty database.
+                raise DatabaseError("SQLite in memoria non è supportato: indica un file")
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            options |= {
+                "poolclass": QueuePool,
+                "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+            }
+        else:
+            options["pool_pre_ping"] = True  # survive a server restart under a long-running app
+        try:
+            self.engine = create_engine(parsed, **options)
+        except (ArgumentError, ImportError) as error:
+            raise DatabaseError(
+                f"database non supportato ({parsed.drivername}): {error}"
+            ) from error
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self.url = parsed
+        self._readers = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        self._writers = sessionmaker(
+            self.engine.execution_options(urp_write=True), future=True, expire_on_commit=False
+        )
+
+    @classmethod
+    def from_environment(cls) -> Database:
+        """The database named by ``URP_DB_URL`` (see :func:`database_url`)."""
+        return cls(database_url())
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        factory = self._writers if write else self._readers
+        try:
+            with factory() as session, session.begin():
+                yield session
+        except OperationalError as error:
+            raise DatabaseError(
+                f"database non raggiungibile o occupato ({self.describe()}): {error.orig}"
+            ) from error
+
+    def describe(self) -> str:
+        """The URL without its password, for messages to operators."""
+        return self.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """What Alembic compares: not SQLite's internal table behind AUTOINCREMENT."""
+    return not (type_ == "table" and name == "sqlite_sequence")
+
+
+def alembic_config(connection: Connection) -> Config:
+    """An Alembic configuration that migrates ``connection`` with the packaged scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "the package ships at least one migration"
+    return head
+
+
+def current_revision(database: Database) -> str | None:
+    """The schema revision the database is at (None: never migrated)."""
+    try:
+        with database.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as error:
+        raise DatabaseError(
+            f"database non raggiungibile ({database.describe()}): {error}"
+        ) from error
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (``urp db upgrade``)."""
+    try:
+        # As a writer: two processes starting together migrate one after the other.
+        with database.engine.execution_options(urp_write=True).begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"migrazione non riuscita ({database.describe()}): {error}") from error
+
+
+def require_current_schema(database: Database) -> None:
+    """Fail with an operator-friendly message unless the schema is at the latest revision."""
+    current = current_revision(database)
+    if current != head_revision():
+        raise DatabaseError(
+            f"lo schema del database {database.describe()} non è aggiornato "
+            f"(revisione {current or 'nessuna'}, attesa {head_revision()}): "
+            "esegui `urp db upgrade`"
+        )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the subscriber register (applied by ``urp db upgrade``)."""
