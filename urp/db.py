@@ -1,6 +1,6 @@
 """The database: one explicit place that builds the engine and hands out sessions.
 
-SQLite in ``var/urp.db`` by default, PostgreSQL (or another SQLite file) with
+SQLite in ``var/urp-<municipality>.db`` by default, PostgreSQL (or another SQLite file) with
 ``URP_DB_URL``. Nothing is built at import time: callers create a :class:`Database` and
 hand it to the services. The schema is managed by the Alembic migrations shipped inside
 the package (``urp/migrations``), so ``urp db upgrade`` works from any directory.
@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from urp.errors import OperatorError
-from urp.settings import PROJECT_ROOT
+from urp.settings import PROJECT_ROOT, settings_path
 
-DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "urp.db"
+DEFAULT_DB_DIR = PROJECT_ROOT / "var"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30
@@ -38,8 +38,14 @@ class DatabaseError(OperatorError, RuntimeError):
 
 
 def database_url() -> str:
-    """``URP_DB_URL``, else the SQLite file ``var/urp.db`` under the project root."""
-    return os.environ.get("URP_DB_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
+    """``URP_DB_URL``, else a SQLite file under ``var/`` named after the settings file.
+
+    One local file per municipality (``var/urp-ancona.db``, ``var/urp-arezzo.db``): trying
+    another example with ``URP_SETTINGS`` never mixes two Comuni's data.
+    """
+    if url := os.environ.get("URP_DB_URL"):
+        return url
+    return f"sqlite:///{DEFAULT_DB_DIR / f'urp-{settings_path().stem}.db'}"
 
 
 def _configure_sqlite(engine: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,38 @@ class SubscriptionSettings:
 
 
 @dataclass(frozen=True)
+class Office:
+    """A municipal office citizens ask the hours of ("orari anagrafe")."""
+
+    key: str
+    label: str
+    synonyms: tuple[str, ...]
+    hours: WeeklyHours
+    address: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Days the URP is closed beyond public holidays (both ends included)."""
+
+    start: date
+    end: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class BathingSeason:
+    """The bathing season as (month, day) bounds, both included, every year."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def includes(self, day: date) -> bool:
+        return self.start <= (day.month, day.day) <= self.end
+
+
+@dataclass(frozen=True)
 class Settings:
     municipality: str  # "Ancona"
     display_name: str  # "Comune di Ancona"
@@ -72,8 +105,23 @@ class Settings:
     policy_version: str
     reporting_mode: str
     reporting_url: str
+    reporting_code_prefix: str  # protocol codes: SEG-2026-000123
     subscription: SubscriptionSettings
+    closures: tuple[Closure, ...]
+    offices: dict[str, Office]
+    memo_header: str  # "MEMO COMUNE DI ANCONA"
+    pharmacy_fallback: str  # who to ask when the calendar has no shift for a day
+    bathing_season: BathingSeason | None  # None: no bathing waters in the municipality
+    example_data: Path | None  # office data loaded by `make run` into an empty store
     source: Path
+
+    def find_office(self, words: str) -> Office | None:
+        """The office the citizen's words name ("ufficio anagrafe" -> anagrafe), if any."""
+        wanted = fold(words)
+        for office in self.offices.values():
+            if wanted in {fold(office.key), fold(office.label), *map(fold, office.synonyms)}:
+                return office
+        return None
 
     def facts(self) -> dict[str, str]:
         """The values responses quote, keyed by the slot that carries each one."""
@@ -148,6 +196,73 @@ def _subscription(data: dict[str, Any], source: Path) -> SubscriptionSettings:
     )
 
 
+def _date(value: Any, where: str, source: Path) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as error:
+        raise SettingsError(f"{source}: {where}: data non valida {value!r} (AAAA-MM-GG)") from error
+
+
+def _closures(data: dict[str, Any], source: Path) -> tuple[Closure, ...]:
+    closures = []
+    for index, item in enumerate(data.get("urp", {}).get("closures") or []):
+        where = f"urp.closures[{index}]"
+        if not isinstance(item, dict):
+            raise SettingsError(f"{source}: {where} deve avere 'date' oppure 'from' e 'to'")
+        start = _date(item.get("date") or item.get("from"), where, source)
+        end = _date(item.get("date") or item.get("to") or start, where, source)
+        if end < start:
+            raise SettingsError(f"{source}: {where}: 'to' precede 'from'")
+        closures.append(Closure(start, end, str(item.get("reason") or "chiusura straordinaria")))
+    return tuple(closures)
+
+
+def _offices(data: dict[str, Any], source: Path) -> dict[str, Office]:
+    raw = data.get("offices") or {}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{source}: 'offices' deve elencare gli uffici")
+    offices = {}
+    for key, spec in raw.items():
+        where = f"offices.{key}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("hours"), dict):
+            raise SettingsError(f"{source}: {where} deve avere 'hours' con i giorni")
+        try:
+            hours = WeeklyHours.parse(spec["hours"])
+        except ValueError as error:
+            raise SettingsError(f"{source}: {where}.hours: {error}") from error
+        offices[str(key)] = Office(
+            key=str(key),
+            label=str(spec.get("label") or key),
+            synonyms=tuple(str(s) for s in spec.get("synonyms") or []),
+            hours=hours,
+            address=str(spec.get("address") or ""),
+            phone=str(spec.get("phone") or ""),
+        )
+    return offices
+
+
+def _month_day(value: Any, where: str, source: Path) -> tuple[int, int]:
+    try:
+        month, day = (int(part) for part in str(value).split("-"))
+        date(2024, month, day)  # a leap year accepts 02-29
+    except ValueError as error:
+        raise SettingsError(f"{source}: {where}: usa il formato MM-GG, non {value!r}") from error
+    return month, day
+
+
+def _bathing_season(data: dict[str, Any], source: Path) -> BathingSeason | None:
+    season = (data.get("bathing") or {}).get("season")
+    if not season:
+        return None
+    start = _month_day(season.get("from"), "bathing.season.from", source)
+    end = _month_day(season.get("to"), "bathing.season.to", source)
+    if end < start:
+        raise SettingsError(f"{source}: bathing.season: 'to' precede 'from'")
+    return BathingSeason(start, end)
+
+
 def parse_settings(data: Any, source: Path) -> Settings:
     """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
     if not isinstance(data, dict):
@@ -167,9 +282,10 @@ def parse_settings(data: Any, source: Path) -> Settings:
     if mode not in REPORTING_MODES:
         raise SettingsError(f"{source}: reporting.mode deve essere uno di {REPORTING_MODES}")
     name = str(_require(data, "municipality.name", source))
+    display_name = str(data["municipality"].get("display_name") or f"Comune di {name}")
     return Settings(
         municipality=name,
-        display_name=str(data["municipality"].get("display_name") or f"Comune di {name}"),
+        display_name=display_name,
         province_code=str(_require(data, "municipality.province_code", source)).upper(),
         timezone=timezone,
         website=_url(data, "municipality.website", source),
@@ -180,7 +296,18 @@ def parse_settings(data: Any, source: Path) -> Settings:
         policy_version=str(_require(data, "privacy.policy_version", source)),
         reporting_mode=mode,
         reporting_url=_url(data, "reporting.platform_url", source),
+        reporting_code_prefix=str(data.get("reporting", {}).get("code_prefix") or "SEG"),
         subscription=_subscription(data, source),
+        closures=_closures(data, source),
+        offices=_offices(data, source),
+        memo_header=str(
+            (data.get("memo") or {}).get("header") or f"MEMO {display_name.upper()}"
+        ),
+        pharmacy_fallback=str(_require(data, "pharmacies.fallback_contact", source)),
+        bathing_season=_bathing_season(data, source),
+        example_data=(
+            source.parent / str(data["example_data"]) if data.get("example_data") else None
+        ),
         source=source,
     )
 
