@@ -55,10 +55,12 @@ def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
     database.dispose()
 
 
-def test_the_default_database_is_var_urp_db_under_the_project(
+def test_the_default_database_is_one_file_per_municipality_under_var(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("URP_DB_URL", raising=False)
-    assert database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'urp.db'}"
+    assert database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'urp-ancona.db'}"
+    monkeypatch.setenv("URP_SETTINGS", "settings/arezzo.yml")
+    assert database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'urp-arezzo.db'}"
     monkeypatch.setenv("URP_DB_URL", "postgresql://urp@db/urp")
     assert database_url() == "postgresql://urp@db/urp"
