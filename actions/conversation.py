@@ -36,3 +36,13 @@ def trailing_intent_count(tracker: Tracker, intent: str) -> int:
 def session_intent_count(tracker: Tracker, intent: str) -> int:
     """How many user messages of this session carry ``intent``."""
     return sum(1 for name in _user_intents(tracker) if name == intent)
+
+
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
+    """Values of ``entity`` in the latest message, in order, without repeats."""
+    values = [
+        str(e.get("value", ""))
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == entity and e.get("value")
+    ]
+    return list(dict.fromkeys(values))

@@ -6,26 +6,18 @@ Each action calls the subscriber service and records what happened in
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
-from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
+from actions.conversation import entity_values
+from actions.information import InformationAction, Outcome
 from actions.services import subscriber_service
 from urp.dates import format_date
-from urp.db import DatabaseError
-from urp.privacy import HashSaltError
-from urp.settings import Settings, current_settings
+from urp.settings import Settings
 from urp.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
 from urp.text import join_italian
-
-logger = logging.getLogger(__name__)
-
-STORE_ERRORS = (SQLAlchemyError, DatabaseError, HashSaltError)
 
 
 def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:
@@ -33,22 +25,15 @@ def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:
     return join_italian([f"«{topics[k].label}»" for k in keys if k in topics])
 
 
-class SubscriptionAction(Action, ABC):
-    """Shared reading of the tracker and handling of an unavailable register."""
+class SubscriptionAction(InformationAction, ABC):
+    """Calls the subscriber service; records ``subscription_outcome``."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        settings = current_settings()
-        try:
-            outcome, slots = self.decide(subscriber_service(), settings, tracker)
-        except STORE_ERRORS:
-            # The engine hides SQL parameters, so no phone number reaches the log.
-            logger.exception("Registro degli iscritti non disponibile")
-            outcome, slots = "unavailable", {}
-        return [SlotSet("subscription_outcome", outcome)] + [
-            SlotSet(name, value) for name, value in slots.items()
-        ]
+    outcome_slot = "subscription_outcome"
+
+    def lookup(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> Outcome:
+        return self.decide(subscriber_service(), settings, tracker)
 
     @abstractmethod
     def decide(
@@ -64,11 +49,7 @@ class SubscriptionAction(Action, ABC):
     @staticmethod
     def named_topics(settings: Settings, tracker: Tracker) -> tuple[list[str], bool]:
         """Topic keys named in the message, and whether some name was not a topic."""
-        values = [
-            str(e.get("value", ""))
-            for e in tracker.latest_message.get("entities", [])
-            if e.get("entity") == "topic"
-        ]
+        values = entity_values(tracker, "topic")
         found = [settings.subscription.find_topic(v) for v in values]
         keys = list(dict.fromkeys(t.key for t in found if t is not None))
         return keys, len(keys) < len(values)

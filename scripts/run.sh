@@ -27,6 +27,7 @@ fi
 
 "$BIN/urp" settings check >/dev/null
 "$BIN/urp" db upgrade
+"$BIN/urp" data load-examples --if-empty
 
 pids=()
 # Background jobs of a script ignore Ctrl-C: stop them explicitly, on any exit.

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,9 @@ from urp.errors import OperatorError
 from urp.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from urp.data_files import UpsertReport
+    from urp.db import Database
+    from urp.reports import ReportService
     from urp.subscribers import SubscriberService
 
 Handler = Callable[[argparse.Namespace], int]
@@ -146,6 +150,286 @@ def _subscribers_import(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- office data: memos, pharmacies, bathing, calls, reports ----------------------------
+
+
+def _database() -> Database:
+    from urp.db import Database, require_current_schema
+
+    database = Database.from_environment()
+    require_current_schema(database)
+    return database
+
+
+def _today(settings: Settings) -> date:
+    return datetime.now(settings.timezone).date()
+
+
+def _day(value: str) -> date:
+    """An argparse type: dd/mm/yyyy or yyyy-mm-dd."""
+    from urp.data_files import parse_day
+
+    day = parse_day(value)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"data non valida {value!r} (gg/mm/aaaa o aaaa-mm-gg)")
+    return day
+
+
+def _upserted(report: UpsertReport, what: str, ending: str) -> str:
+    """ "Bandi: nuovi 2, aggiornati 0, invariati 1." (``ending``: "i" or, for "zone", "e")."""
+    return (
+        f"{what}: nuov{ending} {report.created}, aggiornat{ending} {report.updated}, "
+        f"invariat{ending} {report.unchanged}."
+    )
+
+
+def _news(count: int) -> str:
+    return "1 notizia" if count == 1 else f"{count} notizie"
+
+
+def _memo_add(args: argparse.Namespace) -> int:
+    from urp.data_files import Change
+    from urp.memos import MemoService, read_memo
+
+    settings = load_settings()
+    memo = read_memo(args.file, settings.memo_header, settings.subscription.topics)
+    change = MemoService(_database()).publish(memo)
+    verb = {
+        Change.CREATED: "aggiunto",
+        Change.UPDATED: "sostituito",
+        Change.UNCHANGED: "già presente, invariato",
+    }[change]
+    print(f"Memo del {memo.published_on:%d/%m/%Y} {verb}: {_news(len(memo.items))}.")
+    return 0
+
+
+def _memo_list(args: argparse.Namespace) -> int:
+    from urp.memos import MemoService
+
+    memos = MemoService(_database()).memos()
+    if not memos:
+        print("Nessun memo pubblicato.")
+    for memo in memos:
+        print(f"{memo.published_on:%d/%m/%Y}  {memo.header} ({_news(len(memo.items))})")
+        for item in memo.items:
+            print(f"  - {item.title}" + (f" [{item.topic}]" if item.topic else ""))
+    return 0
+
+
+def _memo_show(args: argparse.Namespace) -> int:
+    from urp.memos import MemoService, format_memo
+
+    settings = load_settings()
+    memo = MemoService(_database()).current(_today(settings))
+    if memo is None:
+        print("Nessun memo pubblicato.")
+        return 0
+    messages = format_memo(memo)
+    for number, message in enumerate(messages, start=1):
+        if len(messages) > 1:
+            print(f"--- messaggio {number} di {len(messages)} ---")
+        print(message)
+    return 0
+
+
+def _pharmacies_load(args: argparse.Namespace) -> int:
+    from urp.pharmacies import PharmacyService, read_shifts
+
+    load = PharmacyService(_database()).load(read_shifts(args.file))
+    replaced = (
+        f" Sostituiti i {load.replaced} turni che c'erano per quei giorni." if load.replaced else ""
+    )
+    print(
+        f"Caricati {load.shifts} turni per {load.days} giorni, dal {load.first:%d/%m/%Y} "
+        f"al {load.last:%d/%m/%Y}.{replaced}"
+    )
+    return 0
+
+
+def _pharmacies_list(args: argparse.Namespace) -> int:
+    from urp.pharmacies import PharmacyService
+
+    start = args.start or _today(load_settings())
+    end = args.end or start + timedelta(days=6)
+    if end < start:
+        print("Errore: --to precede --from", file=sys.stderr)
+        return 2
+    shifts = PharmacyService(_database()).shifts_between(start, end, args.area)
+    if not shifts:
+        area = f" nella zona {args.area}" if args.area else ""
+        print(f"Nessun turno{area} dal {start:%d/%m/%Y} al {end:%d/%m/%Y}.")
+    day = None
+    for shift in shifts:
+        if shift.day != day:
+            day = shift.day
+            print(f"{day:%d/%m/%Y}")
+        hours = f", {shift.hours}" if shift.hours else ""
+        print(
+            f"  {shift.role:<8} {shift.name}, {shift.address} ({shift.area}), "
+            f"tel. {shift.phone}{hours}"
+        )
+    return 0
+
+
+def _bathing_load(args: argparse.Namespace) -> int:
+    from urp.bathing import BathingService, read_zones
+
+    report = BathingService(_database()).load(read_zones(args.file))
+    print(_upserted(report, "Zone di balneazione", "e"))
+    return 0
+
+
+def _bathing_set(args: argparse.Namespace) -> int:
+    from urp.bathing import BathingService, UnknownZoneError
+    from urp.data_files import is_web_link
+
+    if args.link and not is_web_link(args.link):
+        print(
+            f"Errore: --link deve essere un indirizzo web http(s)://, non {args.link!r}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = load_settings()
+    service = BathingService(_database())
+    since = args.since or _today(settings)
+    try:
+        zone = service.set_status(args.zone, args.status, since, args.ordinance, args.link)
+    except UnknownZoneError:
+        names = ", ".join(zone.name for zone in service.zones()) or "nessuna zona caricata"
+        print(f"Errore: nessuna zona si chiama {args.zone!r} (zone: {names})", file=sys.stderr)
+        return 2
+    state = "vietata" if zone.banned else "consentita"
+    print(f"{zone.name}: balneazione {state} dal {since:%d/%m/%Y}.")
+    return 0
+
+
+def _bathing_list(args: argparse.Namespace) -> int:
+    from urp.bathing import BathingService
+
+    zones = BathingService(_database()).zones()
+    if not zones:
+        print("Nessuna zona di balneazione caricata.")
+    for zone in zones:
+        state = "VIETATA" if zone.banned else "consentita"
+        since = f" dal {zone.since:%d/%m/%Y}" if zone.since else ""
+        ordinance = f" ({zone.ordinance})" if zone.ordinance else ""
+        print(f"{zone.name} [{zone.key}]: balneazione {state}{since}{ordinance}")
+    return 0
+
+
+def _calls_load(args: argparse.Namespace) -> int:
+    from urp.calls import CallService, read_calls
+
+    report = CallService(_database()).load(read_calls(args.file))
+    print(_upserted(report, "Bandi", "i"))
+    return 0
+
+
+def _calls_list(args: argparse.Namespace) -> int:
+    from urp.calls import CallService, CallState
+
+    today = _today(load_settings())
+    calls = CallService(_database()).calls()
+    if not calls:
+        print("Nessun bando caricato.")
+    for call in calls:
+        state = call.state(today)
+        if state == CallState.OPEN:
+            until = f" fino al {call.closes_on:%d/%m/%Y}" if call.closes_on else ""
+            when = f"aperto{until}"
+        elif state == CallState.CLOSED:
+            when = f"chiuso il {call.closes_on:%d/%m/%Y}"
+        elif call.opens_on:
+            when = f"in arrivo, apre il {call.opens_on:%d/%m/%Y}"
+        else:
+            when = f"in arrivo ({call.expected})"
+        print(f"{call.title} [{call.key}]: {when}")
+    return 0
+
+
+def _report_status(value: str) -> str:
+    """An argparse type: the status key or its Italian name."""
+    from urp.reports import STATUS_LABELS
+
+    names = {label.replace(" ", "-"): key for key, label in STATUS_LABELS.items()}
+    status = names.get(value.strip().lower().replace(" ", "-"), value)
+    if status not in STATUS_LABELS:
+        raise argparse.ArgumentTypeError(f"stato non valido {value!r}: usa {', '.join(names)}")
+    return status
+
+
+def _report_service(settings: Settings) -> ReportService:
+    from urp.reports import ReportService
+
+    return ReportService(_database(), settings.reporting_code_prefix, settings.timezone)
+
+
+def _reports_list(args: argparse.Namespace) -> int:
+    from urp.reports import STATUS_LABELS
+
+    settings = load_settings()
+    reports = _report_service(settings).reports(args.status)
+    if not reports:
+        print("Nessuna segnalazione.")
+    for report in reports:
+        where = report.address or report.coordinates or "senza indirizzo"
+        text = (
+            report.description if len(report.description) <= 70 else report.description[:69] + "…"
+        )
+        print(
+            f"{report.code}  {report.created_at.astimezone(settings.timezone):%d/%m/%Y %H:%M}  "
+            f"{STATUS_LABELS[report.status]:<14}  {where}: {text}"
+        )
+    return 0
+
+
+def _reports_export(args: argparse.Namespace) -> int:
+    from urp.reports import write_reports
+    from urp.subscriber_files import file_format
+
+    file_format(args.file)
+    if not args.file.parent.is_dir():
+        print(f"Errore: la cartella {args.file.parent} non esiste", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    reports = _report_service(settings).reports(args.status)
+    write_reports(args.file, reports, settings.timezone)
+    print(f"Esportate {len(reports)} segnalazioni in {args.file} (senza i numeri dei cittadini).")
+    return 0
+
+
+def _reports_set_status(args: argparse.Namespace) -> int:
+    from urp.reports import STATUS_LABELS, UnknownReportError
+
+    try:
+        report = _report_service(load_settings()).set_status(args.code, args.status)
+    except UnknownReportError:
+        print(f"Errore: nessuna segnalazione con codice {args.code!r}", file=sys.stderr)
+        return 2
+    print(f"{report.code}: {STATUS_LABELS[report.status]}")
+    return 0
+
+
+def _data_load_examples(args: argparse.Namespace) -> int:
+    from urp.examples import load_examples
+    from urp.memos import MemoService
+
+    settings = load_settings()
+    if settings.example_data is None:
+        print(f"Nessun dato d'esempio indicato in {settings.source} (example_data).")
+        return 0
+    database = _database()
+    if args.if_empty and MemoService(database).current() is not None:
+        print("Il database contiene già un memo: dati d'esempio non caricati.")
+        return 0
+    load = load_examples(database, settings, settings.example_data)
+    print(
+        f"Dati d'esempio caricati da {load.folder}: {load.memos} memo, {load.shifts} turni "
+        f"di farmacia, {load.zones} zone di balneazione, {load.calls} bandi."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="urp", description="Sportello URP: comandi di gestione")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
@@ -203,6 +487,97 @@ def build_parser() -> argparse.ArgumentParser:
         help="informativa accettata dagli iscritti importati (predefinita: «precedente»)",
     )
     imports.set_defaults(handler=_subscribers_import)
+
+    memo = commands.add_parser("memo", help="memo settimanale dell'ufficio")
+    memo_commands = memo.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    memo_add = memo_commands.add_parser(
+        "add", help="pubblica un memo da un file YAML (stessa data: lo sostituisce)"
+    )
+    memo_add.add_argument("file", type=Path, help="file .yml con date, header, items")
+    memo_add.set_defaults(handler=_memo_add)
+    memo_list = memo_commands.add_parser("list", help="elenca i memo pubblicati")
+    memo_list.set_defaults(handler=_memo_list)
+    memo_show = memo_commands.add_parser(
+        "show", help="mostra il memo in corso come arriva su WhatsApp"
+    )
+    memo_show.set_defaults(handler=_memo_show)
+
+    pharmacies = commands.add_parser("pharmacies", help="turni delle farmacie")
+    pharmacy_commands = pharmacies.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    pharmacies_load = pharmacy_commands.add_parser(
+        "load", help="carica il calendario dei turni da un CSV (sostituisce i giorni del file)"
+    )
+    pharmacies_load.add_argument(
+        "file", type=Path, help="CSV con data;farmacia;indirizzo;telefono;ruolo;zona;orario"
+    )
+    pharmacies_load.set_defaults(handler=_pharmacies_load)
+    pharmacies_list = pharmacy_commands.add_parser("list", help="mostra i turni di un periodo")
+    pharmacies_list.add_argument(
+        "--from", dest="start", type=_day, metavar="DATA", help="primo giorno (predefinito: oggi)"
+    )
+    pharmacies_list.add_argument(
+        "--to", dest="end", type=_day, metavar="DATA", help="ultimo giorno (predefinito: 7 giorni)"
+    )
+    pharmacies_list.add_argument("--area", metavar="ZONA", help="solo una zona o una via")
+    pharmacies_list.set_defaults(handler=_pharmacies_list)
+
+    bathing = commands.add_parser("bathing", help="balneazione: zone e divieti")
+    bathing_commands = bathing.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    bathing_load = bathing_commands.add_parser(
+        "load", help="carica o aggiorna le zone da un file YAML"
+    )
+    bathing_load.add_argument("file", type=Path, help="file .yml con l'elenco zones")
+    bathing_load.set_defaults(handler=_bathing_load)
+    bathing_set = bathing_commands.add_parser(
+        "set", help="consente (allowed) o vieta (banned) la balneazione in una zona"
+    )
+    bathing_set.add_argument("zone", metavar="ZONA", help="chiave, nome o sinonimo della zona")
+    bathing_set.add_argument("status", choices=("allowed", "banned"), metavar="allowed|banned")
+    bathing_set.add_argument(
+        "--since", type=_day, metavar="DATA", help="da quando (predefinito: oggi)"
+    )
+    bathing_set.add_argument("--ordinance", metavar="RIF", help="«Ordinanza n. 123/2026»")
+    bathing_set.add_argument("--link", metavar="URL", help="indirizzo web dell'ordinanza")
+    bathing_set.set_defaults(handler=_bathing_set)
+    bathing_list = bathing_commands.add_parser("list", help="stato di ogni zona")
+    bathing_list.set_defaults(handler=_bathing_list)
+
+    calls = commands.add_parser("calls", help="bandi e contributi")
+    call_commands = calls.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    calls_load = call_commands.add_parser("load", help="carica o aggiorna i bandi da un file YAML")
+    calls_load.add_argument("file", type=Path, help="file .yml con l'elenco calls")
+    calls_load.set_defaults(handler=_calls_load)
+    calls_list = call_commands.add_parser("list", help="i bandi, aperti, in arrivo o chiusi")
+    calls_list.set_defaults(handler=_calls_list)
+
+    reports = commands.add_parser("reports", help="segnalazioni raccolte in chat")
+    report_commands = reports.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    status_help = "nuova, in-lavorazione o chiusa"
+    reports_list = report_commands.add_parser("list", help="elenca le segnalazioni")
+    reports_list.add_argument("--status", type=_report_status, metavar="STATO", help=status_help)
+    reports_list.set_defaults(handler=_reports_list)
+    reports_export = report_commands.add_parser(
+        "export", help="esporta le segnalazioni in .csv o .xlsx (senza numeri di telefono)"
+    )
+    reports_export.add_argument("file", type=Path, help="file da scrivere (.csv o .xlsx)")
+    reports_export.add_argument("--status", type=_report_status, metavar="STATO", help=status_help)
+    reports_export.set_defaults(handler=_reports_export)
+    reports_status = report_commands.add_parser(
+        "status", help="cambia lo stato di una segnalazione"
+    )
+    reports_status.add_argument("code", metavar="CODICE", help="per esempio SEG-2026-000123")
+    reports_status.add_argument("status", type=_report_status, metavar="STATO", help=status_help)
+    reports_status.set_defaults(handler=_reports_set_status)
+
+    data = commands.add_parser("data", help="dati dell'ufficio")
+    data_commands = data.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    load_examples = data_commands.add_parser(
+        "load-examples", help="carica i dati d'esempio indicati nelle impostazioni (example_data)"
+    )
+    load_examples.add_argument(
+        "--if-empty", action="store_true", help="solo se il database non ha ancora nessun memo"
+    )
+    load_examples.set_defaults(handler=_data_load_examples)
     return parser
 
 

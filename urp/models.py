@@ -1,10 +1,11 @@
-"""Tables of the subscriber register.
+"""Tables of the store: the subscriber register and the data the office maintains.
 
 A subscriber is anonymous: a sequential label (the primary key, never reused), the
 channel, a salted hash of the channel's user id and, only while subscribed, the user id
 itself. Each subscription period is a consent row (given ... withdrawn), which is also
-what the monthly statistics count. The migrations in ``urp/migrations`` create exactly
-these tables; a test compares the two.
+what the monthly statistics count. The office's data (memos, pharmacy shifts, bathing
+zones, calls for grants, reports collected in the chat) is loaded with ``urp`` commands.
+The migrations in ``urp/migrations`` create exactly these tables; a test compares the two.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -123,3 +127,128 @@ class AuditEvent(Base):
     operator = Column(String(128), nullable=False)
     action = Column(String(64), nullable=False)
     detail = Column(Text, nullable=False)
+
+
+# -- office data: memos, pharmacy shifts, bathing zones, calls, reports ----------------------
+
+ON_DUTY = "turno"
+SUPPORT = "appoggio"
+ALLOWED = "allowed"
+BANNED = "banned"
+REPORT_STATUSES = ("new", "in_progress", "closed")
+
+
+class Memo(Base):
+    """A memo as published: one per date (adding the same date again replaces it)."""
+
+    __tablename__ = "memos"
+    __table_args__ = (UniqueConstraint("published_on"),)
+
+    id = Column(Integer, primary_key=True)
+    published_on = Column(Date, nullable=False)
+    header = Column(Text, nullable=False)
+    added_at = Column(UTCDateTime, nullable=False)
+
+
+class MemoItem(Base):
+    __tablename__ = "memo_items"
+    __table_args__ = (UniqueConstraint("memo_id", "position"),)
+
+    id = Column(Integer, primary_key=True)
+    memo_id = Column(Integer, ForeignKey("memos.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)  # order in the memo, from 1
+    title = Column(Text, nullable=False)
+    text = Column(Text, nullable=False)
+    link = Column(Text, nullable=False)
+    topic = Column(String(64))  # a subscription topic key, for topic-based broadcasts
+
+
+class PharmacyShift(Base):
+    """One pharmacy's shift on one day, on duty or in support."""
+
+    __tablename__ = "pharmacy_shifts"
+    __table_args__ = (
+        UniqueConstraint("day", "name"),
+        CheckConstraint(f"role IN ('{ON_DUTY}', '{SUPPORT}')", name="role"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False)  # the unique constraint's index serves day ranges
+    name = Column(Text, nullable=False)
+    address = Column(Text, nullable=False)
+    phone = Column(String(64), nullable=False)
+    role = Column(String(16), nullable=False)
+    area = Column(Text, nullable=False)
+    hours = Column(Text)  # "8:30-20:00", "notturno"; None: the whole day
+
+
+class BathingZone(Base):
+    """A stretch of coast and whether bathing is allowed there."""
+
+    __tablename__ = "bathing_zones"
+    __table_args__ = (CheckConstraint(f"status IN ('{ALLOWED}', '{BANNED}')", name="status"),)
+
+    key = Column(String(64), primary_key=True)
+    name = Column(Text, nullable=False)
+    synonyms = Column(JSON, nullable=False)  # list of names citizens use
+    coast = Column(Text, nullable=False)  # which stretch of coast, in words
+    position = Column(Integer, nullable=False)  # order along the coast, as in the file
+    status = Column(String(16), nullable=False)
+    since = Column(Date)
+    ordinance = Column(Text)  # "Ordinanza n. 123/2026"
+    ordinance_url = Column(Text)
+    updated_at = Column(UTCDateTime, nullable=False)
+
+
+class Call(Base):
+    """A call for grants ("bando"): open, upcoming or closed depending on its dates."""
+
+    __tablename__ = "calls"
+
+    key = Column(String(100), primary_key=True)  # a slug, stable across reloads
+    title = Column(Text, nullable=False)
+    eligible = Column(Text, nullable=False)  # who can apply
+    opens_on = Column(Date)  # None: not announced yet (see expected)
+    closes_on = Column(Date)  # None: open until funds run out
+    expected = Column(Text)  # "dopo metà gennaio", for upcoming calls without a date
+    link = Column(Text, nullable=False)
+    keywords = Column(JSON, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)
+
+
+class Report(Base):
+    """A problem reported in the chat (collect mode), with its protocol code."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        UniqueConstraint("year", "number"),
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in REPORT_STATUSES)), name="status"
+        ),
+        Index(None, "status"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), nullable=False)  # "SEG-2026-000123"
+    year = Column(Integer, nullable=False)
+    number = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    channel = Column(String(32), nullable=False)
+    # Only so that an operator can answer: never listed or exported.
+    user_id = Column(String(128), nullable=False)
+    description = Column(Text, nullable=False)
+    address = Column(Text)
+    latitude = Column(Float)
+    longitude = Column(Float)
+    photo_url = Column(Text)
+    status = Column(String(16), nullable=False)
+
+
+class ReportCounter(Base):
+    """The last protocol number handed out in a year (numbers restart every year)."""
+
+    __tablename__ = "report_counters"
+
+    year = Column(Integer, primary_key=True, autoincrement=False)
+    last = Column(Integer, nullable=False)

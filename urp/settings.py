@@ -133,6 +133,7 @@ class Settings:
             "urp_website": self.website,
             "urp_policy_url": self.policy_url,
             "urp_report_url": self.reporting_url,
+            "urp_pharmacy_fallback": self.pharmacy_fallback,
         }
 
 
@@ -300,9 +301,7 @@ def parse_settings(data: Any, source: Path) -> Settings:
         subscription=_subscription(data, source),
         closures=_closures(data, source),
         offices=_offices(data, source),
-        memo_header=str(
-            (data.get("memo") or {}).get("header") or f"MEMO {display_name.upper()}"
-        ),
+        memo_header=str((data.get("memo") or {}).get("header") or f"MEMO {display_name.upper()}"),
         pharmacy_fallback=str(_require(data, "pharmacies.fallback_contact", source)),
         bathing_season=_bathing_season(data, source),
         example_data=(

@@ -74,6 +74,20 @@ def test_subscription_lifecycle_against_the_register(assistant) -> None:
     assert "Non risulti tra gli iscritti" in texts(assistant.chat("393330000002", "cancellami"))
 
 
+def test_information_services_answer_from_the_example_data(assistant) -> None:
+    # Explicit dates and facts that do not depend on the day the test runs.
+    pharmacies = texts(assistant.chat("cittadino-4", "farmacie di turno il 15/08/2027?"))
+    assert "Farmacie di turno" in pharmacies and "• *Farmacia" in pharmacies
+    office = texts(assistant.chat("cittadino-4", "orari dell'ufficio anagrafe"))
+    assert "Ufficio anagrafe" in office and "Largo XXIV Maggio 1" in office
+    memo = texts(assistant.chat("cittadino-4", "non mi è arrivato il memo"))
+    assert "*MEMO COMUNE DI ANCONA*" in memo
+    calls = texts(assistant.chat("cittadino-4", "ci sono contributi per l'affitto?"))
+    assert "Contributo per l'affitto 2026" in calls
+    report = texts(assistant.chat("cittadino-4", "c'è una buca enorme in via Flaminia"))
+    assert "https://www.comune.ancona.gov.it/segnalazioni" in report
+
+
 def test_ctrl_c_stops_both_servers(tmp_path) -> None:
     running = start(tmp_path)
     assert port_open(running.rasa_port) and port_open(running.actions_port)

@@ -28,7 +28,19 @@ from urp.subscribers import SubscriberService
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 SALT = "store-tests-salt-0123456789"
-TABLES = ("subscribers", "consents", "subscriber_topics", "audit_events")
+TABLES = (
+    "subscribers",
+    "consents",
+    "subscriber_topics",
+    "audit_events",
+    "memos",
+    "memo_items",
+    "pharmacy_shifts",
+    "bathing_zones",
+    "calls",
+    "reports",
+    "report_counters",
+)
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 
 

@@ -22,11 +22,23 @@ from urp.db import (
 from urp.models import metadata
 from urp.settings import PROJECT_ROOT
 
-TABLES = {"subscribers", "consents", "subscriber_topics", "audit_events"}
+TABLES = {
+    "subscribers",
+    "consents",
+    "subscriber_topics",
+    "audit_events",
+    "memos",
+    "memo_items",
+    "pharmacy_shifts",
+    "bathing_zones",
+    "calls",
+    "reports",
+    "report_counters",
+}
 
 
 def test_the_database_is_at_the_latest_revision(database: Database) -> None:
-    assert current_revision(database) == head_revision() == "0001"
+    assert current_revision(database) == head_revision() == "0002"
 
 
 def test_models_and_migrations_agree(database: Database) -> None:
@@ -44,7 +56,7 @@ def test_downgrade_and_upgrade_again(database: Database) -> None:
     assert current_revision(database) is None
     upgrade(database)
     assert set(inspect(database.engine).get_table_names()) >= TABLES
-    assert current_revision(database) == "0001"
+    assert current_revision(database) == "0002"
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:

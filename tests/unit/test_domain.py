@@ -50,7 +50,11 @@ SAMPLE_SLOTS = {
 
 @pytest.mark.parametrize(("name", "text"), TEXTS)
 def test_replies_are_short_enough_for_a_phone(name: str, text: str) -> None:
-    filled = text.format(**load_settings().facts(), **SAMPLE_SLOTS)
+    # Other slots: a typical value; lists of records (info_details) are the office's data,
+    # so only the words around them count here.
+    typical = {slot: "giovedì 26 novembre alle 9:00" for slot in DOMAIN["slots"]}
+    typical["info_details"] = ""
+    filled = text.format(**{**typical, **load_settings().facts(), **SAMPLE_SLOTS})
     assert len(filled) <= MAX_CHARS, f"{name}: {len(filled)} caratteri"
 
 

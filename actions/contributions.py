@@ -1,0 +1,49 @@
+"""Grants and calls: "quando esce il bando per i libri di testo?"."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clock import local_now
+from actions.conversation import entity_values
+from actions.information import InformationAction, Outcome
+from actions.services import call_service
+from urp.replies import call_lines
+from urp.settings import Settings
+
+NONE_OPEN = "nessuno al momento"
+
+
+class ActionContributions(InformationAction):
+    outcome_slot = "calls_outcome"
+
+    def name(self) -> str:
+        return "action_contributions"
+
+    def lookup(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> Outcome:
+        today = local_now(settings.timezone).date()
+        service = call_service()
+        topics = entity_values(tracker, "grant_topic")
+        words = " ".join(topics) or tracker.latest_message.get("text") or ""
+        match = service.match(words, today)
+        topic = topics[0] if topics else words
+        if match.open:
+            return "open", {"info_topic": topic, "info_details": call_lines(match.open, today)}
+        if match.upcoming:
+            return "upcoming", {
+                "info_topic": topic,
+                "info_details": call_lines(match.upcoming, today),
+            }
+        open_now = call_lines(service.open_calls(today), today) or NONE_OPEN
+        if match.closed:
+            closed = call_lines(match.closed[:1], today)
+            return "closed", {
+                "info_topic": topic,
+                "info_details": f"{closed}\nAperti ora:\n{open_now}",
+            }
+        if not topics:
+            return "open_list", {"info_details": open_now}
+        return "none_matching", {"info_topic": topic, "info_details": open_now}

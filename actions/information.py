@@ -1,0 +1,48 @@
+"""Shared by the information actions: read the office's data, degrade gracefully."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from urp.db import DatabaseError
+from urp.privacy import HashSaltError
+from urp.settings import Settings, current_settings
+
+logger = logging.getLogger(__name__)
+
+# The store is down, unreachable, or misconfigured: the citizen gets an apology.
+STORE_ERRORS = (SQLAlchemyError, DatabaseError, HashSaltError)
+
+Outcome = tuple[str, dict[str, Any]]
+
+
+class InformationAction(Action, ABC):
+    """Looks something up and records ``<outcome_slot>``; the rules pick the reply."""
+
+    outcome_slot: str
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            outcome, slots = self.lookup(dispatcher, tracker, current_settings())
+        except STORE_ERRORS:
+            # The engine hides SQL parameters, so no phone number reaches the log.
+            logger.exception("Dati dell'ufficio non disponibili (%s)", self.name())
+            outcome, slots = "unavailable", {}
+        return [SlotSet(self.outcome_slot, outcome)] + [
+            SlotSet(name, value) for name, value in slots.items()
+        ]
+
+    @abstractmethod
+    def lookup(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> Outcome:
+        """Return the outcome and the slots its reply quotes."""

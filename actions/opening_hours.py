@@ -1,0 +1,126 @@
+"""Opening hours: "siete aperti adesso?", "orari anagrafe giovedì pomeriggio".
+
+The answer comes from the weekly hours in the settings, Italian public holidays, the
+patron saint's day and the extra closures (urp.opening); ``hours_outcome`` picks the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clock import local_now
+from actions.conversation import entity_values
+from urp.dates import format_day, format_time, resolve
+from urp.opening import OpeningAnswer, OpeningCalendar
+from urp.settings import Office, Settings, current_settings
+from urp.text import join_italian
+
+URP_SUBJECT = "URP"
+
+
+def _moment(value: Any, today: Any) -> str:
+    """ "lunedì 30 novembre alle 9:00" (or "oggi alle 15:00")."""
+    return f"{format_day(value.date(), today)} alle {format_time(value.time())}"
+
+
+def _contact(settings: Settings, office: Office | None) -> str:
+    if office is None:
+        return f"☎️ {settings.urp_phone} · ✉️ {settings.urp_email}"
+    parts = [
+        f"📍 {office.address}" if office.address else "",
+        f"☎️ {office.phone}" if office.phone else "",
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def hours_slots(
+    answer: OpeningAnswer, settings: Settings, office: Office | None, today: Any
+) -> dict[str, str]:
+    """The values the replies quote for one answer."""
+    intervals = join_italian(
+        [f"{format_time(a.time())}-{format_time(b.time())}" for a, b in answer.intervals]
+    )
+    return {
+        "info_subject": office.label if office else URP_SUBJECT,
+        "info_day": format_day(answer.day, today),
+        "info_details": intervals,
+        "info_until": format_time(answer.until.time()) if answer.until else "",
+        "info_next_opening": (
+            _moment(answer.next_opening, today) if answer.next_opening else "non prevista"
+        ),
+        "info_reason": f" ({answer.reason})" if answer.reason else "",
+        "info_contact": _contact(settings, office),
+    }
+
+
+class ActionOpeningHours(Action):
+    def name(self) -> str:
+        return "action_opening_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = current_settings()
+        now = local_now(settings.timezone)
+        office_names = entity_values(tracker, "office")
+        office = next(filter(None, map(settings.find_office, office_names)), None)
+        if office_names and office is None and not _means_urp(office_names):
+            known = join_italian([o.label for o in settings.offices.values()])
+            return _slots("unknown_office", {"info_details": known})
+
+        dates = entity_values(tracker, "date")
+        span = next(filter(None, (resolve(d, now) for d in dates)), None)
+        if office is not None and span is None:
+            return _slots(
+                "office_week",
+                {
+                    "info_subject": office.label,
+                    "info_details": office.hours.describe(),
+                    "info_contact": _contact(settings, office),
+                },
+            )
+        calendar = (
+            OpeningCalendar.for_office(office, settings)
+            if office
+            else OpeningCalendar.for_service(settings)
+        )
+        span = span or resolve("adesso", now)
+        answer = calendar.answer(span, now)
+        return _slots(answer.kind, hours_slots(answer, settings, office, now.date()))
+
+
+def _means_urp(names: list[str]) -> bool:
+    return all(name.strip().lower() in {"urp", "sportello"} for name in names)
+
+
+def _slots(outcome: str, values: dict[str, str]) -> list[EventType]:
+    return [SlotSet("hours_outcome", outcome)] + [SlotSet(k, v) for k, v in values.items()]
+
+
+class ActionCheckServiceHours(Action):
+    """Before promising a person: is the URP answering now, and if not, when?"""
+
+    def name(self) -> str:
+        return "action_check_service_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = current_settings()
+        now = local_now(settings.timezone)
+        calendar = OpeningCalendar.for_service(settings)
+        if calendar.is_open(now):
+            return [SlotSet("service_open", True)]
+        reason = calendar.closed_reason(now.date())
+        following = calendar.next_opening(now)
+        return [
+            SlotSet("service_open", False),
+            SlotSet("info_reason", f" ({reason})" if reason else ""),
+            SlotSet(
+                "info_next_opening", _moment(following, now.date()) if following else "non prevista"
+            ),
+        ]

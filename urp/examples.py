@@ -1,0 +1,66 @@
+"""The example office data shipped with a settings file (``example_data``).
+
+A folder with ``memo*.yml``, ``farmacie.csv``, ``bandi.yml`` and, for municipalities by
+the sea, ``balneazione.yml``. ``make run`` loads it into an empty store, so that a fresh
+machine answers about memos, pharmacies, bathing and calls from the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from urp.bathing import BathingService, read_zones
+from urp.calls import CallService, read_calls
+from urp.data_files import DataFileError
+from urp.db import Database
+from urp.memos import MemoService, read_memo
+from urp.pharmacies import PharmacyService, read_shifts
+from urp.settings import Settings
+from urp.subscribers import Clock, utc_now
+
+PHARMACIES_FILE = "farmacie.csv"
+BATHING_FILE = "balneazione.yml"
+CALLS_FILE = "bandi.yml"
+
+
+@dataclass(frozen=True)
+class ExampleLoad:
+    folder: Path
+    memos: int
+    shifts: int
+    zones: int
+    calls: int
+
+
+def load_examples(
+    database: Database, settings: Settings, folder: Path, *, clock: Clock = utc_now
+) -> ExampleLoad:
+    """Load every file of ``folder``; all files are checked before anything is written.
+
+    Memos go last: a store with a memo has the whole example (``--if-empty`` relies on it).
+    Loading again changes nothing.
+    """
+    if not folder.is_dir():
+        raise DataFileError(f"{folder}: la cartella dei dati d'esempio non esiste")
+    memo_files = sorted(folder.glob("memo*.yml"))
+    if not memo_files:
+        raise DataFileError(f"{folder}: nessun file memo*.yml")
+    for required in (PHARMACIES_FILE, CALLS_FILE):
+        if not (folder / required).is_file():
+            raise DataFileError(f"{folder}: manca {required}")
+    memos = [
+        read_memo(path, settings.memo_header, settings.subscription.topics) for path in memo_files
+    ]
+    shifts = read_shifts(folder / PHARMACIES_FILE)
+    zones = read_zones(folder / BATHING_FILE) if (folder / BATHING_FILE).is_file() else []
+    calls = read_calls(folder / CALLS_FILE)
+
+    PharmacyService(database).load(shifts)
+    if zones:
+        BathingService(database, clock=clock).load(zones)
+    CallService(database, clock=clock).load(calls)
+    memo_service = MemoService(database, clock=clock)
+    for memo in memos:
+        memo_service.publish(memo)
+    return ExampleLoad(folder, len(memos), len(shifts), len(zones), len(calls))
