@@ -102,7 +102,11 @@ def test_another_municipality_by_changing_only_urp_settings(tmp_path) -> None:
     try:
         replies = running.chat("cittadino-ar", "ciao")
         assert "Comune di Arezzo" in texts(replies)
-        hours = running.chat("cittadino-ar", "a che ora siete aperti?")
-        assert "8:30-13:00" in texts(hours)
+        hours = texts(running.chat("cittadino-ar", "siete aperti adesso?"))
+        assert "URP: " in hours and "0575 377 000" in hours
+        office = texts(running.chat("cittadino-ar", "orari dell'ufficio anagrafe"))
+        assert "Piazza Amintore Fanfani 2" in office
+        memo = texts(running.chat("cittadino-ar", "mi rimandate l'ultimo memo?"))
+        assert "*INFO DAL COMUNE DI AREZZO*" in memo
     finally:
         stop(running)
