@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
-from actions.conversation import entity_values
+from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import bathing_service
 from urp.dates import format_date
@@ -17,6 +17,7 @@ from urp.settings import Settings
 
 
 class ActionBathingStatus(InformationAction):
+    service_key = "bathing"
     outcome_slot = "bathing_outcome"
 
     def name(self) -> str:
@@ -33,7 +34,8 @@ class ActionBathingStatus(InformationAction):
             year = today.year if (today.month, today.day) < season.start else today.year + 1
             return "out_of_season", {"info_day": format_date(date(year, *season.start))}
         service = bathing_service()
-        names = entity_values(tracker, "zone") + entity_values(tracker, "area")
+        asked = question_entities(tracker)
+        names = asked.get("zone", []) + asked.get("area", [])
         if names:
             zone = next(filter(None, map(service.find_zone, names)), None)
             if zone is None:

@@ -6,16 +6,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
-from actions.conversation import entity_values
+from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import call_service
 from urp.replies import call_lines
 from urp.settings import Settings
 
 NONE_OPEN = "nessuno al momento"
+# The subscription topic that tells citizens when a call opens (settings: topics).
+NOTIFY_TOPIC = "bandi"
 
 
 class ActionContributions(InformationAction):
+    service_key = "calls"
     outcome_slot = "calls_outcome"
 
     def name(self) -> str:
@@ -26,7 +29,8 @@ class ActionContributions(InformationAction):
     ) -> Outcome:
         today = local_now(settings.timezone).date()
         service = call_service()
-        topics = entity_values(tracker, "grant_topic")
+        asked = question_entities(tracker)
+        topics = asked.get("grant_topic", [])
         words = " ".join(topics) or tracker.latest_message.get("text") or ""
         match = service.match(words, today)
         topic = topics[0] if topics else words
@@ -36,6 +40,7 @@ class ActionContributions(InformationAction):
             return "upcoming", {
                 "info_topic": topic,
                 "info_details": call_lines(match.upcoming, today),
+                "offered_topic": NOTIFY_TOPIC,
             }
         open_now = call_lines(service.open_calls(today), today) or NONE_OPEN
         if match.closed:

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.conversation import question_entities
 from urp.db import DatabaseError
 from urp.privacy import HashSaltError
 from urp.settings import Settings, current_settings
@@ -27,6 +28,8 @@ class InformationAction(Action, ABC):
     """Looks something up and records ``<outcome_slot>``; the rules pick the reply."""
 
     outcome_slot: str
+    # Set for the services a follow-up question ("e domani?") can ask again.
+    service_key: str | None = None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -37,9 +40,12 @@ class InformationAction(Action, ABC):
             # The engine hides SQL parameters, so no phone number reaches the log.
             logger.exception("Dati dell'ufficio non disponibili (%s)", self.name())
             outcome, slots = "unavailable", {}
-        return [SlotSet(self.outcome_slot, outcome)] + [
-            SlotSet(name, value) for name, value in slots.items()
-        ]
+        events = [SlotSet(self.outcome_slot, outcome)]
+        events += [SlotSet(name, value) for name, value in slots.items()]
+        if self.service_key:
+            events.append(SlotSet("last_service", self.service_key))
+            events.append(SlotSet("asked_entities", question_entities(tracker)))
+        return events
 
     @abstractmethod
     def lookup(

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
-from actions.conversation import entity_values
+from actions.conversation import question_entities
 from urp.dates import format_day, format_time, resolve
 from urp.opening import OpeningAnswer, OpeningCalendar
 from urp.settings import Office, Settings, current_settings
@@ -66,13 +66,14 @@ class ActionOpeningHours(Action):
     ) -> list[EventType]:
         settings = current_settings()
         now = local_now(settings.timezone)
-        office_names = entity_values(tracker, "office")
+        asked = question_entities(tracker)
+        office_names = asked.get("office", [])
         office = next(filter(None, map(settings.find_office, office_names)), None)
         if office_names and office is None and not _means_urp(office_names):
             known = join_italian([o.label for o in settings.offices.values()])
-            return _slots("unknown_office", {"info_details": known})
+            return _slots("unknown_office", {"info_details": known}, asked)
 
-        dates = entity_values(tracker, "date")
+        dates = asked.get("date", [])
         span = next(filter(None, (resolve(d, now) for d in dates)), None)
         if office is not None and span is None:
             return _slots(
@@ -82,6 +83,7 @@ class ActionOpeningHours(Action):
                     "info_details": office.hours.describe(),
                     "info_contact": _contact(settings, office),
                 },
+                asked,
             )
         calendar = (
             OpeningCalendar.for_office(office, settings)
@@ -90,15 +92,20 @@ class ActionOpeningHours(Action):
         )
         span = span or resolve("adesso", now)
         answer = calendar.answer(span, now)
-        return _slots(answer.kind, hours_slots(answer, settings, office, now.date()))
+        return _slots(answer.kind, hours_slots(answer, settings, office, now.date()), asked)
 
 
 def _means_urp(names: list[str]) -> bool:
     return all(name.strip().lower() in {"urp", "sportello"} for name in names)
 
 
-def _slots(outcome: str, values: dict[str, str]) -> list[EventType]:
-    return [SlotSet("hours_outcome", outcome)] + [SlotSet(k, v) for k, v in values.items()]
+def _slots(outcome: str, values: dict[str, str], asked: dict[str, list[str]]) -> list[EventType]:
+    return [
+        SlotSet("hours_outcome", outcome),
+        *(SlotSet(k, v) for k, v in values.items()),
+        SlotSet("last_service", "hours"),
+        SlotSet("asked_entities", asked),
+    ]
 
 
 class ActionCheckServiceHours(Action):

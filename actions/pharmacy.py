@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
-from actions.conversation import entity_values
+from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import pharmacy_service
 from urp.dates import RELATIVE_DAYS, WEEKEND_PHRASES, format_day, resolve
@@ -20,6 +20,7 @@ SAID_AS_IS = {*RELATIVE_DAYS, *WEEKEND_PHRASES, *(f"questo {p}" for p in WEEKEND
 
 
 class ActionPharmacyShift(InformationAction):
+    service_key = "pharmacy"
     outcome_slot = "pharmacy_outcome"
 
     def name(self) -> str:
@@ -29,7 +30,8 @@ class ActionPharmacyShift(InformationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> Outcome:
         now = local_now(settings.timezone)
-        phrases = entity_values(tracker, "date")
+        asked = question_entities(tracker)
+        phrases = asked.get("date", [])
         span = next(filter(None, (resolve(p, now) for p in phrases)), None)
         if phrases and span is None:
             return "unknown_date", {}
@@ -39,7 +41,7 @@ class ActionPharmacyShift(InformationAction):
         last = max(first, (span.end - timedelta(microseconds=1)).date())
         if span.part == "notte" or span.moment:
             last = first
-        areas = entity_values(tracker, "area") + entity_values(tracker, "zone")
+        areas = asked.get("area", []) + asked.get("zone", [])
         area = areas[0] if areas else None
         # "stanotte", "questo weekend" read better as the citizen said them.
         said = fold(phrases[0]) if phrases else ""

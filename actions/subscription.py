@@ -25,6 +25,10 @@ def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:
     return join_italian([f"«{topics[k].label}»" for k in keys if k in topics])
 
 
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
 class SubscriptionAction(InformationAction, ABC):
     """Calls the subscriber service; records ``subscription_outcome``."""
 
@@ -70,6 +74,10 @@ class ActionSubscribe(SubscriptionAction):
         channel, user_id = self.citizen(tracker)
         message = tracker.latest_message.get("text") or ""
         topics, unknown = self.named_topics(settings, tracker)
+        if not topics and not unknown and _intent(tracker) == "affirm":
+            # "sì" to "Vuoi un avviso qui quando esce?": the topic that was offered.
+            offered = settings.subscription.find_topic(tracker.get_slot("offered_topic") or "")
+            topics = [offered.key] if offered else []
         if unknown and not topics:
             return self.unknown_topic(settings)
         if topics:
