@@ -9,6 +9,7 @@ from actions.clock import local_now
 from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import call_service
+from urp.calls import Call, stems
 from urp.replies import call_lines
 from urp.settings import Settings
 
@@ -33,7 +34,7 @@ class ActionContributions(InformationAction):
         topics = asked.get("grant_topic", [])
         words = " ".join(topics) or tracker.latest_message.get("text") or ""
         match = service.match(words, today)
-        topic = topics[0] if topics else words
+        topic = topics[0] if topics else _named_by(match.open + match.upcoming + match.closed)
         if match.open:
             return "open", {"info_topic": topic, "info_details": call_lines(match.open, today)}
         if match.upcoming:
@@ -49,6 +50,14 @@ class ActionContributions(InformationAction):
                 "info_topic": topic,
                 "info_details": f"{closed}\nAperti ora:\n{open_now}",
             }
-        if not topics:
-            return "open_list", {"info_details": open_now}
-        return "none_matching", {"info_topic": topic, "info_details": open_now}
+        if not topics and not stems(words):
+            return "open_list", {"info_details": open_now}  # "ci sono bandi?"
+        named = f"«{topics[0]}»" if topics else "questo argomento"
+        return "none_matching", {"info_topic": named, "info_details": open_now}
+
+
+def _named_by(calls: tuple[Call, ...]) -> str:
+    """How to name the topic of a question without a grant_topic: by the call it matched."""
+    if not calls:
+        return ""
+    return calls[0].keywords[0] if calls[0].keywords else calls[0].title

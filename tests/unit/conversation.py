@@ -37,7 +37,8 @@ def tracker(
     return Tracker(
         sender_id=sender_id,
         slots=slots or {},
-        latest_message=(latest or {}).get("parse_data", {}),
+        # As Rasa sends it: the parse data with the message text.
+        latest_message={**(latest or {}).get("parse_data", {}), "text": (latest or {}).get("text")},
         events=list(events),
         paused=False,
         followup_action=None,

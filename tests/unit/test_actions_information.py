@@ -163,6 +163,15 @@ def test_calls_open_upcoming_closed_and_none(ancona) -> None:
     assert "Contributo per l'affitto 2026" in nothing["info_details"]
     listing = slots(run(ActionContributions(), says("ask_contributions", "ci sono bandi?"))[0])
     assert listing["calls_outcome"] == "open_list"
+    funeral = says("ask_contributions", "il comune rimborsa le spese funerarie?")
+    unknown = slots(run(ActionContributions(), funeral)[0])
+    assert unknown["calls_outcome"] == "none_matching"
+    assert unknown["info_topic"] == "questo argomento"
+    rent_words = slots(
+        run(ActionContributions(), says("ask_contributions", "aiuti per gli affitti?"))[0]
+    )
+    assert rent_words["calls_outcome"] == "open"
+    assert rent_words["info_topic"] == "affitto"
 
 
 def test_the_memo_is_sent_in_whatsapp_format(ancona) -> None:
