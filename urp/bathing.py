@@ -22,8 +22,7 @@ from urp.data_files import (
     UpsertReport,
     day_value,
     link_value,
-    list_value,
-    read_yaml,
+    read_keyed_list,
     slug,
     text_value,
     words_value,
@@ -183,21 +182,9 @@ def read_zones(path: Path) -> list[Zone]:
 
     Raises :class:`~urp.data_files.DataFileError` listing every problem with its line.
     """
-    data = read_yaml(path)
-    problems = Problems(path)
-    zones: list[Zone] = []
-    lines: dict[str, int] = {}
-    for entry in list_value(data, "zones", problems):
-        zone = _read_zone(entry, problems)
-        if zone is None:
-            continue
-        if zone.key in lines:
-            problems.add(entry.line, f"zona «{zone.key}» già definita alla riga {lines[zone.key]}")
-            continue
-        lines[zone.key] = entry.line
-        zones.append(zone)
-    problems.raise_if_any()
-    return zones
+    return read_keyed_list(
+        path, "zones", _read_zone, lambda key, line: f"zona «{key}» già definita alla riga {line}"
+    )
 
 
 def _read_zone(entry: Located, problems: Problems) -> Zone | None:

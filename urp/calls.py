@@ -24,8 +24,7 @@ from urp.data_files import (
     UpsertReport,
     day_value,
     link_value,
-    list_value,
-    read_yaml,
+    read_keyed_list,
     slug,
     text_value,
     words_value,
@@ -207,21 +206,9 @@ def read_calls(path: Path) -> list[Call]:
     A call needs ``opens_on`` or, while the date is unknown, ``expected``. Raises
     :class:`~urp.data_files.DataFileError` listing every problem with its line.
     """
-    data = read_yaml(path)
-    problems = Problems(path)
-    calls: list[Call] = []
-    lines: dict[str, int] = {}
-    for entry in list_value(data, "calls", problems):
-        call = _read_call(entry, problems)
-        if call is None:
-            continue
-        if call.key in lines:
-            problems.add(entry.line, f"bando «{call.key}» già definito alla riga {lines[call.key]}")
-            continue
-        lines[call.key] = entry.line
-        calls.append(call)
-    problems.raise_if_any()
-    return calls
+    return read_keyed_list(
+        path, "calls", _read_call, lambda key, line: f"bando «{key}» già definito alla riga {line}"
+    )
 
 
 def _read_call(entry: Located, problems: Problems) -> Call | None:

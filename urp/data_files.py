@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -268,3 +268,39 @@ def list_value(mapping: Located, key: str, problems: Problems) -> list[Located]:
         else:
             problems.add(mapping.line_of(key), f"«{key}», elemento {index}: deve essere una mappa")
     return entries
+
+
+class Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def read_keyed_list(
+    path: Path,
+    list_key: str,
+    read_item: Callable[[Located, Problems], K | None],
+    duplicate: Callable[[str, int], str],
+) -> list[K]:
+    """The items of ``list_key`` in a YAML file, each read by ``read_item``, keys unique.
+
+    ``duplicate(key, first_line)`` words the problem of a key defined twice. Raises
+    :class:`DataFileError` listing every problem with its line.
+    """
+    data = read_yaml(path)
+    problems = Problems(path)
+    items: list[K] = []
+    lines: dict[str, int] = {}
+    for entry in list_value(data, list_key, problems):
+        item = read_item(entry, problems)
+        if item is None:
+            continue
+        if item.key in lines:
+            problems.add(entry.line, duplicate(item.key, lines[item.key]))
+            continue
+        lines[item.key] = entry.line
+        items.append(item)
+    problems.raise_if_any()
+    return items

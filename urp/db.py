@@ -19,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,6 +112,17 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def upsert_insert(self, table: Any) -> Any:
+        """The dialect's INSERT that supports ``on_conflict_do_nothing``/``_do_update``.
+
+        Races are settled by the database's unique constraints this way, never by a
+        check-then-insert.
+        """
+        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        if self.dialect not in dialects:
+            raise DatabaseError(f"database non supportato: {self.dialect}")
+        return dialects[self.dialect](table)
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:

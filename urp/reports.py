@@ -21,7 +21,6 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from urp.data_files import is_web_link
@@ -73,10 +72,6 @@ class ReportService:
         self._prefix = code_prefix
         self._timezone = timezone
         self._clock = clock
-        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-        if database.dialect not in dialects:
-            raise ValueError(f"unsupported database: {database.dialect}")
-        self._insert = dialects[database.dialect]
 
     def create(
         self,
@@ -146,7 +141,7 @@ class ReportService:
         # stays locked until commit, so a concurrent report waits and takes the next number;
         # SQLite writers are already one at a time (BEGIN IMMEDIATE in urp.db).
         upsert = (
-            self._insert(ReportCounter)
+            self._db.upsert_insert(ReportCounter)
             .values(year=year, last=1)
             .on_conflict_do_update(
                 index_elements=[ReportCounter.year], set_={"last": ReportCounter.last + 1}

@@ -21,7 +21,6 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from urp.db import Database
@@ -172,10 +171,6 @@ class SubscriberService:
         self._settings = settings
         self._hash = hasher
         self._clock = clock
-        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-        if database.dialect not in dialects:
-            raise ValueError(f"unsupported database: {database.dialect}")
-        self._insert = dialects[database.dialect]
 
     # -- citizens --------------------------------------------------------------------------
 
@@ -359,7 +354,7 @@ class SubscriberService:
                 label = self._settings.label(row.label_number)
                 key = self._key(channel, row.user_id)
                 inserted = session.execute(
-                    self._insert(Subscriber)
+                    self._db.upsert_insert(Subscriber)
                     .values(
                         id=row.label_number,
                         channel=key[0],
@@ -451,7 +446,7 @@ class SubscriberService:
             # The look-up above only spares PostgreSQL a sequence number on the common
             # "already there" path; the conflict clause is what settles a race.
             inserted = session.execute(
-                self._insert(Subscriber)
+                self._db.upsert_insert(Subscriber)
                 .values(
                     channel=key[0],
                     user_hash=key[1],
@@ -495,7 +490,9 @@ class SubscriberService:
             for topic in topics
         ]
         if values:
-            session.execute(self._insert(SubscriberTopic).on_conflict_do_nothing(), values)
+            session.execute(
+                self._db.upsert_insert(SubscriberTopic).on_conflict_do_nothing(), values
+            )
 
     def _followed(self, session: Session, subscriber_id: int) -> tuple[str, ...]:
         keys = session.execute(
