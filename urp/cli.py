@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -18,6 +20,7 @@ from urp.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from urp.data_files import UpsertReport
     from urp.db import Database
+    from urp.handoffs import Handoff, HandoffService
     from urp.reports import ReportService
     from urp.subscribers import SubscriberService
 
@@ -410,6 +413,139 @@ def _reports_set_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- operators, handoffs to them, quick replies -----------------------------------------
+
+ROLE_LABELS = {"operator": "operatore", "trainer": "addestratore", "admin": "amministratore"}
+PASSWORD_VARIABLE = "URP_OPERATOR_PASSWORD"
+
+
+def _new_password() -> str | None:
+    """From ``URP_OPERATOR_PASSWORD`` (scripts) or typed twice: never from the command line,
+    where it would stay in the shell history and in the process list."""
+    if password := os.environ.get(PASSWORD_VARIABLE):
+        return password
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Ripeti la password: ") != password:
+        return None
+    return password
+
+
+def _operators_add(args: argparse.Namespace) -> int:
+    from urp.operators import OperatorService
+
+    password = _new_password()
+    if password is None:
+        print("Errore: le due password non coincidono", file=sys.stderr)
+        return 2
+    operator = OperatorService(_database()).add(args.username, args.name, password, args.role)
+    print(
+        f"Operatore {operator.username} ({operator.display_name}, "
+        f"{ROLE_LABELS[operator.role]}) aggiunto."
+    )
+    return 0
+
+
+def _operators_disable(args: argparse.Namespace) -> int:
+    from urp.operators import OperatorService
+
+    operator = OperatorService(_database()).disable(args.username)
+    print(f"Operatore {operator.username} disattivato: non può più accedere.")
+    return 0
+
+
+def _operators_list(args: argparse.Namespace) -> int:
+    from urp.operators import OperatorService
+
+    timezone = load_settings().timezone
+    operators = OperatorService(_database()).list()
+    if not operators:
+        print("Nessun operatore: aggiungine uno con `urp operators add`.")
+    for operator in operators:
+        state = "attivo" if operator.active else "disattivato"
+        login = (
+            f"ultimo accesso {operator.last_login_at.astimezone(timezone):%d/%m/%Y %H:%M}"
+            if operator.last_login_at
+            else "mai entrato"
+        )
+        print(
+            f"{operator.username:<20} {operator.display_name:<24} "
+            f"{ROLE_LABELS[operator.role]:<14} {state:<11} {login}"
+        )
+    return 0
+
+
+def _handoff_service(settings: Settings) -> HandoffService:
+    from urp.handoffs import HandoffService
+
+    return HandoffService(_database(), settings)
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _handoffs_stats(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    days = _handoff_service(settings).stats(settings.timezone)
+    # Counts and times only: never a conversation id (the phone number on WhatsApp).
+    if args.json:
+        print(json.dumps([asdict(day) for day in days], ensure_ascii=False, indent=2))
+        return 0
+    if not days:
+        print("Nessuna conversazione passata all'URP.")
+        return 0
+    print(f"Conversazioni passate all'URP: {sum(day.handoffs for day in days)}")
+    print("Tempi in minuti: attesa fino alla presa in carico, risoluzione fino alla chiusura.")
+    print(
+        f"\n{'giorno':<10} {'totale':>6} {'prese':>6} {'chiuse':>6} "
+        f"{'attesa med.':>11} {'p90':>5} {'risol. med.':>11} {'p90':>5}"
+    )
+    for day in days:
+        print(
+            f"{day.day:<10} {day.handoffs:>6} {day.assigned:>6} {day.resolved:>6} "
+            f"{_minutes(day.wait_median):>11} {_minutes(day.wait_p90):>5} "
+            f"{_minutes(day.resolution_median):>11} {_minutes(day.resolution_p90):>5}"
+        )
+    return 0
+
+
+def _handoffs_sweep(args: argparse.Namespace) -> int:
+    result = _handoff_service(load_settings()).sweep()
+
+    def ids(handoffs: Sequence[Handoff]) -> str:
+        return f" (conversazioni {', '.join(str(h.id) for h in handoffs)})" if handoffs else ""
+
+    print(f"Cittadini da avvisare di nuovo dell'attesa: {len(result.remind)}{ids(result.remind)}")
+    print(
+        f"Conversazioni rimesse in coda perché inattive: {len(result.released)}"
+        f"{ids(result.released)}"
+    )
+    return 0
+
+
+def _quick_replies_load(args: argparse.Namespace) -> int:
+    from urp.quick_replies import QuickReplyService, read_quick_replies
+
+    load = QuickReplyService(_database()).load(read_quick_replies(args.file))
+    print(
+        f"Risposte rapide: nuove {load.created}, aggiornate {load.updated}, "
+        f"invariate {load.unchanged}, tolte {load.removed}."
+    )
+    return 0
+
+
+def _quick_replies_list(args: argparse.Namespace) -> int:
+    from urp.quick_replies import QuickReplyService
+
+    replies = QuickReplyService(_database()).list()
+    if not replies:
+        print("Nessuna risposta rapida: caricale con `urp quick-replies load FILE`.")
+    for number, reply in enumerate(replies, start=1):
+        text = reply.text if len(reply.text) <= 70 else reply.text[:69] + "…"
+        print(f"{number}. {reply.title}: {text}")
+    return 0
+
+
 def _data_load_examples(args: argparse.Namespace) -> int:
     from urp.examples import load_examples
     from urp.memos import MemoService
@@ -425,7 +561,8 @@ def _data_load_examples(args: argparse.Namespace) -> int:
     load = load_examples(database, settings, settings.example_data)
     print(
         f"Dati d'esempio caricati da {load.folder}: {load.memos} memo, {load.shifts} turni "
-        f"di farmacia, {load.zones} zone di balneazione, {load.calls} bandi."
+        f"di farmacia, {load.zones} zone di balneazione, {load.calls} bandi, "
+        f"{load.quick_replies} risposte rapide."
     )
     return 0
 
@@ -568,6 +705,47 @@ def build_parser() -> argparse.ArgumentParser:
     reports_status.add_argument("code", metavar="CODICE", help="per esempio SEG-2026-000123")
     reports_status.add_argument("status", type=_report_status, metavar="STATO", help=status_help)
     reports_status.set_defaults(handler=_reports_set_status)
+
+    operators = commands.add_parser("operators", help="account degli operatori dell'URP")
+    operator_commands = operators.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    operators_add = operator_commands.add_parser(
+        "add", help=f"aggiunge un operatore (password chiesta a terminale o da {PASSWORD_VARIABLE})"
+    )
+    operators_add.add_argument("username", metavar="UTENTE", help="minuscole, cifre, . _ -")
+    operators_add.add_argument("--name", required=True, metavar="NOME", help="«Mario Rossi»")
+    operators_add.add_argument(
+        "--role", choices=tuple(ROLE_LABELS), default="operator", help="predefinito: operator"
+    )
+    operators_add.set_defaults(handler=_operators_add)
+    operators_disable = operator_commands.add_parser(
+        "disable", help="disattiva un operatore (lo storico resta)"
+    )
+    operators_disable.add_argument("username", metavar="UTENTE")
+    operators_disable.set_defaults(handler=_operators_disable)
+    operators_list = operator_commands.add_parser("list", help="elenca gli operatori")
+    operators_list.set_defaults(handler=_operators_list)
+
+    handoffs = commands.add_parser("handoffs", help="conversazioni passate agli operatori")
+    handoff_commands = handoffs.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    handoffs_stats = handoff_commands.add_parser(
+        "stats", help="conversazioni, attesa e tempi di risoluzione per giorno"
+    )
+    handoffs_stats.add_argument("--json", action="store_true", help="stampa in formato JSON")
+    handoffs_stats.set_defaults(handler=_handoffs_stats)
+    handoffs_sweep = handoff_commands.add_parser(
+        "sweep", help="segna i promemoria da mandare e rimette in coda le chat inattive"
+    )
+    handoffs_sweep.set_defaults(handler=_handoffs_sweep)
+
+    quick_replies = commands.add_parser("quick-replies", help="risposte rapide degli operatori")
+    quick_commands = quick_replies.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    quick_load = quick_commands.add_parser(
+        "load", help="rende le risposte rapide uguali a quelle di un file YAML"
+    )
+    quick_load.add_argument("file", type=Path, help="file .yml con l'elenco quick_replies")
+    quick_load.set_defaults(handler=_quick_replies_load)
+    quick_list = quick_commands.add_parser("list", help="elenca le risposte rapide")
+    quick_list.set_defaults(handler=_quick_replies_list)
 
     data = commands.add_parser("data", help="dati dell'ufficio")
     data_commands = data.add_subparsers(dest="action", required=True, metavar="AZIONE")

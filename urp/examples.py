@@ -1,7 +1,8 @@
 """The example office data shipped with a settings file (``example_data``).
 
-A folder with ``memo*.yml``, ``farmacie.csv``, ``bandi.yml`` and, for municipalities by
-the sea, ``balneazione.yml``. ``make run`` loads it into an empty store, so that a fresh
+A folder with ``memo*.yml``, ``farmacie.csv``, ``bandi.yml``, optionally the operators'
+quick replies ``risposte-rapide.yml`` and, for municipalities by the sea,
+``balneazione.yml``. ``make run`` loads it into an empty store, so that a fresh
 machine answers about memos, pharmacies, bathing and calls from the start.
 """
 
@@ -16,12 +17,14 @@ from urp.data_files import DataFileError
 from urp.db import Database
 from urp.memos import MemoService, read_memo
 from urp.pharmacies import PharmacyService, read_shifts
+from urp.quick_replies import QuickReplyService, read_quick_replies
 from urp.settings import Settings
 from urp.subscribers import Clock, utc_now
 
 PHARMACIES_FILE = "farmacie.csv"
 BATHING_FILE = "balneazione.yml"
 CALLS_FILE = "bandi.yml"
+QUICK_REPLIES_FILE = "risposte-rapide.yml"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ExampleLoad:
     shifts: int
     zones: int
     calls: int
+    quick_replies: int
 
 
 def load_examples(
@@ -55,12 +59,16 @@ def load_examples(
     shifts = read_shifts(folder / PHARMACIES_FILE)
     zones = read_zones(folder / BATHING_FILE) if (folder / BATHING_FILE).is_file() else []
     calls = read_calls(folder / CALLS_FILE)
+    replies_path = folder / QUICK_REPLIES_FILE
+    replies = read_quick_replies(replies_path) if replies_path.is_file() else []
 
     PharmacyService(database).load(shifts)
     if zones:
         BathingService(database, clock=clock).load(zones)
     CallService(database, clock=clock).load(calls)
+    if replies:
+        QuickReplyService(database).load(replies)
     memo_service = MemoService(database, clock=clock)
     for memo in memos:
         memo_service.publish(memo)
-    return ExampleLoad(folder, len(memos), len(shifts), len(zones), len(calls))
+    return ExampleLoad(folder, len(memos), len(shifts), len(zones), len(calls), len(replies))

@@ -5,6 +5,9 @@ channel, a salted hash of the channel's user id and, only while subscribed, the 
 itself. Each subscription period is a consent row (given ... withdrawn), which is also
 what the monthly statistics count. The office's data (memos, pharmacy shifts, bathing
 zones, calls for grants, reports collected in the chat) is loaded with ``urp`` commands.
+Operators' accounts and the conversations handed over to them (handoffs, their
+messages, the office's quick replies) live here too, so that every replica of the bot and
+of the console sees the same queue.
 The migrations in ``urp/migrations`` create exactly these tables; a test compares the two.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -27,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
@@ -252,3 +257,117 @@ class ReportCounter(Base):
 
     year = Column(Integer, primary_key=True, autoincrement=False)
     last = Column(Integer, nullable=False)
+
+
+# -- operators and handoffs to them -----------------------------------------------------------
+
+OPERATOR_ROLES = ("operator", "trainer", "admin")
+PENDING = "pending"
+ASSIGNED = "assigned"
+RESOLVED = "resolved"
+HANDOFF_STATUSES = (PENDING, ASSIGNED, RESOLVED)
+OPEN_STATUSES = (PENDING, ASSIGNED)
+HANDOFF_REASONS = (
+    "unclear",
+    "request",
+    "appointment",
+    "abuse",
+    "action_failed",
+    "no_information",
+)
+MESSAGE_AUTHORS = ("citizen", "bot", "operator")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{value}'" for value in values))
+
+
+# The same predicate in the model and in migration 0003: "open" means pending or assigned.
+OPEN_HANDOFF = _one_of("status", OPEN_STATUSES)
+
+
+class Operator(Base):
+    """A person of the office who answers handed-over chats (or trains the bot)."""
+
+    __tablename__ = "operators"
+    __table_args__ = (
+        UniqueConstraint("username"),
+        CheckConstraint(_one_of("role", OPERATOR_ROLES), name="role"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(32), nullable=False)
+    display_name = Column(String(128), nullable=False)
+    password_hash = Column(String(255), nullable=False)  # "scrypt$n$r$p$salt$hash"
+    role = Column(String(16), nullable=False)
+    active = Column(Boolean, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    last_login_at = Column(UTCDateTime)
+
+
+class Handoff(Base):
+    """A conversation the bot handed over to the office, from the request to its resolution."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint(_one_of("reason", HANDOFF_REASONS), name="reason"),
+        # At most one open handoff per conversation: the database settles two bot replicas
+        # handing over the same chat at once (INSERT ... ON CONFLICT DO NOTHING).
+        Index(
+            "uq_handoffs_open_conversation_id",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text(OPEN_HANDOFF),
+            postgresql_where=text(OPEN_HANDOFF),
+        ),
+        Index(None, "status"),
+        Index(None, "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    # Rasa's sender id: the phone number on WhatsApp, so never logged nor printed.
+    conversation_id = Column(String(128), nullable=False)
+    channel = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False)
+    reason = Column(String(32), nullable=False)
+    out_of_hours = Column(Boolean, nullable=False)  # asked while the URP was closed
+    operator_id = Column(Integer, ForeignKey("operators.id"))  # who holds or resolved it
+    created_at = Column(UTCDateTime, nullable=False)
+    assigned_at = Column(UTCDateTime)
+    resolved_at = Column(UTCDateTime)
+    last_activity_at = Column(UTCDateTime, nullable=False)
+    reminded_at = Column(UTCDateTime)  # when the citizen was told again to wait
+
+
+class HandoffMessage(Base):
+    """One message of a handed-over conversation: the transcript the operator reads."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (
+        CheckConstraint(_one_of("author", MESSAGE_AUTHORS), name="author"),
+        Index(None, "handoff_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False)
+    at = Column(UTCDateTime, nullable=False)
+    author = Column(String(16), nullable=False)
+    operator_id = Column(Integer, ForeignKey("operators.id"))  # for the operator's messages
+    text = Column(Text)  # None for a photo or a position without words
+    media_url = Column(Text)
+    latitude = Column(Float)
+    longitude = Column(Float)
+    delivered = Column(Boolean, nullable=False)  # an operator's reply reached the citizen
+
+
+class QuickReply(Base):
+    """A ready answer the office keeps for operators (the reporting-platform redirect...)."""
+
+    __tablename__ = "quick_replies"
+    __table_args__ = (UniqueConstraint("title"),)
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False)  # order in the office's file, from 1

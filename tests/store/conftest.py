@@ -40,6 +40,10 @@ TABLES = (
     "calls",
     "reports",
     "report_counters",
+    "operators",
+    "handoffs",
+    "handoff_messages",
+    "quick_replies",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 

@@ -60,7 +60,7 @@ def test_every_day_has_pharmacies_on_duty_and_in_support(database: Database, nam
 def test_ancona(database: Database) -> None:
     settings = settings_of("ancona")
     assert load(database, settings) == ExampleLoad(
-        PROJECT_ROOT / "settings" / "examples" / "ancona", 1, 925, 10, 6
+        PROJECT_ROOT / "settings" / "examples" / "ancona", 1, 925, 10, 6, 5
     )
     memo = MemoService(database).current(TODAY)
     assert memo is not None and memo.published_on == date(2026, 11, 20)
@@ -104,7 +104,7 @@ def test_ancona(database: Database) -> None:
 def test_arezzo(database: Database) -> None:
     settings = settings_of("arezzo")
     loaded = load(database, settings)
-    assert (loaded.memos, loaded.zones, loaded.calls) == (1, 0, 4)
+    assert (loaded.memos, loaded.zones, loaded.calls, loaded.quick_replies) == (1, 0, 4, 4)
     memo = MemoService(database).current(TODAY)
     assert memo is not None and memo.header == "INFO DAL COMUNE DI AREZZO"
     assert set(PharmacyService(database).areas()) == {

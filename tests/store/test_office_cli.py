@@ -196,7 +196,7 @@ def test_load_examples_only_when_empty(
     code, out, _ = run(capsys, "data", "load-examples", "--if-empty")
     assert code == 0 and out == (
         f"Dati d'esempio caricati da {EXAMPLES}: 1 memo, 925 turni di farmacia, "
-        "10 zone di balneazione, 6 bandi.\n"
+        "10 zone di balneazione, 6 bandi, 5 risposte rapide.\n"
     )
     run(capsys, "bathing", "set", "Trave", "banned")  # the office's own change
     code, out, _ = run(capsys, "data", "load-examples", "--if-empty")
@@ -213,7 +213,7 @@ def test_load_examples_for_arezzo(
 ) -> None:
     monkeypatch.setenv("URP_SETTINGS", "settings/arezzo.yml")
     code, out, _ = run(capsys, "data", "load-examples", "--if-empty")
-    assert code == 0 and "0 zone di balneazione, 4 bandi" in out
+    assert code == 0 and "0 zone di balneazione, 4 bandi, 4 risposte rapide" in out
     assert "INFO DAL COMUNE DI AREZZO" in run(capsys, "memo", "list")[1]
 
 
