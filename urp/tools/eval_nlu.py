@@ -44,10 +44,18 @@ def _without_fallback(pipeline: Pipeline) -> Pipeline:
     return [c for c in pipeline if c["name"] != "FallbackClassifier"]
 
 
-def _no_lemmas(pipeline: Pipeline) -> Pipeline:
-    return [
-        {**c, "use_lemma": False} if c["name"] == "CountVectorsFeaturizer" else c for c in pipeline
-    ]
+def _lemmas(use: bool) -> Callable[[Pipeline], Pipeline]:
+    """Word counts on lemmas or on the words as written (character n-grams never use them)."""
+
+    def transform(pipeline: Pipeline) -> Pipeline:
+        return [
+            {**c, "use_lemma": use}
+            if c["name"] == "CountVectorsFeaturizer" and c.get("analyzer", "word") == "word"
+            else c
+            for c in pipeline
+        ]
+
+    return transform
 
 
 def _no_char_ngrams(pipeline: Pipeline) -> Pipeline:
@@ -61,11 +69,22 @@ def _no_transformer(pipeline: Pipeline) -> Pipeline:
     ]
 
 
+# Each variant is config.yml's pipeline with these choices made explicit, so a variant
+# means the same thing whatever config.yml currently ships.
 VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
-    "shipped": ("config.yml: lemmi + n-grammi di caratteri", lambda p: p),
-    "no-lemmas": ("parole senza lemmi + n-grammi di caratteri", _no_lemmas),
-    "no-char-ngrams": ("lemmi, senza n-grammi di caratteri", _no_char_ngrams),
-    "no-transformer": ("come config.yml, DIET senza strati transformer", _no_transformer),
+    "parole-char": (
+        "parole + n-grammi di caratteri, DIET con 1 strato transformer",
+        _lemmas(False),
+    ),
+    "lemmi-char": ("lemmi + n-grammi di caratteri, DIET con 1 strato transformer", _lemmas(True)),
+    "lemmi": (
+        "lemmi, senza n-grammi di caratteri",
+        lambda p: _no_char_ngrams(_lemmas(True)(p)),
+    ),
+    "lemmi-char-0t": (
+        "lemmi + n-grammi di caratteri, DIET senza transformer",
+        lambda p: _no_transformer(_lemmas(True)(p)),
+    ),
 }
 
 
