@@ -17,6 +17,7 @@ import copy
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from urp.settings import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "results" / "eval"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
+REPORT_MATRIX = PROJECT_ROOT / "docs" / "nlu-confusion-matrix.png"
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
 MODEL = PROJECT_ROOT / "models" / "urp.tar.gz"
 FALLBACK_INTENT = "nlu_fallback"
@@ -235,6 +237,8 @@ def confusion_png(predictions: list[Prediction], path: Path) -> None:
         ax=ax,
     )
     ax.set_title("Test set separato: intent attesi (righe) e predetti (colonne)")
+    ax.set_xlabel("intent predetto")
+    ax.set_ylabel("intent atteso")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
@@ -298,7 +302,8 @@ def render(
     ]
     lines += [
         "",
-        "Matrice di confusione: `results/eval/holdout_confusion_matrix.png`.",
+        "Matrice di confusione: [nlu-confusion-matrix.png](nlu-confusion-matrix.png)"
+        " (anche in `results/eval/holdout_confusion_matrix.png`).",
         "",
         "## Soglia di fallback",
         "",
@@ -363,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(cv, scores, thresholds, errors, _configured_threshold())
     if cv:
         REPORT.write_text(text, encoding="utf-8")
+        shutil.copyfile(RESULTS / "holdout_confusion_matrix.png", REPORT_MATRIX)
     (RESULTS / "report.json").write_text(
         json.dumps(
             {"cross_validation": [asdict(c) for c in cv], "holdout": scores,
