@@ -36,7 +36,6 @@ async def _measure() -> tuple[float, list[float]]:
 
 def main() -> None:
     load_seconds, latencies = asyncio.run(_measure())
-    print("\033[0m", end="")  # Rasa's coloured log lines may leave the terminal coloured
     cuts = statistics.quantiles(latencies, n=100)
     print(f"model load: {load_seconds:.1f} s")
     print(
