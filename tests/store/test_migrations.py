@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from tests.store.conftest import TABLES
 from urp.db import (
     Database,
     alembic_config,
@@ -21,24 +22,6 @@ from urp.db import (
 )
 from urp.models import metadata
 from urp.settings import PROJECT_ROOT
-
-TABLES = {
-    "subscribers",
-    "consents",
-    "subscriber_topics",
-    "audit_events",
-    "memos",
-    "memo_items",
-    "pharmacy_shifts",
-    "bathing_zones",
-    "calls",
-    "reports",
-    "report_counters",
-    "operators",
-    "handoffs",
-    "handoff_messages",
-    "quick_replies",
-}
 
 
 def test_the_database_is_at_the_latest_revision(database: Database) -> None:
@@ -56,10 +39,10 @@ def test_models_and_migrations_agree(database: Database) -> None:
 def test_downgrade_and_upgrade_again(database: Database) -> None:
     with database.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "base")
-    assert TABLES.isdisjoint(inspect(database.engine).get_table_names())
+    assert set(TABLES).isdisjoint(inspect(database.engine).get_table_names())
     assert current_revision(database) is None
     upgrade(database)
-    assert set(inspect(database.engine).get_table_names()) >= TABLES
+    assert set(inspect(database.engine).get_table_names()) >= set(TABLES)
     assert current_revision(database) == "0003"
 
 
