@@ -89,4 +89,4 @@ bench: install $(MODEL)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf models results var/spacy
+	rm -rf models/*.tar.gz results var/spacy
