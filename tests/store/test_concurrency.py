@@ -6,20 +6,19 @@ and ON CONFLICT DO NOTHING let exactly one through, in threads and in processes.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.store.conftest import SALT, raw_rows, url_of
+from tests.store.races import WORKERS, in_processes, in_threads
 from urp.db import Database
 from urp.privacy import UserHasher
 from urp.settings import load_settings
 from urp.subscribers import SubscribeOutcome, SubscriberService
 
 ROUNDS = 15  # distinct numbers, each raced for by all workers at once
-WORKERS = 2
 
 
 def _numbers() -> list[str]:
@@ -53,28 +52,11 @@ def _check(database: Database, outcomes: list[str]) -> None:
 
 
 def test_two_threads_subscribing_the_same_number(service: SubscriberService, database) -> None:
-    barrier = threading.Barrier(WORKERS)
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = [pool.submit(_race, service, barrier) for _ in range(WORKERS)]
-        outcomes = [o for future in futures for o in future.result(timeout=120)]
-    _check(database, outcomes)
+    _check(database, in_threads(lambda barrier: _race(service, barrier)))
 
 
 def test_two_processes_subscribing_the_same_number(database: Database) -> None:
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(WORKERS)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_race_in_process, args=(url_of(database), barrier, results))
-        for _ in range(WORKERS)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [o for _ in processes for o in results.get(timeout=120)]
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
-    _check(database, outcomes)
+    _check(database, in_processes(_race_in_process, (url_of(database),)))
 
 
 def test_two_threads_coming_back_at_once_reactivate_once(

@@ -6,9 +6,6 @@ The citizen's number is stored for the operator's answer and shown nowhere.
 from __future__ import annotations
 
 import csv
-import multiprocessing
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +15,13 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.store.conftest import FixedClock, raw_rows, url_of
+from tests.store.races import WORKERS, in_processes, in_threads
 from urp.db import Database
 from urp.reports import Report, ReportService, UnknownReportError, write_reports
 
 ROME = ZoneInfo("Europe/Rome")
 NUMBER = "393331234567"
 PER_WORKER = 10
-WORKERS = 2
 
 
 @pytest.fixture
@@ -168,25 +165,8 @@ def _check_codes(database: Database, codes: list[str]) -> None:
 
 def test_two_threads_creating_reports_get_distinct_codes(database: Database) -> None:
     service = ReportService(database, "SEG", ROME)
-    barrier = threading.Barrier(WORKERS)
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = [pool.submit(_create_many, service, barrier) for _ in range(WORKERS)]
-        codes = [code for future in futures for code in future.result(timeout=120)]
-    _check_codes(database, codes)
+    _check_codes(database, in_threads(lambda barrier: _create_many(service, barrier)))
 
 
 def test_two_processes_creating_reports_get_distinct_codes(database: Database) -> None:
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(WORKERS)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_create_in_process, args=(url_of(database), barrier, results))
-        for _ in range(WORKERS)
-    ]
-    for process in processes:
-        process.start()
-    codes = [code for _ in processes for code in results.get(timeout=120)]
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
-    _check_codes(database, codes)
+    _check_codes(database, in_processes(_create_in_process, (url_of(database),)))
