@@ -44,18 +44,20 @@ from urp.models import HandoffMessage as MessageRow
 from urp.models import Operator as OperatorRow
 from urp.opening import OpeningCalendar
 from urp.operators import Operator
-from urp.settings import Settings
+from urp.settings import IDLE_ACTIONS, Settings
 from urp.subscribers import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
-REMIND_AFTER = timedelta(hours=2)
-RELEASE_AFTER = timedelta(minutes=30)
 OPEN_ATTEMPTS = 3
 CLAIM_ACTION = "handoff_claim"
 REPLY_ACTION = "handoff_reply"
 RESOLVE_ACTION = "handoff_resolve"
+RELEASE_ACTION = "handoff_release"
 OPERATOR = "operator"
+# Who closed a handoff when no operator did: the audit's "operator" column.
+CITIZEN_ACTOR = "cittadino"
+SWEEP_ACTOR = "sistema"
 
 # (author, text, at): what the citizen and the bot said before the handoff.
 TranscriptLine = tuple[str, str, datetime]
@@ -114,6 +116,7 @@ class Message:
 class SweepResult:
     remind: tuple[Handoff, ...]  # tell these citizens again that an operator will answer
     released: tuple[Handoff, ...]  # back in the queue: their operator was idle too long
+    resolved: tuple[Handoff, ...] = ()  # closed instead, with idle_action "resolve"
 
 
 @dataclass(frozen=True)
@@ -137,14 +140,19 @@ class HandoffService:
         settings: Settings,
         *,
         clock: Clock = utc_now,
-        remind_after: timedelta = REMIND_AFTER,
-        release_after: timedelta = RELEASE_AFTER,
+        remind_after: timedelta | None = None,
+        release_after: timedelta | None = None,
+        idle_action: str | None = None,
     ) -> None:
         self._db = database
         self._calendar = OpeningCalendar.for_service(settings)
         self._clock = clock
-        self._remind_after = remind_after
-        self._release_after = release_after
+        timing = settings.handoff
+        self._remind_after = remind_after or timing.remind_after
+        self._release_after = release_after or timing.release_after
+        self._idle_action = idle_action or timing.idle_action
+        if self._idle_action not in IDLE_ACTIONS:
+            raise ValueError(f"unknown idle action: {self._idle_action}")
 
     # -- the bot's side ------------------------------------------------------------------
 
@@ -259,16 +267,25 @@ class HandoffService:
             row = session.get(HandoffRow, handoff_id)
             return self._handoff(session, row) if row else None
 
-    def messages(self, handoff_id: int) -> list[Message]:
-        """The transcript, oldest first."""
+    def messages(self, handoff_id: int, after_id: int = 0) -> list[Message]:
+        """The transcript, oldest first; with ``after_id``, only the messages after that one."""
         with self._db.transaction() as session:
             rows = session.execute(
                 select(MessageRow, OperatorRow.username)
                 .outerjoin(OperatorRow, MessageRow.operator_id == OperatorRow.id)
-                .where(MessageRow.handoff_id == handoff_id)
+                .where(MessageRow.handoff_id == handoff_id, MessageRow.id > after_id)
                 .order_by(MessageRow.at, MessageRow.id)
             ).all()
             return [_message(row, username) for row, username in rows]
+
+    def message(self, message_id: int) -> Message | None:
+        with self._db.transaction() as session:
+            row = session.execute(
+                select(MessageRow, OperatorRow.username)
+                .outerjoin(OperatorRow, MessageRow.operator_id == OperatorRow.id)
+                .where(MessageRow.id == message_id)
+            ).one_or_none()
+            return _message(*row) if row else None
 
     def claim(self, handoff_id: int, operator: Operator) -> bool:
         """Take a pending handoff; False if it was no longer pending (someone got there first)."""
@@ -288,7 +305,7 @@ class HandoffService:
                         f"nessuna conversazione passata all'URP ha id {handoff_id}"
                     )
                 return False
-            self._audit(session, operator, CLAIM_ACTION, handoff_id, now)
+            self._audit(session, operator.username, CLAIM_ACTION, handoff_id, now)
             return True
 
     def operator_reply(self, handoff_id: int, operator: Operator, text: str) -> Message:
@@ -305,7 +322,12 @@ class HandoffService:
             message = self._append(session, row, OPERATOR, text, operator, None, None, None)
             # Who answered which handoff and when: the words stay in the transcript only.
             self._audit(
-                session, operator, REPLY_ACTION, handoff_id, message.at, f"messaggio {message.id}"
+                session,
+                operator.username,
+                REPLY_ACTION,
+                handoff_id,
+                message.at,
+                f"messaggio {message.id}",
             )
             return message
 
@@ -315,27 +337,48 @@ class HandoffService:
         with self._db.transaction(write=True) as session:
             self._require_active(session, operator)
             row = self._locked_open(session, handoff_id)
-            if (
-                row.status == ASSIGNED
-                and row.operator_id != operator.id
-                and operator.role != "admin"
-            ):
+            if not may_resolve(self._handoff(session, row), operator):
                 raise HandoffStateError(
                     f"la conversazione {handoff_id} è assegnata a un altro operatore"
                 )
-            row.status = RESOLVED
-            row.resolved_at = now
-            row.last_activity_at = now
             if row.operator_id is None:
                 row.operator_id = operator.id
-            self._audit(session, operator, RESOLVE_ACTION, handoff_id, now)
+            self._close(session, row, now)
+            self._audit(session, operator.username, RESOLVE_ACTION, handoff_id, now)
             logger.info("handoff %s resolved", handoff_id)
             return self._handoff(session, row)
 
-    def release(self, handoff_id: int) -> bool:
-        """Put an assigned handoff back in the queue; False if it was not assigned."""
+    def release(self, handoff_id: int, operator: Operator | None = None) -> bool:
+        """Put an assigned handoff back in the queue; False if it was not assigned.
+
+        With ``operator``, only its holder (or an admin) may, and the audit says who.
+        """
+        now = self._clock()
         with self._db.transaction(write=True) as session:
-            return self._release(session, handoff_id, self._clock())
+            if operator is not None:
+                self._require_active(session, operator)
+                row = self._locked_open(session, handoff_id)
+                if not may_resolve(self._handoff(session, row), operator):
+                    raise HandoffStateError(
+                        f"la conversazione {handoff_id} è assegnata a un altro operatore"
+                    )
+            released = self._release(session, handoff_id, now)
+            if released and operator is not None:
+                self._audit(session, operator.username, RELEASE_ACTION, handoff_id, now)
+            return released
+
+    def close_by_citizen(self, handoff_id: int) -> Handoff | None:
+        """The citizen went back to the bot ("torna al bot"): None if already closed."""
+        now = self._clock()
+        with self._db.transaction(write=True) as session:
+            try:
+                row = self._locked_open(session, handoff_id)
+            except HandoffStateError:
+                return None
+            self._close(session, row, now)
+            self._audit(session, CITIZEN_ACTOR, RESOLVE_ACTION, handoff_id, now)
+            logger.info("handoff %s closed by the citizen", handoff_id)
+            return self._handoff(session, row)
 
     # -- timeouts and statistics -----------------------------------------------------------
 
@@ -350,6 +393,7 @@ class HandoffService:
         now = now or self._clock()
         remind: list[Handoff] = []
         released: list[Handoff] = []
+        resolved: list[Handoff] = []
         with self._db.transaction(write=True) as session:
             if self._calendar.is_open(now):
                 candidates = (
@@ -389,11 +433,25 @@ class HandoffService:
                 .all()
             )
             for handoff_id in idle:
-                if self._release(session, handoff_id, now, idle_since=now - self._release_after):
-                    released.append(self._handoff(session, session.get(HandoffRow, handoff_id)))
-        if remind or released:
-            logger.info("handoff sweep: %d to remind, %d released", len(remind), len(released))
-        return SweepResult(tuple(remind), tuple(released))
+                if not self._release(
+                    session, handoff_id, now, idle_since=now - self._release_after
+                ):
+                    continue
+                row = session.get(HandoffRow, handoff_id)
+                if self._idle_action == "resolve":
+                    self._close(session, row, now)
+                    self._audit(session, SWEEP_ACTOR, RESOLVE_ACTION, handoff_id, now, "inattiva")
+                    resolved.append(self._handoff(session, row))
+                else:
+                    released.append(self._handoff(session, row))
+        if remind or released or resolved:
+            logger.info(
+                "handoff sweep: %d to remind, %d released, %d resolved",
+                len(remind),
+                len(released),
+                len(resolved),
+            )
+        return SweepResult(tuple(remind), tuple(released), tuple(resolved))
 
     def stats(self, timezone: tzinfo) -> list[DayStats]:
         """Per day of request (in ``timezone``): how many, wait and resolution times."""
@@ -513,17 +571,22 @@ class HandoffService:
         if not active:
             raise HandoffStateError(f"l'operatore {operator.username} non è attivo")
 
+    def _close(self, session: Session, row: HandoffRow, now: datetime) -> None:
+        row.status = RESOLVED
+        row.resolved_at = now
+        row.last_activity_at = now
+
     def _audit(
         self,
         session: Session,
-        operator: Operator,
+        actor: str,
         action: str,
         handoff_id: int,
         at: datetime,
         extra: str = "",
     ) -> None:
         detail = f"conversazione {handoff_id}" + (f", {extra}" if extra else "")
-        session.add(AuditEvent(at=at, operator=operator.username, action=action, detail=detail))
+        session.add(AuditEvent(at=at, operator=actor, action=action, detail=detail))
 
     def _handoff(self, session: Session, row: HandoffRow) -> Handoff:
         username = None
@@ -545,6 +608,15 @@ class HandoffService:
             row.last_activity_at,
             row.reminded_at,
         )
+
+
+def may_resolve(handoff: Handoff, operator: Operator) -> bool:
+    """Whether ``operator`` may close or release it: not a chat another operator holds."""
+    return (
+        handoff.status != ASSIGNED
+        or handoff.operator == operator.username
+        or operator.role == "admin"
+    )
 
 
 def _check_author(author: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,18 @@ class BathingSeason:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    """Timeouts of the chats handed over to the office (section ``handoff``)."""
+
+    remind_after: timedelta = timedelta(hours=2)  # pending this long in hours: tell again
+    release_after: timedelta = timedelta(minutes=30)  # an operator's chat idle this long...
+    idle_action: str = "release"  # ...goes back to the queue ("release") or is closed
+
+
+IDLE_ACTIONS = ("release", "resolve")
+
+
+@dataclass(frozen=True)
 class Settings:
     municipality: str  # "Ancona"
     display_name: str  # "Comune di Ancona"
@@ -114,6 +126,7 @@ class Settings:
     bathing_season: BathingSeason | None  # None: no bathing waters in the municipality
     example_data: Path | None  # office data loaded by `make run` into an empty store
     source: Path
+    handoff: HandoffSettings = HandoffSettings()
 
     def find_office(self, words: str) -> Office | None:
         """The office the citizen's words name ("ufficio anagrafe" -> anagrafe), if any."""
@@ -264,6 +277,30 @@ def _bathing_season(data: dict[str, Any], source: Path) -> BathingSeason | None:
     return BathingSeason(start, end)
 
 
+def _minutes(section: dict[str, Any], key: str, default: timedelta, source: Path) -> timedelta:
+    value = section.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(f"{source}: handoff.{key} deve essere un numero intero di minuti")
+    return timedelta(minutes=value)
+
+
+def _handoff(data: dict[str, Any], source: Path) -> HandoffSettings:
+    section = data.get("handoff") or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{source}: 'handoff' deve essere una mappa")
+    defaults = HandoffSettings()
+    idle_action = str(section.get("idle_action", defaults.idle_action))
+    if idle_action not in IDLE_ACTIONS:
+        raise SettingsError(f"{source}: handoff.idle_action deve essere uno di {IDLE_ACTIONS}")
+    return HandoffSettings(
+        remind_after=_minutes(section, "remind_after_minutes", defaults.remind_after, source),
+        release_after=_minutes(section, "idle_after_minutes", defaults.release_after, source),
+        idle_action=idle_action,
+    )
+
+
 def parse_settings(data: Any, source: Path) -> Settings:
     """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
     if not isinstance(data, dict):
@@ -308,6 +345,7 @@ def parse_settings(data: Any, source: Path) -> Settings:
             source.parent / str(data["example_data"]) if data.get("example_data") else None
         ),
         source=source,
+        handoff=_handoff(data, source),
     )
 
 

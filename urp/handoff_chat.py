@@ -1,0 +1,359 @@
+"""A handed-over chat, end to end: the queue in the store and the conversation in Rasa.
+
+:class:`HandoffService` keeps the state (pending, assigned, resolved) and the transcript;
+this module keeps the Rasa conversation in step with it, through Rasa's HTTP API:
+
+- **claimed**: the citizen is told who answers (``EXTERNAL_handoff_claimed``), and the
+  conversation is paused: Rasa records the citizen's messages but the bot says nothing;
+- **an operator's reply** is appended as a ``bot`` event and sent on the citizen's own
+  channel; if Rasa does not take it, it stays in the transcript as not delivered, to retry;
+- **resolved** (by the operator, or by the citizen writing "torna al bot"): the
+  conversation is resumed and the citizen told that the assistant answers again;
+- **released** (the operator gives it back, or was idle too long): resumed, back in the
+  queue, and the citizen told that another operator will answer.
+
+While a handoff is open, the Rasa server's event broker hands every citizen and bot
+message to :meth:`HandoffChat.record`, so the console shows the whole conversation.
+The conversation id (the phone number on WhatsApp) is never logged here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from urp.errors import OperatorError
+from urp.handoffs import (
+    Handoff,
+    HandoffService,
+    HandoffStateError,
+    Message,
+    QueuedHandoff,
+    SweepResult,
+    UnknownHandoffError,
+    may_resolve,
+)
+from urp.models import ASSIGNED
+from urp.operators import Operator
+from urp.rasa_api import RasaUnavailableError
+from urp.text import fold
+
+logger = logging.getLogger(__name__)
+
+CLAIMED_INTENT = "EXTERNAL_handoff_claimed"
+RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
+REMINDER_INTENT = "EXTERNAL_handoff_reminder"
+RELEASED_INTENT = "EXTERNAL_handoff_released"
+# The entity (and slot) that carries the operator's first name into utter_handoff_claimed.
+OPERATOR_ENTITY = "handoff_operator"
+# Metadata of an operator's message in Rasa's tracker: its id in the transcript.
+OPERATOR_MESSAGE_KEY = "urp_operator_message"
+# What a citizen writes, while an operator holds the chat, to go back to the assistant.
+BACK_TO_BOT_PHRASES = (
+    "torna al bot",
+    "torna all'assistente",
+    "torna all'assistente virtuale",
+    "tornare al bot",
+    "voglio tornare al bot",
+    "ritorna al bot",
+    "torna al chatbot",
+)
+_NOT_LETTERS = re.compile(r"[\W_]+")
+_BACK_TO_BOT = {_NOT_LETTERS.sub("", fold(phrase)) for phrase in BACK_TO_BOT_PHRASES}
+
+
+class Conversations(Protocol):
+    """The Rasa side (:class:`urp.rasa_api.RasaConversations`); tests pass a fake."""
+
+    def pause(self, conversation_id: str) -> None: ...
+
+    def resume(self, conversation_id: str) -> None: ...
+
+    def say(
+        self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
+    ) -> None: ...
+
+    def trigger(
+        self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None
+    ) -> None: ...
+
+
+class DeliveryError(OperatorError, RuntimeError):
+    """The reply is in the transcript but did not reach the citizen: it can be retried."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(
+            "Risposta salvata ma non consegnata: l'assistente non è raggiungibile. Riprova."
+        )
+        self.message = message
+
+
+class ChatUnavailableError(OperatorError, RuntimeError):
+    """Rasa did not take the step, so the store was left as it was: try again."""
+
+
+def is_back_to_bot(text: str | None) -> bool:
+    """Whether the message is only a request to go back to the assistant.
+
+    >>> is_back_to_bot("Torna al bot!"), is_back_to_bot("torna al bot quando hai finito")
+    (True, False)
+    """
+    return _NOT_LETTERS.sub("", fold(text or "")) in _BACK_TO_BOT
+
+
+def first_name(display_name: str) -> str:
+    """How the citizen is told who answers: "Mario Rossi" -> "Mario"."""
+    return display_name.split()[0] if display_name.split() else display_name
+
+
+class HandoffChat:
+    """The operations of the console (and of the sweep) on handed-over chats."""
+
+    def __init__(self, service: HandoffService, conversations: Conversations) -> None:
+        self.service = service
+        self._conversations = conversations
+
+    # -- reading -----------------------------------------------------------------------
+
+    def queue(self) -> list[QueuedHandoff]:
+        return self.service.queue()
+
+    def get(self, handoff_id: int) -> Handoff:
+        handoff = self.service.get(handoff_id)
+        if handoff is None:
+            raise UnknownHandoffError(f"nessuna conversazione passata all'URP ha id {handoff_id}")
+        return handoff
+
+    def transcript(self, handoff_id: int, after_id: int = 0) -> list[Message]:
+        return self.service.messages(handoff_id, after_id)
+
+    # -- the operator's steps ------------------------------------------------------------
+
+    def claim(self, handoff_id: int, operator: Operator) -> bool:
+        """Take the chat; False if another operator got it first.
+
+        If Rasa cannot be told (and so cannot pause the bot), the claim is undone and
+        :class:`ChatUnavailableError` raised: never an operator and the bot at once.
+        """
+        if not self.service.claim(handoff_id, operator):
+            return False
+        handoff = self.get(handoff_id)
+        try:
+            self._conversations.trigger(
+                handoff.conversation_id,
+                CLAIMED_INTENT,
+                {OPERATOR_ENTITY: first_name(operator.display_name)},
+            )
+        except RasaUnavailableError as error:
+            self.service.release(handoff_id)
+            raise ChatUnavailableError(
+                "L'assistente non è raggiungibile, la conversazione resta in coda: riprova."
+            ) from error
+        return True
+
+    def reply(self, handoff_id: int, operator: Operator, text: str) -> Message:
+        """Send the holder's reply; :class:`DeliveryError` if it is saved but not sent."""
+        return self._deliver(self.service.operator_reply(handoff_id, operator, text))
+
+    def retry(self, message_id: int, operator: Operator) -> Message:
+        """Send again a reply that did not reach the citizen."""
+        message = self.service.message(message_id)
+        if message is None or message.author != "operator":
+            raise UnknownHandoffError(f"nessuna risposta di operatore ha id {message_id}")
+        if message.delivered:
+            return message
+        handoff = self.get(message.handoff_id)
+        if handoff.status != ASSIGNED or handoff.operator != operator.username:
+            raise HandoffStateError(
+                f"la conversazione {handoff.id} non è assegnata a {operator.username}"
+            )
+        return self._deliver(message)
+
+    def resolve(self, handoff_id: int, operator: Operator) -> Handoff:
+        """Close the chat and give it back to the bot, which tells the citizen so."""
+        handoff = self._open(handoff_id)
+        if not may_resolve(handoff, operator):
+            raise HandoffStateError(
+                f"la conversazione {handoff_id} è assegnata a un altro operatore"
+            )
+        # Resume before closing: if Rasa is unreachable the chat stays as it was, rather
+        # than closed in the console with the bot still silent for the citizen.
+        self._resume(handoff)
+        resolved = self.service.resolve(handoff_id, operator)
+        self._tell(resolved, RESOLVED_INTENT)
+        return resolved
+
+    def release(self, handoff_id: int, operator: Operator) -> Handoff:
+        """Give the chat back to the queue, for another operator."""
+        handoff = self._open(handoff_id)
+        if handoff.status != ASSIGNED:
+            raise HandoffStateError(f"la conversazione {handoff_id} è già in coda")
+        if not may_resolve(handoff, operator):
+            raise HandoffStateError(
+                f"la conversazione {handoff_id} è assegnata a un altro operatore"
+            )
+        self._resume(handoff)
+        self.service.release(handoff_id, operator)
+        self._tell(handoff, RELEASED_INTENT)
+        return self.get(handoff_id)
+
+    # -- timeouts ------------------------------------------------------------------------
+
+    def sweep(self) -> SweepResult:
+        """Remind those waiting long, release (or close) chats idle too long, and tell them."""
+        result = self.service.sweep()
+        for handoff in result.remind:
+            self._tell(handoff, REMINDER_INTENT)
+        for handoff, intent in [(h, RELEASED_INTENT) for h in result.released] + [
+            (h, RESOLVED_INTENT) for h in result.resolved
+        ]:
+            try:
+                self._resume(handoff)
+            except ChatUnavailableError:
+                logger.warning(
+                    "handoff %s: conversation not resumed (Rasa unreachable)", handoff.id
+                )
+                continue
+            self._tell(handoff, intent)
+        return result
+
+    # -- what the Rasa server hands over (event broker) ----------------------------------
+
+    def record(self, event: Mapping[str, Any]) -> Message | None:
+        """Add a Rasa event (a JSON dict) to the transcript of the conversation's open handoff.
+
+        Only ``user`` and ``bot`` events count, and only those after the handoff opened
+        (what came before is the transcript the bot handed over). An operator's message is
+        already there. A citizen writing "torna al bot" while an operator holds the chat
+        closes it and goes back to the assistant.
+        """
+        kind = event.get("event")
+        sender = event.get("sender_id")
+        if kind not in ("user", "bot") or not isinstance(sender, str) or not sender:
+            return None
+        metadata = event.get("metadata") or {}
+        if kind == "bot" and isinstance(metadata, dict) and OPERATOR_MESSAGE_KEY in metadata:
+            return None
+        handoff = self.service.for_conversation(sender)
+        if handoff is None or _event_time(event) <= handoff.created_at:
+            return None
+        if kind == "bot":
+            data = event.get("data") or {}
+            image = data.get("image") if isinstance(data, dict) else None
+            return self._add(handoff, "bot", event.get("text"), media_url=image)
+        entities = _entities(event)
+        text = event.get("text")
+        if isinstance(text, str) and text.startswith("/") and entities:
+            text = None  # a photo or a position the channel sent as an intent payload
+        message = self._add(
+            handoff,
+            "citizen",
+            text,
+            media_url=entities.get("photo_url"),
+            latitude=_number(entities.get("latitude")),
+            longitude=_number(entities.get("longitude")),
+        )
+        if handoff.status == ASSIGNED and is_back_to_bot(event.get("text")):
+            self._citizen_returns(handoff)
+        return message
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _open(self, handoff_id: int) -> Handoff:
+        handoff = self.get(handoff_id)
+        if not handoff.is_open:
+            raise HandoffStateError(f"la conversazione {handoff_id} è già stata chiusa")
+        return handoff
+
+    def _citizen_returns(self, handoff: Handoff) -> None:
+        try:
+            self._resume(handoff)
+        except ChatUnavailableError:
+            logger.warning("handoff %s: the citizen's return to the bot failed", handoff.id)
+            return
+        closed = self.service.close_by_citizen(handoff.id)
+        if closed is not None:
+            self._tell(closed, RESOLVED_INTENT)
+
+    def _deliver(self, message: Message) -> Message:
+        handoff = self.get(message.handoff_id)
+        try:
+            self._conversations.say(
+                handoff.conversation_id,
+                message.text or "",
+                {OPERATOR_MESSAGE_KEY: message.id, "operator": message.operator},
+            )
+        except RasaUnavailableError as error:
+            logger.warning("handoff %s: reply %s not delivered", handoff.id, message.id)
+            raise DeliveryError(message) from error
+        self.service.mark_delivered(message.id)
+        return replace(message, delivered=True)
+
+    def _resume(self, handoff: Handoff) -> None:
+        if handoff.status != ASSIGNED:
+            return  # only a held chat is paused
+        try:
+            self._conversations.resume(handoff.conversation_id)
+        except RasaUnavailableError as error:
+            raise ChatUnavailableError(
+                "L'assistente non è raggiungibile: la conversazione resta com'era, riprova."
+            ) from error
+
+    def _tell(self, handoff: Handoff, intent: str) -> None:
+        """A notice to the citizen; the state has already changed, so a failure is logged."""
+        try:
+            self._conversations.trigger(handoff.conversation_id, intent)
+        except RasaUnavailableError:
+            logger.warning("handoff %s: notice %s not sent", handoff.id, intent)
+
+    def _add(
+        self,
+        handoff: Handoff,
+        author: str,
+        text: Any,
+        media_url: Any = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> Message | None:
+        text = text if isinstance(text, str) else None
+        media_url = media_url if isinstance(media_url, str) else None
+        if latitude is None or longitude is None:
+            latitude = longitude = None
+        try:
+            return self.service.add_message(
+                handoff.id, author, text, None, media_url, latitude, longitude
+            )
+        except HandoffStateError:
+            return None  # closed in the meantime
+        except ValueError:
+            # Nothing to show (an empty message, a media link that is not a web address).
+            if text and text.strip():
+                return self.service.add_message(handoff.id, author, text)
+            return None
+
+
+def _event_time(event: Mapping[str, Any]) -> datetime:
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int | float):
+        return datetime.fromtimestamp(timestamp, UTC)
+    return datetime.now(UTC)
+
+
+def _entities(event: Mapping[str, Any]) -> dict[str, Any]:
+    parse_data = event.get("parse_data") or {}
+    found: dict[str, Any] = {}
+    for entity in parse_data.get("entities") or [] if isinstance(parse_data, dict) else []:
+        if isinstance(entity, dict) and entity.get("entity") and entity.get("value") is not None:
+            found.setdefault(str(entity["entity"]), entity["value"])
+    return found
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
