@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 
-def _session_events(tracker: Tracker) -> list[dict[str, Any]]:
+def session_events(tracker: Tracker) -> list[dict[str, Any]]:
     """Events since the current session started."""
     events = tracker.events
     for index in range(len(events) - 1, -1, -1):
@@ -18,7 +18,7 @@ def _session_events(tracker: Tracker) -> list[dict[str, Any]]:
 
 
 def _user_intents(tracker: Tracker) -> Iterator[str | None]:
-    for event in _session_events(tracker):
+    for event in session_events(tracker):
         if event.get("event") == "user":
             yield (event.get("parse_data") or {}).get("intent", {}).get("name")
 

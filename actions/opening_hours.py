@@ -6,6 +6,7 @@ patron saint's day and the extra closures (urp.opening); ``hours_outcome`` picks
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -108,26 +109,16 @@ def _slots(outcome: str, values: dict[str, str], asked: dict[str, list[str]]) ->
     ]
 
 
-class ActionCheckServiceHours(Action):
-    """Before promising a person: is the URP answering now, and if not, when?"""
-
-    def name(self) -> str:
-        return "action_check_service_hours"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        settings = current_settings()
-        now = local_now(settings.timezone)
-        calendar = OpeningCalendar.for_service(settings)
-        if calendar.is_open(now):
-            return [SlotSet("service_open", True)]
-        reason = calendar.closed_reason(now.date())
-        following = calendar.next_opening(now)
-        return [
-            SlotSet("service_open", False),
-            SlotSet("info_reason", f" ({reason})" if reason else ""),
-            SlotSet(
-                "info_next_opening", _moment(following, now.date()) if following else "non prevista"
-            ),
-        ]
+def service_hours_slots(settings: Settings, now: datetime) -> dict[str, Any]:
+    """Before promising a person: is the URP answering now (``service_open``), and if not,
+    when it opens again and why it is closed (the slots the replies quote)."""
+    calendar = OpeningCalendar.for_service(settings)
+    if calendar.is_open(now):
+        return {"service_open": True}
+    reason = calendar.closed_reason(now.date())
+    following = calendar.next_opening(now)
+    return {
+        "service_open": False,
+        "info_reason": f" ({reason})" if reason else "",
+        "info_next_opening": _moment(following, now.date()) if following else "non prevista",
+    }

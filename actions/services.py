@@ -7,6 +7,7 @@ from functools import lru_cache
 from urp.bathing import BathingService
 from urp.calls import CallService
 from urp.db import Database
+from urp.handoffs import HandoffService
 from urp.memos import MemoService
 from urp.pharmacies import PharmacyService
 from urp.privacy import UserHasher
@@ -49,3 +50,7 @@ def call_service() -> CallService:
 def report_service() -> ReportService:
     settings = current_settings()
     return ReportService(database(), settings.reporting_code_prefix, settings.timezone)
+
+
+def handoff_service() -> HandoffService:
+    return HandoffService(database(), current_settings())

@@ -1,14 +1,30 @@
-"""Session start: load the municipality facts every reply may quote."""
+"""Session start: load the municipality facts every reply may quote.
+
+A new session resets Rasa's pause; a chat an operator still holds is paused again, so the
+bot never talks over the operator after a long silence.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.information import STORE_ERRORS
+from actions.services import handoff_service
+from urp.models import ASSIGNED
 from urp.settings import current_settings
+
+logger = logging.getLogger(__name__)
 
 
 class ActionSessionStart(Action):
@@ -28,4 +44,15 @@ class ActionSessionStart(Action):
             ]
         events += [SlotSet(name, value) for name, value in facts.items()]
         events.append(ActionExecuted("action_listen"))
+        if _held_by_operator(tracker.sender_id):
+            events.append(ConversationPaused())
         return events
+
+
+def _held_by_operator(conversation_id: str) -> bool:
+    try:
+        handoff = handoff_service().for_conversation(conversation_id)
+    except STORE_ERRORS:
+        logger.exception("Coda degli operatori non disponibile all'inizio della sessione")
+        return False
+    return handoff is not None and handoff.status == ASSIGNED

@@ -1,4 +1,4 @@
-"""Service keywords: "Iscrivimi" and "Cancellami" always mean what they say.
+"""Service keywords: "Iscrivimi", "Cancellami", "torna al bot" always mean what they say.
 
 Citizens have been told for years to send exactly these words. Whatever the classifier
 thinks, a message that is only the keyword (any case, spacing or punctuation) gets the

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `make run`: the action server and the Rasa server on localhost with embedded defaults.
-# Ctrl-C stops both.
+# `make run`: the action server, the Rasa server and the operator console on localhost,
+# with embedded defaults. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RASA_PORT="${URP_RASA_PORT:-5005}"
 ACTIONS_PORT="${URP_ACTIONS_PORT:-5055}"
+CONSOLE_PORT="${URP_CONSOLE_PORT:-5080}"
+export URP_RASA_PORT="$RASA_PORT"
 export URP_ACTION_ENDPOINT="${URP_ACTION_ENDPOINT:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 export URP_CALLBACK_URL="${URP_CALLBACK_URL:-http://127.0.0.1:5034/bot}"
 BIN=.venv/bin
@@ -19,6 +21,8 @@ if [[ -z "${RASA_AUTH_TOKEN:-}" && -z "${RASA_JWT_SECRET:-}" ]]; then
   fi
   RASA_AUTH_TOKEN="$(cat var/rasa-auth-token)"
 fi
+# The console and the Rasa server's event broker call the API with the same secret.
+export RASA_AUTH_TOKEN RASA_JWT_SECRET
 if [[ -n "${RASA_JWT_SECRET:-}" ]]; then
   api_auth=(--jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
 else
@@ -48,10 +52,13 @@ pids+=($!)
   --interface 127.0.0.1 --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml --cors "*" --quiet &
 pids+=($!)
+"$BIN/urp" console serve --host 127.0.0.1 --port "$CONSOLE_PORT" &
+pids+=($!)
 
 echo "Avvio dell'assistente (il primo caricamento del modello richiede qualche secondo)..."
 "$BIN/python" -m urp.tools.wait_http "http://127.0.0.1:${ACTIONS_PORT}/health" \
-  "http://127.0.0.1:${RASA_PORT}/" --timeout 300 --pids "${pids[@]}"
+  "http://127.0.0.1:${RASA_PORT}/" "http://127.0.0.1:${CONSOLE_PORT}/health" \
+  --timeout 300 --pids "${pids[@]}"
 
 cat <<MSG
 
@@ -60,6 +67,8 @@ Sportello URP è pronto.
     curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"prova","message":"ciao"}'
   oppure, in un altro terminale, con la console di Rasa:
     make shell
+  Console degli operatori: http://127.0.0.1:${CONSOLE_PORT}
+    (un account: .venv/bin/urp operators add NOME --name "Nome Cognome" --role admin)
   Web widget (socket.io): http://127.0.0.1:${RASA_PORT}/socket.io
   API HTTP di Rasa: protetta dal token in var/rasa-auth-token (o RASA_AUTH_TOKEN)
   Comune: ${URP_SETTINGS:-settings/ancona.yml}
@@ -67,5 +76,5 @@ Premi Ctrl-C per fermare tutto.
 MSG
 
 wait -n "${pids[@]}"
-echo "Un processo si è fermato: arresto anche l'altro." >&2
+echo "Un processo si è fermato: arresto anche gli altri." >&2
 exit 1

@@ -20,7 +20,6 @@ The conversation id (the phone number on WhatsApp) is never logged here.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -37,10 +36,10 @@ from urp.handoffs import (
     UnknownHandoffError,
     may_resolve,
 )
+from urp.keywords import is_back_to_bot
 from urp.models import ASSIGNED
 from urp.operators import Operator
 from urp.rasa_api import RasaUnavailableError
-from urp.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +51,6 @@ RELEASED_INTENT = "EXTERNAL_handoff_released"
 OPERATOR_ENTITY = "handoff_operator"
 # Metadata of an operator's message in Rasa's tracker: its id in the transcript.
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
-# What a citizen writes, while an operator holds the chat, to go back to the assistant.
-BACK_TO_BOT_PHRASES = (
-    "torna al bot",
-    "torna all'assistente",
-    "torna all'assistente virtuale",
-    "tornare al bot",
-    "voglio tornare al bot",
-    "ritorna al bot",
-    "torna al chatbot",
-)
-_NOT_LETTERS = re.compile(r"[\W_]+")
-_BACK_TO_BOT = {_NOT_LETTERS.sub("", fold(phrase)) for phrase in BACK_TO_BOT_PHRASES}
 
 
 class Conversations(Protocol):
@@ -94,15 +81,6 @@ class DeliveryError(OperatorError, RuntimeError):
 
 class ChatUnavailableError(OperatorError, RuntimeError):
     """Rasa did not take the step, so the store was left as it was: try again."""
-
-
-def is_back_to_bot(text: str | None) -> bool:
-    """Whether the message is only a request to go back to the assistant.
-
-    >>> is_back_to_bot("Torna al bot!"), is_back_to_bot("torna al bot quando hai finito")
-    (True, False)
-    """
-    return _NOT_LETTERS.sub("", fold(text or "")) in _BACK_TO_BOT
 
 
 def first_name(display_name: str) -> str:
@@ -208,12 +186,13 @@ class HandoffChat:
         result = self.service.sweep()
         for handoff in result.remind:
             self._tell(handoff, REMINDER_INTENT)
+        # These were held by an operator, hence paused: the bot answers again.
         for handoff, intent in [(h, RELEASED_INTENT) for h in result.released] + [
             (h, RESOLVED_INTENT) for h in result.resolved
         ]:
             try:
-                self._resume(handoff)
-            except ChatUnavailableError:
+                self._conversations.resume(handoff.conversation_id)
+            except RasaUnavailableError:
                 logger.warning(
                     "handoff %s: conversation not resumed (Rasa unreachable)", handoff.id
                 )

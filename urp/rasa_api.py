@@ -99,10 +99,10 @@ class RasaConversations:
     def _post(self, conversation_id: str, path: str, body: Any, params: dict[str, str]) -> None:
         url = f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{path}"
         headers = {}
-        if self._token:
-            params = {**params, "token": self._token}
-        else:
+        if self._jwt_secret:  # as `make run` does: the JWT secret wins over a token
             headers["Authorization"] = f"Bearer {self._jwt()}"
+        else:
+            params = {**params, "token": self._token or ""}
         try:
             response = self._http.post(
                 url, json=body, params=params, headers=headers, timeout=self._timeout
@@ -118,11 +118,11 @@ class RasaConversations:
             )
 
     def _jwt(self) -> str:
+        assert self._jwt_secret is not None
         now = int(time.time())
         payload = {
             "user": {"username": "urp-console", "role": "admin"},
             "iat": now,
             "exp": now + JWT_LIFETIME,
         }
-        assert self._jwt_secret is not None
         return jwt.encode(payload, self._jwt_secret, algorithm=self._jwt_method)

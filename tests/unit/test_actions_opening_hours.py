@@ -1,27 +1,9 @@
-"""Opening hours and "is a person available now", with a fixed clock."""
+"""Opening hours, with a fixed clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-import pytest
-
-from actions import clock
-from actions.opening_hours import ActionCheckServiceHours, ActionOpeningHours
+from actions.opening_hours import ActionOpeningHours
 from tests.unit.conversation import run, tracker
-
-ROME = ZoneInfo("Europe/Rome")
-
-
-@pytest.fixture
-def at() -> Iterator:
-    def freeze(*args: int) -> None:
-        clock.now_override = datetime(*args, tzinfo=ROME)
-
-    yield freeze
-    clock.now_override = None
 
 
 def asks(*entities: tuple[str, str]):
@@ -106,23 +88,3 @@ def test_arezzo_hours_come_from_arezzo_settings(at, monkeypatch) -> None:
     assert result["hours_outcome"] == "open_now"
     assert result["info_until"] == "13:00"
     assert "0575 377 000" in result["info_contact"]
-
-
-def test_a_person_in_service_hours(at) -> None:
-    at(2026, 11, 25, 9, 30)
-    assert slots(ActionCheckServiceHours(), tracker()) == {"service_open": True}
-
-
-def test_a_person_out_of_hours_gets_the_next_opening(at) -> None:
-    at(2026, 11, 28, 11, 0)  # Saturday
-    result = slots(ActionCheckServiceHours(), tracker())
-    assert result["service_open"] is False
-    assert result["info_next_opening"] == "dopodomani alle 9:00"
-
-
-def test_out_of_hours_on_a_holiday_says_why(at) -> None:
-    at(2026, 12, 8, 10, 0)  # Immacolata, a Tuesday
-    result = slots(ActionCheckServiceHours(), tracker())
-    assert result["service_open"] is False
-    assert "Immacolata" in result["info_reason"]
-    assert result["info_next_opening"] == "domani alle 9:00"

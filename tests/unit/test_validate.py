@@ -23,3 +23,9 @@ def test_only_the_form_questions_are_tolerated() -> None:
         UNUSED.format("utter_greet"),
         "UserWarning: Issue found in 'data/rules/x.yml': unknown intent",
     ]
+
+
+def test_external_intents_without_examples_are_tolerated_and_no_other_intent() -> None:
+    missing = "UserWarning: The intent '{}' is listed in the domain file, but is not found in the NLU training data."
+    output = "\n".join([missing.format("EXTERNAL_handoff_claimed"), missing.format("back_to_bot")])
+    assert problems(output, set()) == [missing.format("back_to_bot")]
