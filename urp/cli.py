@@ -510,16 +510,32 @@ def _handoffs_stats(args: argparse.Namespace) -> int:
 
 
 def _handoffs_sweep(args: argparse.Namespace) -> int:
-    result = _handoff_service(load_settings()).sweep()
+    from urp.handoff_chat import HandoffChat
+    from urp.rasa_api import RasaConversations
+
+    try:
+        conversations = RasaConversations.from_environment()
+    except ValueError:
+        print(
+            "Errore: per avvisare i cittadini serve il segreto dell'API di Rasa "
+            "(RASA_AUTH_TOKEN o RASA_JWT_SECRET)",
+            file=sys.stderr,
+        )
+        return 2
+    result = HandoffChat(_handoff_service(load_settings()), conversations).sweep()
 
     def ids(handoffs: Sequence[Handoff]) -> str:
         return f" (conversazioni {', '.join(str(h.id) for h in handoffs)})" if handoffs else ""
 
-    print(f"Cittadini da avvisare di nuovo dell'attesa: {len(result.remind)}{ids(result.remind)}")
+    print(f"Cittadini avvisati di nuovo dell'attesa: {len(result.remind)}{ids(result.remind)}")
     print(
         f"Conversazioni rimesse in coda perché inattive: {len(result.released)}"
         f"{ids(result.released)}"
     )
+    if result.resolved:
+        print(
+            f"Conversazioni chiuse perché inattive: {len(result.resolved)}{ids(result.resolved)}"
+        )
     return 0
 
 

@@ -88,8 +88,14 @@ def test_errors_exit_2(cli_env: Database, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_handoffs_stats_and_sweep(
-    cli_env: Database, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+    cli_env: Database,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Nobody listens there: the notices to citizens fail (and are logged), the sweep stands.
+    monkeypatch.setenv("URP_RASA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "token-di-prova")
     assert run(capsys, "handoffs", "stats")[1] == "Nessuna conversazione passata all'URP.\n"
     operator = OperatorService(cli_env).add("mario", "Mario", PASSWORD, "operator")
     handoffs = HandoffService(cli_env, load_settings(), clock=clock)
@@ -110,7 +116,7 @@ def test_handoffs_stats_and_sweep(
     code, out, _ = run(capsys, "handoffs", "sweep")
     assert (code, out) == (
         0,
-        "Cittadini da avvisare di nuovo dell'attesa: 0\n"
+        "Cittadini avvisati di nuovo dell'attesa: 0\n"
         f"Conversazioni rimesse in coda perché inattive: 1 (conversazioni {second.id})\n",
     )
     clock.advance(hours=1)  # and pending for two
@@ -120,6 +126,15 @@ def test_handoffs_stats_and_sweep(
         for argv in (("handoffs", "stats"), ("handoffs", "stats", "--json"), ("handoffs", "sweep"))
     )
     assert NUMBER not in every_output and "393339999999" not in every_output
+
+
+def test_sweep_needs_the_rasa_secret_to_tell_citizens(
+    cli_env: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RASA_JWT_SECRET", raising=False)
+    code, _, err = run(capsys, "handoffs", "sweep")
+    assert code == 2 and "RASA_AUTH_TOKEN" in err
 
 
 def test_quick_replies_load_and_list(
