@@ -371,3 +371,33 @@ class QuickReply(Base):
     title = Column(String(100), nullable=False)
     text = Column(Text, nullable=False)
     position = Column(Integer, nullable=False)  # order in the office's file, from 1
+
+
+# -- the operators' console ------------------------------------------------------------------
+
+
+class ConsoleSession(Base):
+    """An operator logged in to the console: only a SHA-256 of the cookie's token is kept.
+
+    In the database rather than in a signed cookie, so that logging out, an account being
+    disabled or the idle timeout end the session on every console replica at once.
+    """
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        Index(None, "operator_id"),
+        Index(None, "expires_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False)  # hex SHA-256 of the cookie's token
+    operator_id = Column(Integer, ForeignKey("operators.id", ondelete="CASCADE"), nullable=False)
+    csrf_token = Column(String(64), nullable=False)  # what every form of the session posts
+    created_at = Column(UTCDateTime, nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)  # last_seen_at plus the idle timeout
+
+
+# Login throttling counts an account's recent failed logins on every attempt.
+Index("ix_audit_events_action_operator_at", AuditEvent.action, AuditEvent.operator, AuditEvent.at)

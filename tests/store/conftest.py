@@ -44,6 +44,7 @@ TABLES = (
     "handoffs",
     "handoff_messages",
     "quick_replies",
+    "console_sessions",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 
