@@ -108,3 +108,56 @@ def stop(running: RunningAssistant) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(running.process.pid, signal.SIGKILL)
             running.process.wait()
+
+
+class CallbackReceiver:
+    """What Rasa's callback channel POSTs to the integrator: the bot's messages, in order."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.port = free_port()
+        self.messages: list[dict[str, Any]] = []
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._arrived:
+                    receiver.messages.append(json.loads(body or b"{}"))
+                    receiver._arrived.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def texts_for(self, recipient: str) -> list[str]:
+        with self._arrived:
+            return [m.get("text", "") for m in self.messages if m.get("recipient_id") == recipient]
+
+    def wait_for(self, recipient: str, count: int, timeout: float = 60) -> list[str]:
+        """The first ``count`` texts sent to ``recipient``, waiting for them to arrive."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.texts_for(recipient)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{count} messages expected, got {self.texts_for(recipient)}"
+                    )
+                self._arrived.wait(left)
+            return self.texts_for(recipient)[:count]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -44,15 +44,15 @@ def test_http_api_needs_the_token(assistant) -> None:
     assert {"entity": "date", "value": "stanotte"}.items() <= parsed["entities"][0].items()
 
 
-def test_second_unclear_message_offers_an_operator(assistant) -> None:
+def test_second_unclear_message_hands_over_then_back_to_the_bot(assistant) -> None:
     first = assistant.chat("cittadino-2", "/nlu_fallback")
     assert "altre parole" in texts(first)
-    second = assistant.chat("cittadino-2", "/nlu_fallback")
-    buttons = [b["title"] for r in second for b in r.get("buttons", [])]
-    assert "operatore" in texts(second)
-    assert buttons == ["Sì, grazie", "No, riprovo"]
-    accepted = assistant.chat("cittadino-2", "/affirm")
-    assert "lun, mer e ven 9:00-13:00" in texts(accepted)
+    second = texts(assistant.chat("cittadino-2", "/nlu_fallback"))
+    assert "non riesco proprio a capire" in second
+    # In service hours or not, the request is queued for an operator.
+    assert "Ti passo a un operatore" in second or "La tua richiesta è in coda" in second
+    assert "già in coda" in texts(assistant.chat("cittadino-2", "voglio un operatore"))
+    assert "ho annullato la richiesta" in texts(assistant.chat("cittadino-2", "torna al bot"))
 
 
 def test_repeated_abuse_is_warned_then_flagged(assistant) -> None:
