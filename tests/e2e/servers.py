@@ -34,12 +34,28 @@ class RunningAssistant:
     process: subprocess.Popen
     rasa_port: int
     actions_port: int
+    console_port: int
     token: str
     log: Path
+    database_url: str
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    def urp(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """The `urp` command line on the assistant's own database."""
+        return subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "urp"), *args],
+            env={**os.environ, "URP_DB_URL": self.database_url, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
 
     def request(self, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         url = self.url + path + (f"?token={token}" if token else "")
@@ -66,13 +82,14 @@ class RunningAssistant:
 
 
 def start(tmp_path: Path, **env: str) -> RunningAssistant:
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port, console_port = free_port(), free_port(), free_port()
     token = "e2e-" + os.urandom(8).hex()
     log = tmp_path / "run.log"
     environment = {
         **os.environ,
         "URP_RASA_PORT": str(rasa_port),
         "URP_ACTIONS_PORT": str(actions_port),
+        "URP_CONSOLE_PORT": str(console_port),
         "RASA_AUTH_TOKEN": token,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Never the developer's own register.
@@ -89,7 +106,9 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    running = RunningAssistant(process, rasa_port, actions_port, token, log)
+    running = RunningAssistant(
+        process, rasa_port, actions_port, console_port, token, log, environment["URP_DB_URL"]
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if READY_LINE in log.read_text(encoding="utf-8", errors="replace"):

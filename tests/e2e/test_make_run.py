@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.e2e.servers import RunningAssistant, port_open, start, stop
+from tests.e2e.servers import port_open, start, stop
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory) -> Iterator[RunningAssistant]:
-    running = start(tmp_path_factory.mktemp("ancona"))
-    yield running
-    stop(running)
 
 
 def texts(replies) -> str:
@@ -88,12 +79,12 @@ def test_information_services_answer_from_the_example_data(assistant) -> None:
     assert "https://www.comune.ancona.gov.it/segnalazioni" in report
 
 
-def test_ctrl_c_stops_both_servers(tmp_path) -> None:
+def test_ctrl_c_stops_every_server(tmp_path) -> None:
     running = start(tmp_path)
-    assert port_open(running.rasa_port) and port_open(running.actions_port)
+    ports = (running.rasa_port, running.actions_port, running.console_port)
+    assert all(map(port_open, ports))
     assert running.ctrl_c() == 0
-    assert not port_open(running.rasa_port)
-    assert not port_open(running.actions_port)
+    assert not any(map(port_open, ports))
     assert "Fermato." in running.log.read_text(encoding="utf-8")
 
 
