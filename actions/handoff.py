@@ -63,7 +63,8 @@ def transcript(tracker: Tracker) -> list[tuple[str, str, datetime]]:
         author = {"user": "citizen", "bot": "bot"}.get(str(event.get("event")))
         text = (event.get("text") or "").strip()
         timestamp = event.get("timestamp")
-        if author and text and isinstance(timestamp, int | float):
+        external = (event.get("metadata") or {}).get("is_external")  # trigger_intent
+        if author and text and not external and isinstance(timestamp, int | float):
             lines.append((author, text, datetime.fromtimestamp(timestamp, UTC)))
     return lines[-TRANSCRIPT_LINES:]
 

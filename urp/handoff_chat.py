@@ -51,6 +51,8 @@ RELEASED_INTENT = "EXTERNAL_handoff_released"
 OPERATOR_ENTITY = "handoff_operator"
 # Metadata of an operator's message in Rasa's tracker: its id in the transcript.
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
+# Metadata Rasa gives the user event of a trigger_intent (rasa.shared.core.constants).
+EXTERNAL_KEY = "is_external"
 
 
 class Conversations(Protocol):
@@ -207,7 +209,7 @@ class HandoffChat:
 
         Only ``user`` and ``bot`` events count, and only those after the handoff opened
         (what came before is the transcript the bot handed over). An operator's message is
-        already there. A citizen writing "torna al bot" while an operator holds the chat
+        already there; the console's own triggers (``EXTERNAL_*``) are not messages. A citizen writing "torna al bot" while an operator holds the chat
         closes it and goes back to the assistant.
         """
         kind = event.get("event")
@@ -215,8 +217,10 @@ class HandoffChat:
         if kind not in ("user", "bot") or not isinstance(sender, str) or not sender:
             return None
         metadata = event.get("metadata") or {}
-        if kind == "bot" and isinstance(metadata, dict) and OPERATOR_MESSAGE_KEY in metadata:
-            return None
+        if isinstance(metadata, dict) and (
+            OPERATOR_MESSAGE_KEY in metadata or metadata.get(EXTERNAL_KEY)
+        ):
+            return None  # the console stored it already, or it is the console's own trigger
         handoff = self.service.for_conversation(sender)
         if handoff is None or _event_time(event) <= handoff.created_at:
             return None

@@ -248,6 +248,10 @@ def test_citizen_and_bot_messages_after_the_handoff_join_the_transcript(
     assert chat.record(event("bot", "La tua richiesta è già in coda", clock))
     operator = event("bot", "Buongiorno", clock, metadata={OPERATOR_MESSAGE_KEY: 7})
     assert chat.record(operator) is None  # the console stored it already
+    trigger = event(
+        "user", "EXTERNAL: EXTERNAL_handoff_reminder", clock, metadata={"is_external": True}
+    )
+    assert chat.record(trigger) is None
     assert chat.record({**event("user", "ciao", clock), "sender_id": "altro"}) is None
     assert chat.record(event("action", None, clock, name="action_listen")) is None
     lines = [(m.author, m.text) for m in chat.transcript(handoff_id)]

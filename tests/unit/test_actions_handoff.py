@@ -50,6 +50,7 @@ def test_a_request_in_service_hours_is_queued_with_what_was_said(at, store) -> N
     conversation = said(
         user("greet", "ciao"),
         {"event": "bot", "text": "Ciao! Sono l'assistente"},
+        {**user("EXTERNAL_handoff_resolved", "EXTERNAL: x"), "metadata": {"is_external": True}},
         user("request_operator", "voglio parlare con una persona"),
     )
     events, messages = run(ActionHandoff(), conversation)
