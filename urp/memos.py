@@ -30,10 +30,9 @@ from urp.models import Memo as MemoRow
 from urp.models import MemoItem as MemoItemRow
 from urp.settings import Topic
 from urp.subscribers import Clock, utc_now
+from urp.text import MESSAGE_LIMIT, pack_messages
 
 # WhatsApp refuses longer texts: every message stays below this many characters.
-MESSAGE_LIMIT = 4096
-SENTENCE_ENDS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "\n")
 
 
 @dataclass(frozen=True)
@@ -131,33 +130,7 @@ def format_memo(memo: Memo, limit: int = MESSAGE_LIMIT) -> list[str]:
     """
     blocks = [f"*{memo.header}*\n{memo.published_on:%d/%m/%Y}"]
     blocks += [f"*{item.title}*\n{item.text}\n{item.link}" for item in memo.items]
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in _cut(block, limit - 1):
-            joined = f"{current}\n\n{piece}" if current else piece
-            if len(joined) < limit:
-                current = joined
-            else:
-                messages.append(current)
-                current = piece
-    messages.append(current)
-    return messages
-
-
-def _cut(text: str, size: int) -> list[str]:
-    """``text`` in pieces of at most ``size`` characters, cut where a reader would pause."""
-    pieces = []
-    while len(text) > size:
-        window = text[: size + 1]
-        end = max(window.rfind(mark) + len(mark.rstrip()) for mark in SENTENCE_ENDS)
-        if end < size // 2:  # a sentence ending early would leave a stub: take a space
-            end = window.rfind(" ")
-        if end <= 0:
-            end = size  # one endless word: cut it anyway
-        pieces.append(text[:end].rstrip())
-        text = text[end:].lstrip()
-    return [*pieces, text]
+    return pack_messages(blocks, limit)
 
 
 # -- file --------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from urp.calls import CallService, CallState
 from urp.data_files import DataFileError
 from urp.db import Database
 from urp.examples import ExampleLoad, load_examples
-from urp.memos import MESSAGE_LIMIT, MemoService, format_memo
+from urp.memos import MemoService, format_memo
 from urp.pharmacies import PharmacyService
 from urp.settings import PROJECT_ROOT, Settings, load_settings
+from urp.text import MESSAGE_LIMIT
 
 TODAY = date(2026, 11, 22)
 FIRST_DAY, LAST_DAY = date(2026, 11, 1), date(2027, 12, 31)

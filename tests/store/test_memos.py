@@ -10,8 +10,9 @@ import pytest
 from tests.store.conftest import FixedClock, raw_rows
 from urp.data_files import Change, DataFileError
 from urp.db import Database
-from urp.memos import MESSAGE_LIMIT, Memo, MemoItem, MemoService, format_memo, read_memo
+from urp.memos import Memo, MemoItem, MemoService, format_memo, read_memo
 from urp.settings import Settings
+from urp.text import MESSAGE_LIMIT
 
 MEMO_FILE = """\
 date: 20/11/2026
