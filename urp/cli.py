@@ -562,6 +562,14 @@ def _quick_replies_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console_serve(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.INFO)  # who connects and what fails, for the office
+    from urp.console.server import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def _data_load_examples(args: argparse.Namespace) -> int:
     from urp.examples import load_examples
     from urp.memos import MemoService
@@ -762,6 +770,15 @@ def build_parser() -> argparse.ArgumentParser:
     quick_load.set_defaults(handler=_quick_replies_load)
     quick_list = quick_commands.add_parser("list", help="elenca le risposte rapide")
     quick_list.set_defaults(handler=_quick_replies_list)
+
+    console = commands.add_parser("console", help="console web degli operatori")
+    console_commands = console.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    console_serve = console_commands.add_parser(
+        "serve", help="avvia la console (URP_CONSOLE_HOST, URP_CONSOLE_PORT)"
+    )
+    console_serve.add_argument("--host", help="indirizzo di ascolto (predefinito 127.0.0.1)")
+    console_serve.add_argument("--port", type=int, help="porta (predefinita 5080)")
+    console_serve.set_defaults(handler=_console_serve)
 
     data = commands.add_parser("data", help="dati dell'ufficio")
     data_commands = data.add_subparsers(dest="action", required=True, metavar="AZIONE")

@@ -1,0 +1,134 @@
+"""The console served over real HTTP for tests, with a recording fake of the Rasa side."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from aiohttp import web
+
+from urp.rasa_api import RasaUnavailableError
+from urp.subscribers import utc_now
+
+PASSWORD = "password-di-prova"
+PHONE = "+393331234567"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class RecordingConversations:
+    """What the console asked of Rasa; ``down`` makes every call fail like a dead server."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.down = False
+
+    def _call(self, *call: Any) -> None:
+        if self.down:
+            raise RasaUnavailableError("server Rasa non raggiungibile (test)")
+        self.calls.append(call)
+
+    def pause(self, conversation_id: str) -> None:
+        self._call("pause", conversation_id)
+
+    def resume(self, conversation_id: str) -> None:
+        self._call("resume", conversation_id)
+
+    def say(
+        self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        self._call("say", conversation_id, text)
+
+    def trigger(
+        self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None
+    ) -> None:
+        self._call("trigger", conversation_id, intent, dict(entities or {}))
+
+
+class ShiftedClock:
+    """The real time, moved forward by hand (the login and idle timeouts)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@contextmanager
+def served(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on a free local port in a thread of its own; yields the base URL."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    started = threading.Event()
+    port: list[int] = []
+
+    async def start() -> None:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        started.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10), "the console did not start"
+    try:
+        yield f"http://127.0.0.1:{port[0]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+class Browser(requests.Session):
+    """An HTTP client that logs in through the form, as a person would."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def page(self, path: str) -> requests.Response:
+        return self.get(self.url(path), allow_redirects=True, timeout=10)
+
+    def log_in(self, username: str, password: str = PASSWORD) -> requests.Response:
+        form = self.get(self.url("/login"), timeout=10)
+        token = CSRF_FIELD.search(form.text)
+        assert token, form.text
+        return self.post(
+            self.url("/login"),
+            data={"csrf_token": token.group(1), "username": username, "password": password},
+            allow_redirects=True,
+            timeout=10,
+        )
+
+    def csrf(self, path: str = "/") -> str:
+        found = CSRF_FIELD.search(self.page(path).text)
+        assert found, "no form on the page"
+        return found.group(1)
+
+    def submit(self, path: str, form_page: str = "/", **fields: str) -> requests.Response:
+        """POST a form of ``form_page`` with its CSRF token, following the redirect."""
+        data = {"csrf_token": self.csrf(form_page), **fields}
+        return self.post(self.url(path), data=data, allow_redirects=True, timeout=15)
+
+
+def transcript_line(author: str, text: str, minutes_ago: float) -> tuple[str, str, datetime]:
+    return (author, text, datetime.now(UTC) - timedelta(minutes=minutes_ago))

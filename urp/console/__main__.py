@@ -1,0 +1,3 @@
+from urp.console.server import main
+
+main()

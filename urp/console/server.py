@@ -1,0 +1,94 @@
+"""Run the console from the environment: the store, the settings and the Rasa server.
+
+``URP_CONSOLE_HOST`` (default 127.0.0.1) and ``URP_CONSOLE_PORT`` (5080) say where it
+listens; ``URP_CONSOLE_SECURE_COOKIES=1`` behind HTTPS; ``URP_CONSOLE_SESSION_HOURS``
+(8) is the idle time after which an operator logs in again. The database is
+``URP_DB_URL``, the Rasa server ``URP_RASA_URL`` with ``RASA_AUTH_TOKEN`` or
+``RASA_JWT_SECRET``, as for the rest of the project.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+from aiohttp import web
+
+from urp.console.access import DEFAULT_IDLE, ConsoleAccess
+from urp.console.app import create_app
+from urp.db import Database, require_current_schema
+from urp.errors import OperatorError
+from urp.handoff_chat import HandoffChat
+from urp.handoffs import HandoffService
+from urp.operators import OperatorService
+from urp.quick_replies import QuickReplyService
+from urp.rasa_api import RasaConversations
+from urp.settings import load_settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5080
+SWEEP_INTERVAL = 60.0  # seconds between two reminders-and-timeouts sweeps
+
+
+class ConsoleConfigError(OperatorError, ValueError):
+    """A console variable of the environment has a value that cannot be used."""
+
+
+def session_idle(environ: Mapping[str, str] = os.environ) -> timedelta:
+    value = environ.get("URP_CONSOLE_SESSION_HOURS")
+    if not value:
+        return DEFAULT_IDLE
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 24 * 30:
+        raise ConsoleConfigError(
+            f"URP_CONSOLE_SESSION_HOURS non valido ({value!r}): un numero di ore tra 0 e 720"
+        )
+    return timedelta(hours=hours)
+
+
+def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
+    """The console wired to the environment's database, settings and Rasa server."""
+    settings = load_settings()
+    database = Database.from_environment()
+    require_current_schema(database)
+    try:
+        conversations = RasaConversations.from_environment(environ)
+    except ValueError as error:
+        raise ConsoleConfigError(
+            "la console deve parlare con il server Rasa: imposta RASA_AUTH_TOKEN o "
+            "RASA_JWT_SECRET (e URP_RASA_URL se non è in locale)"
+        ) from error
+    operators = OperatorService(database)
+    return create_app(
+        HandoffChat(HandoffService(database, settings), conversations),
+        operators,
+        QuickReplyService(database),
+        settings,
+        ConsoleAccess(database, operators, idle=session_idle(environ)),
+        secure_cookies=environ.get("URP_CONSOLE_SECURE_COOKIES") == "1",
+        sweep_interval=SWEEP_INTERVAL,
+    )
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Build the app and serve it until interrupted (Ctrl-C)."""
+    app = build_app()
+    host = host or os.environ.get("URP_CONSOLE_HOST") or DEFAULT_HOST
+    if port is None:
+        try:
+            port = int(os.environ.get("URP_CONSOLE_PORT") or DEFAULT_PORT)
+        except ValueError as error:
+            raise ConsoleConfigError("URP_CONSOLE_PORT deve essere un numero di porta") from error
+    print(f"Console degli operatori su http://{host}:{port}/", flush=True)
+    # Live pages are told to close at shutdown, so a short grace period is enough.
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5.0)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    serve()
