@@ -53,6 +53,15 @@ OPERATOR_ENTITY = "handoff_operator"
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
 # Metadata Rasa gives the user event of a trigger_intent (rasa.shared.core.constants).
 EXTERNAL_KEY = "is_external"
+# Metadata the channels give a citizen's photo, audio, video...: {"type": ..., "url": ...}.
+MEDIA_KEY = "urp_media"
+MEDIA_LABELS = {
+    "audio": "messaggio vocale",
+    "video": "video",
+    "document": "documento",
+    "sticker": "sticker",
+    "contacts": "contatto",
+}
 
 
 class Conversations(Protocol):
@@ -229,14 +238,21 @@ class HandoffChat:
             image = data.get("image") if isinstance(data, dict) else None
             return self._add(handoff, "bot", event.get("text"), media_url=image)
         entities = _entities(event)
+        media = metadata.get(MEDIA_KEY) if isinstance(metadata, dict) else None
+        media = media if isinstance(media, dict) else {}
         text = event.get("text")
-        if isinstance(text, str) and text.startswith("/") and entities:
-            text = None  # a photo or a position the channel sent as an intent payload
+        if isinstance(text, str) and text.startswith("/") and (entities or media):
+            # A photo, a position, an audio... the channel sent as an intent payload.
+            label = MEDIA_LABELS.get(str(media.get("type")))
+            text = f"[{label}]" if label else None
+        photo = entities.get("photo_url") or (
+            media.get("url") if media.get("type") == "image" else None
+        )
         message = self._add(
             handoff,
             "citizen",
             text,
-            media_url=entities.get("photo_url"),
+            media_url=photo,
             latitude=_number(entities.get("latitude")),
             longitude=_number(entities.get("longitude")),
         )

@@ -401,3 +401,47 @@ class ConsoleSession(Base):
 
 # Login throttling counts an account's recent failed logins on every attempt.
 Index("ix_audit_events_action_operator_at", AuditEvent.action, AuditEvent.operator, AuditEvent.at)
+
+
+# -- WhatsApp Cloud API: deliveries seen, the 24-hour window, what became of our messages ------
+
+# What Meta says of a message we sent, in the order it can happen ("failed" at any time).
+WHATSAPP_STATUSES = ("accepted", "sent", "delivered", "read", "failed")
+
+
+class WhatsAppInbound(Base):
+    """A message id Meta delivered: a second delivery of it is dropped (kept for a week)."""
+
+    __tablename__ = "whatsapp_inbound"
+    __table_args__ = (Index(None, "received_at"),)
+
+    message_id = Column(String(128), primary_key=True)  # "wamid..."
+    received_at = Column(UTCDateTime, nullable=False)
+
+
+class WhatsAppContact(Base):
+    """When a citizen last wrote: free-form messages only within 24 hours of it."""
+
+    __tablename__ = "whatsapp_contacts"
+
+    user_hash = Column(String(64), primary_key=True)  # HMAC of the number, never the number
+    last_inbound_at = Column(UTCDateTime, nullable=False)
+
+
+class WhatsAppOutbound(Base):
+    """A message we sent and the statuses Meta reported for it."""
+
+    __tablename__ = "whatsapp_outbound"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", WHATSAPP_STATUSES), name="status"),
+        Index(None, "user_hash"),
+    )
+
+    wamid = Column(String(128), primary_key=True)
+    user_hash = Column(String(64), nullable=False)
+    kind = Column(String(16), nullable=False)  # text, interactive, image, template...
+    status = Column(String(16), nullable=False)
+    error_code = Column(Integer)
+    error_title = Column(String(255))
+    sent_at = Column(UTCDateTime, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)

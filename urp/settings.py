@@ -8,7 +8,8 @@ domain or stories.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -104,6 +105,14 @@ IDLE_ACTIONS = ("release", "resolve")
 
 
 @dataclass(frozen=True)
+class MessageTemplate:
+    """A WhatsApp template approved by Meta: the only messages allowed outside 24 hours."""
+
+    name: str  # as approved in WhatsApp Manager, e.g. "urp_risposta"
+    language: str = "it"
+
+
+@dataclass(frozen=True)
 class Settings:
     municipality: str  # "Ancona"
     display_name: str  # "Comune di Ancona"
@@ -127,6 +136,8 @@ class Settings:
     example_data: Path | None  # office data loaded by `make run` into an empty store
     source: Path
     handoff: HandoffSettings = HandoffSettings()
+    # By purpose: "reply" carries an operator's (or the bot's) late answer in {{1}}.
+    whatsapp_templates: Mapping[str, MessageTemplate] = field(default_factory=dict)
 
     def find_office(self, words: str) -> Office | None:
         """The office the citizen's words name ("ufficio anagrafe" -> anagrafe), if any."""
@@ -301,6 +312,19 @@ def _handoff(data: dict[str, Any], source: Path) -> HandoffSettings:
     )
 
 
+def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, MessageTemplate]:
+    section = (data.get("whatsapp") or {}).get("templates") or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{source}: 'whatsapp.templates' deve essere una mappa")
+    templates = {}
+    for purpose, spec in section.items():
+        if not isinstance(spec, dict) or not str(spec.get("name") or "").strip():
+            raise SettingsError(f"{source}: whatsapp.templates.{purpose} deve avere un 'name'")
+        language = str(spec.get("language") or "it")
+        templates[str(purpose)] = MessageTemplate(str(spec["name"]).strip(), language)
+    return templates
+
+
 def parse_settings(data: Any, source: Path) -> Settings:
     """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
     if not isinstance(data, dict):
@@ -346,6 +370,7 @@ def parse_settings(data: Any, source: Path) -> Settings:
         ),
         source=source,
         handoff=_handoff(data, source),
+        whatsapp_templates=_whatsapp_templates(data, source),
     )
 
 

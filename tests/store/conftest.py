@@ -45,6 +45,9 @@ TABLES = (
     "handoff_messages",
     "quick_replies",
     "console_sessions",
+    "whatsapp_inbound",
+    "whatsapp_contacts",
+    "whatsapp_outbound",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 

@@ -17,6 +17,7 @@ from tests.store.test_handoffs import MONDAY_10, NUMBER, rome
 from urp.db import Database
 from urp.handoff_chat import (
     CLAIMED_INTENT,
+    MEDIA_KEY,
     OPERATOR_MESSAGE_KEY,
     RELEASED_INTENT,
     REMINDER_INTENT,
@@ -275,9 +276,18 @@ def test_photos_and_positions_are_kept_as_such(
     chat.record(event("user", "/report_problem", clock, parse_data={"entities": photo}))
     chat.record(event("user", "/report_problem", clock, parse_data={"entities": position}))
     chat.record(event("user", "", clock))  # nothing to show: not recorded
-    photo_line, position_line = chat.transcript(handoff_id)[2:]
+    captioned = {MEDIA_KEY: {"type": "image", "url": "https://media.example.org/buca.jpg"}}
+    chat.record(event("user", "la buca in via Marconi", clock, metadata=captioned))
+    audio = {MEDIA_KEY: {"type": "audio", "url": "https://media.example.org/voce.ogg"}}
+    chat.record(event("user", "/EXTERNAL_unsupported_message", clock, metadata=audio))
+    photo_line, position_line, caption_line, audio_line = chat.transcript(handoff_id)[2:]
     assert (photo_line.text, photo_line.media_url) == (None, "https://media.example.org/foto.jpg")
     assert (position_line.latitude, position_line.longitude) == (43.6158, 13.5189)
+    assert (caption_line.text, caption_line.media_url) == (
+        "la buca in via Marconi",
+        "https://media.example.org/buca.jpg",
+    )
+    assert (audio_line.text, audio_line.media_url) == ("[messaggio vocale]", None)
 
 
 def test_torna_al_bot_while_an_operator_holds_the_chat_closes_it(

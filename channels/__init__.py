@@ -1,0 +1,1 @@
+"""Input channels loaded by the Rasa server (credentials.yml): WhatsApp Cloud API, Twilio."""

@@ -1,0 +1,254 @@
+"""Sending on WhatsApp through Meta's Graph API: message shapes and a careful client.
+
+Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
+
+- text, cut under 4,096 characters between paragraphs (:func:`urp.text.split_message`),
+  with WhatsApp's own formatting (``*bold*``) as the bot writes it;
+- buttons: at most 3 reply buttons with titles of at most 20 characters; more options,
+  or longer titles, become a list (at most 10 rows of 24 characters); beyond that, a
+  numbered text. A button's id is its Rasa payload (``/affirm``), which comes back when
+  the citizen taps it;
+- images and documents by link; read receipts; approved templates for the citizens
+  outside the 24-hour window.
+
+The client retries with exponential backoff on 429, 5xx and timeouts (honouring
+``Retry-After``), never on other 4xx: a wrong number or an expired token does not get
+better by asking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from urp.text import split_message
+
+logger = logging.getLogger(__name__)
+
+GRAPH_URL = "https://graph.facebook.com"
+API_VERSION = "v21.0"
+BUTTONS_MAX = 3
+BUTTON_TITLE_MAX = 20
+LIST_ROWS_MAX = 10
+ROW_TITLE_MAX = 24
+INTERACTIVE_BODY_MAX = 1024
+PAYLOAD_ID_MAX = 256
+LIST_BUTTON = "Scegli"
+TEMPLATE_PARAMETER_MAX = 1000
+ATTEMPTS = 5
+BACKOFF = 0.5  # seconds, doubled at every attempt
+RETRY_AFTER_MAX = 30.0
+TIMEOUT = 15.0
+
+
+class GraphApiError(RuntimeError):
+    """The Graph API refused the message, or kept failing: the message was not sent."""
+
+    def __init__(self, status: int | None, code: int | None, title: str) -> None:
+        super().__init__(f"Graph API: {status or 'nessuna risposta'} {code or ''} {title}".strip())
+        self.status = status
+        self.code = code
+        self.title = title
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    access_token: str
+    phone_number_id: str
+    app_secret: str
+    verify_token: str
+    api_url: str = GRAPH_URL
+    api_version: str = API_VERSION
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> GraphSettings | None:
+        """The Cloud API credentials, or None when WhatsApp is not configured."""
+        names = (
+            "WHATSAPP_ACCESS_TOKEN",
+            "WHATSAPP_PHONE_NUMBER_ID",
+            "WHATSAPP_APP_SECRET",
+            "WHATSAPP_VERIFY_TOKEN",
+        )
+        values = [environ.get(name, "").strip() for name in names]
+        if not all(values):
+            return None
+        return cls(
+            *values,
+            api_url=environ.get("WHATSAPP_API_URL", "").strip() or GRAPH_URL,
+            api_version=environ.get("WHATSAPP_API_VERSION", "").strip() or API_VERSION,
+        )
+
+
+# -- message shapes ------------------------------------------------------------------------
+
+
+def _message(to: str, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            "type": kind, kind: dict(body)}  # fmt: skip
+
+
+def text_messages(to: str, text: str) -> list[dict[str, Any]]:
+    return [
+        _message(to, "text", {"body": part, "preview_url": "http" in part})
+        for part in split_message(text.strip())
+        if part
+    ]
+
+
+def buttons_messages(
+    to: str, text: str, buttons: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Text with the bot's buttons: reply buttons, a list, or numbered options."""
+    options = [
+        (str(b.get("payload") or b.get("title") or "")[:PAYLOAD_ID_MAX], str(b.get("title") or ""))
+        for b in buttons
+        if b.get("title")
+    ]
+    parts = split_message(text.strip() or "Scegli un'opzione:", INTERACTIVE_BODY_MAX)
+    before = [m for part in parts[:-1] for m in text_messages(to, part)]
+    body = {"text": parts[-1]}
+    if not options:
+        return text_messages(to, text)
+    if len(options) <= BUTTONS_MAX and all(len(t) <= BUTTON_TITLE_MAX for _, t in options):
+        action = {
+            "buttons": [{"type": "reply", "reply": {"id": i, "title": t}} for i, t in options]
+        }
+        return [
+            *before,
+            _message(to, "interactive", {"type": "button", "body": body, "action": action}),
+        ]
+    if len(options) <= LIST_ROWS_MAX and all(len(t) <= ROW_TITLE_MAX for _, t in options):
+        rows = [{"id": i, "title": t} for i, t in options]
+        action = {"button": LIST_BUTTON, "sections": [{"title": "Opzioni", "rows": rows}]}
+        return [
+            *before,
+            _message(to, "interactive", {"type": "list", "body": body, "action": action}),
+        ]
+    numbered = "\n".join(f"{n}. {title}" for n, (_, title) in enumerate(options, start=1))
+    return text_messages(to, f"{text.strip()}\n\n{numbered}")
+
+
+def image_message(to: str, url: str, caption: str | None = None) -> dict[str, Any]:
+    return _message(to, "image", {"link": url, **({"caption": caption} if caption else {})})
+
+
+def document_message(to: str, url: str, filename: str | None = None) -> dict[str, Any]:
+    name = filename or url.rsplit("/", 1)[-1] or "documento"
+    return _message(to, "document", {"link": url, "filename": name})
+
+
+def template_message(to: str, name: str, language: str, text: str | None) -> dict[str, Any]:
+    """An approved template; ``text`` fills its one body parameter ({{1}})."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if text is not None:
+        # Meta refuses new lines, tabs and runs of spaces inside a parameter.
+        flat = re.sub(r"\s+", " ", text).strip()
+        if len(flat) > TEMPLATE_PARAMETER_MAX:
+            flat = flat[: TEMPLATE_PARAMETER_MAX - 1].rstrip() + "…"
+        template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": flat}]}]
+    return _message(to, "template", template)
+
+
+def read_receipt(message_id: str) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+
+
+# -- the client ----------------------------------------------------------------------------
+
+
+class GraphClient:
+    """POSTs messages for one business number, retrying what may succeed later."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        *,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self._attempts = attempts
+        self._backoff = backoff
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def _messages_url(self) -> str:
+        s = self.settings
+        return f"{s.api_url.rstrip('/')}/{s.api_version}/{s.phone_number_id}/messages"
+
+    def media_url(self, media_id: str) -> str:
+        """Where the Graph API describes a citizen's photo (fetched with the access token)."""
+        s = self.settings
+        return f"{s.api_url.rstrip('/')}/{s.api_version}/{media_id}"
+
+    async def send(self, message: Mapping[str, Any]) -> str:
+        """Send one message; its ``wamid``. :class:`GraphApiError` if it was not sent."""
+        answer = await self._post(message)
+        try:
+            return str(answer["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError) as error:
+            raise GraphApiError(200, None, "risposta senza id del messaggio") from error
+
+    async def mark_read(self, message_id: str) -> None:
+        await self._post(read_receipt(message_id))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.settings.access_token}"}
+        failure = GraphApiError(None, None, "nessun tentativo")
+        for attempt in range(self._attempts):
+            wait = self._backoff * 2**attempt
+            try:
+                session = self._client_session()
+                async with session.post(self._messages_url, json=body, headers=headers) as answer:
+                    data = _json(await answer.text())
+                    if answer.status < 300:
+                        return data
+                    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+                    failure = GraphApiError(
+                        answer.status, error.get("code"), str(error.get("message", ""))
+                    )
+                    if answer.status != 429 and answer.status < 500:
+                        raise failure
+                    wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
+            except (TimeoutError, aiohttp.ClientError) as error:
+                failure = GraphApiError(None, None, type(error).__name__)
+            if attempt + 1 < self._attempts:
+                logger.warning("Graph API: %s, nuovo tentativo tra %.1f s", failure, wait)
+                await asyncio.sleep(wait)
+        raise failure
+
+    def _client_session(self) -> aiohttp.ClientSession:
+        # One session per client, made inside the running event loop (aiohttp requires it).
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(float(value or 0), RETRY_AFTER_MAX)
+    except ValueError:
+        return 0.0
