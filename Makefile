@@ -26,7 +26,7 @@ URP_ACTIONS_PORT ?= 5055
 export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
 export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
 
-.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean
+.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean browser
 
 help:
 	@echo "make run       avvia l'assistente in locale (installa e addestra se serve)"
@@ -87,6 +87,10 @@ eval-nlu: install
 
 bench: install $(MODEL)
 	$(BIN)/python -m benchmarks
+
+# The browser tests drive Debian's Chromium: Playwright downloads no browser of its own.
+browser:
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 
 clean:
 	rm -rf models/*.tar.gz results var/spacy

@@ -7,18 +7,30 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 from aiohttp import web
 
+from urp.console.access import ConsoleAccess
+from urp.console.app import create_app
+from urp.db import Database
+from urp.handoff_chat import HandoffChat
+from urp.handoffs import Handoff, HandoffService
+from urp.operators import OperatorService
+from urp.quick_replies import QuickReply, QuickReplyService
 from urp.rasa_api import RasaUnavailableError
+from urp.settings import Settings
 from urp.subscribers import utc_now
 
 PASSWORD = "password-di-prova"
 PHONE = "+393331234567"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+QUICK_REPLY = QuickReply(
+    "Piattaforma segnalazioni", "Può segnalare il guasto su segnala.comune.it."
+)
 
 
 class RecordingConversations:
@@ -132,3 +144,55 @@ class Browser(requests.Session):
 
 def transcript_line(author: str, text: str, minutes_ago: float) -> tuple[str, str, datetime]:
     return (author, text, datetime.now(UTC) - timedelta(minutes=minutes_ago))
+
+
+@dataclass
+class World:
+    base: str
+    database: Database
+    handoffs: HandoffService
+    operators: OperatorService
+    rasa: RecordingConversations
+    clock: ShiftedClock
+    handoff: Handoff
+
+    def browser(self) -> Browser:
+        return Browser(self.base)
+
+    def logged_in(self, username: str) -> Browser:
+        browser = self.browser()
+        assert browser.log_in(username).url == browser.url("/")
+        return browser
+
+
+@contextmanager
+def console_world(database: Database, settings: Settings) -> Iterator[World]:
+    """Three accounts, a quick reply, one chat handed over on WhatsApp, the console served."""
+    operators = OperatorService(database)
+    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
+    operators.add("lucia.bianchi", "Lucia Bianchi", PASSWORD, "operator")
+    operators.add("tina.verdi", "Tina Verdi", PASSWORD, "trainer")
+    QuickReplyService(database).load([QUICK_REPLY])
+    handoffs = HandoffService(database, settings)
+    handoff, _ = handoffs.open(
+        PHONE,
+        "whatsapp",
+        "request",
+        [
+            transcript_line("citizen", "Vorrei parlare con una persona", 6),
+            transcript_line("bot", "Ti passo a un operatore dell'URP.", 5),
+        ],
+    )
+    rasa = RecordingConversations()
+    clock = ShiftedClock()
+    app = create_app(
+        HandoffChat(handoffs, rasa),
+        operators,
+        QuickReplyService(database),
+        settings,
+        ConsoleAccess(database, operators, clock=clock),
+        secure_cookies=False,
+        sweep_interval=None,
+    )
+    with served(app) as base:
+        yield World(base, database, handoffs, operators, rasa, clock, handoff)

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.console.conftest import QUICK_REPLY, World
-from tests.console.harness import PASSWORD, PHONE, Browser, served
+from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, Browser, World, served
 from tests.store.conftest import raw_rows
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app

@@ -329,7 +329,8 @@ class Console:
         handoff = await self.handoff(request)
         here = f"/handoffs/{handoff.id}"
         form = await request.post()
-        text = str(form.get("text") or "").strip()
+        # Browsers send a text box's line breaks as CRLF; chat channels expect LF.
+        text = str(form.get("text") or "").replace("\r\n", "\n").strip()
         title = str(form.get("quick_reply") or "")
         if title:
             # Without JavaScript the chosen quick reply comes with the form: it follows the

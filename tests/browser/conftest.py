@@ -1,0 +1,32 @@
+"""Browser tests: Debian's Chromium driven by Playwright, the console on SQLite."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.console.harness import World, console_world
+from tests.store.conftest import settings, sqlite_template  # noqa: F401
+from urp.db import Database
+from urp.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def world(
+    sqlite_template: Path,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[World]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
+    path = tmp_path / "urp.db"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    with console_world(database, settings) as world:
+        yield world
+    database.dispose()
