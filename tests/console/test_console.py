@@ -8,15 +8,18 @@ import json
 import socket
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, Browser, World, served
 from tests.store.conftest import raw_rows
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app
+from urp.console.server import ConsoleConfigError, session_idle
 from urp.handoff_chat import CLAIMED_INTENT, RELEASED_INTENT, RESOLVED_INTENT, HandoffChat
 from urp.models import ASSIGNED, PENDING, RESOLVED
 from urp.quick_replies import QuickReplyService
@@ -403,3 +406,38 @@ def test_secure_cookies_behind_https(world: World, settings: Any) -> None:
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
     plain = requests.get(world.base + "/login", timeout=10).headers["Set-Cookie"]
     assert "HttpOnly" in plain and "SameSite=Strict" in plain and "Secure" not in plain
+
+
+def test_the_background_sweep_runs_again_after_an_error(world: World, settings: Any) -> None:
+    class FlakyChat(HandoffChat):
+        sweeps = 0
+
+        def sweep(self) -> Any:
+            FlakyChat.sweeps += 1
+            if FlakyChat.sweeps == 1:
+                raise RuntimeError("database hiccup")
+            return super().sweep()
+
+    app = create_app(
+        FlakyChat(world.handoffs, world.rasa),
+        world.operators,
+        QuickReplyService(world.database),
+        settings,
+        ConsoleAccess(world.database, world.operators),
+        secure_cookies=False,
+        sweep_interval=0.05,
+    )
+    with served(app) as base:
+        deadline = time.monotonic() + 10
+        while FlakyChat.sweeps < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert requests.get(base + "/health", timeout=10).status_code == 200
+    assert FlakyChat.sweeps >= 3
+
+
+def test_the_session_idle_time_comes_from_the_environment() -> None:
+    assert session_idle({}) == timedelta(hours=8)
+    assert session_idle({"URP_CONSOLE_SESSION_HOURS": "1.5"}) == timedelta(minutes=90)
+    for wrong in ("0", "-3", "otto", "1000"):
+        with pytest.raises(ConsoleConfigError):
+            session_idle({"URP_CONSOLE_SESSION_HOURS": wrong})
