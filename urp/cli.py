@@ -570,6 +570,13 @@ def _console_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _widget_serve(args: argparse.Namespace) -> int:
+    from urp.widget.server import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def _data_load_examples(args: argparse.Namespace) -> int:
     from urp.examples import load_examples
     from urp.memos import MemoService
@@ -779,6 +786,17 @@ def build_parser() -> argparse.ArgumentParser:
     console_serve.add_argument("--host", help="indirizzo di ascolto (predefinito 127.0.0.1)")
     console_serve.add_argument("--port", type=int, help="porta (predefinita 5080)")
     console_serve.set_defaults(handler=_console_serve)
+
+    widget = commands.add_parser("widget", help="chat del sito: widget e pagina di prova")
+    widget_commands = widget.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    widget_serve = widget_commands.add_parser(
+        "serve",
+        help="serve il widget e la pagina di prova (URP_WIDGET_HOST, URP_WIDGET_PORT, "
+        "URP_WIDGET_RASA_URL)",
+    )
+    widget_serve.add_argument("--host", help="indirizzo di ascolto (predefinito 127.0.0.1)")
+    widget_serve.add_argument("--port", type=int, help="porta (predefinita 5090)")
+    widget_serve.set_defaults(handler=_widget_serve)
 
     data = commands.add_parser("data", help="dati dell'ufficio")
     data_commands = data.add_subparsers(dest="action", required=True, metavar="AZIONE")

@@ -1,0 +1,1 @@
+"""The web chat: an embeddable widget on Rasa's socket.io channel, and its demo page."""

@@ -1,0 +1,124 @@
+"""The web chat's assets and a demo page: a municipality's home page with the widget on it.
+
+``/widget/*`` serves what a site embeds (``widget.js`` loads ``widget.css`` and the
+vendored socket.io client from beside itself); ``/`` is a page in the style of an Italian
+municipality's site, built from the settings, for trying the widget and for the tests.
+The browser talks to Rasa directly, at ``rasa_url``: nothing here imports Rasa.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from urp.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+WIDGET_ASSETS = HERE / "static"
+DEMO_ASSETS = HERE / "demo"
+# Vendored once, by the operators' console: the demo page uses the same copy.
+BOOTSTRAP_ITALIA = HERE.parent / "console" / "static" / "vendor" / "bootstrap-italia"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SETTINGS = web.AppKey("settings", Settings)
+PAGES = web.AppKey("pages", Environment)
+RASA_URL = web.AppKey("rasa_url", str)
+CSP = web.AppKey("csp", str)
+
+ERROR_PAGES = {
+    404: ("Pagina non trovata", "L'indirizzo che hai aperto non esiste."),
+    405: ("Richiesta non valida", "Questa pagina si apre solo dal browser."),
+}
+
+
+def websocket_origins(rasa_url: str) -> str:
+    """The origins the widget connects to, for the page's Content-Security-Policy."""
+    parts = urlsplit(rasa_url)
+    socket_scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{parts.scheme}://{parts.netloc} {socket_scheme}://{parts.netloc}"
+
+
+async def _no_sniffing(request: web.Request, response: web.StreamResponse) -> None:
+    # Assets too: a browser must take a script for a script only if it says so.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+def _page(request: web.Request, template: str, status: int = 200, **values: object) -> web.Response:
+    settings = request.app[SETTINGS]
+    html = (
+        request.app[PAGES]
+        .get_template(template)
+        .render(settings=settings, rasa_url=request.app[RASA_URL], **values)
+    )
+    response = web.Response(text=html, status=status, content_type="text/html")
+    response.headers["Content-Security-Policy"] = request.app[CSP]
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+async def home(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    return _page(
+        request,
+        "demo.html",
+        service_hours=settings.service_hours.describe(),
+        offices=[
+            (office, office.hours.describe())
+            for office in sorted(settings.offices.values(), key=lambda office: office.label)
+        ],
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Short Italian pages instead of aiohttp's plain text or a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        title, text = ERROR_PAGES.get(
+            error.status, ("Richiesta non valida", "La richiesta non è valida.")
+        )
+        status = error.status
+    except Exception:
+        logger.exception("widget demo: %s %s failed", request.method, request.path)
+        title, text, status = ("Errore", "Qualcosa non ha funzionato: riprova tra poco.", 500)
+    return _page(request, "error.html", status=status, title=title, text=text)
+
+
+def create_app(settings: Settings, rasa_url: str) -> web.Application:
+    """The demo page for ``settings``; ``rasa_url`` is the Rasa server as the browser sees it."""
+    app = web.Application(middlewares=[_errors])
+    app[SETTINGS] = settings
+    app[RASA_URL] = rasa_url.rstrip("/")
+    app[PAGES] = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app[CSP] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+        f"img-src 'self' data: https:; connect-src 'self' {websocket_origins(rasa_url)}; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    app.on_response_prepare.append(_no_sniffing)
+    app.router.add_get("/", home)
+    app.router.add_get("/health", health)
+    app.router.add_static("/widget", WIDGET_ASSETS)
+    app.router.add_static("/demo", DEMO_ASSETS)
+    app.router.add_static("/vendor/bootstrap-italia", BOOTSTRAP_ITALIA)
+    return app
