@@ -73,10 +73,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-unit: install
+unit: install browser
 	$(BIN)/pytest -m "not e2e"
 
-e2e: install $(MODEL)
+e2e: install browser $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(BIN)/pytest -m e2e
 

@@ -224,18 +224,21 @@ class WhatsAppInput(InputChannel):
             logger.warning("Conferma di lettura non inviata: %s", error)
         if message.text is None:
             return  # a reaction: nothing to answer
-        metadata: dict[str, Any] = {"whatsapp_message_type": message.kind}
-        if message.media_id:
-            metadata[MEDIA_KEY] = {
-                "type": message.kind,
-                "url": self.client.media_url(message.media_id),
-            }
+        media_url = self.client.media_url(message.media_id) if message.media_id else None
         await on_new_message(
             UserMessage(
                 message.text,
                 self.get_output_channel(),
                 message.sender,
                 input_channel=self.name(),
-                metadata=metadata,
+                metadata=message_metadata(message, media_url),
             )
         )
+
+
+def message_metadata(message: InboundMessage, media_url: str | None) -> dict[str, Any]:
+    """What Rasa keeps beside the text: the type, and where a photo or an audio is."""
+    metadata: dict[str, Any] = {"whatsapp_message_type": message.kind}
+    if media_url:
+        metadata[MEDIA_KEY] = {"type": message.kind, "url": media_url}
+    return metadata

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.servers import CallbackReceiver, RunningAssistant, start, stop
+from tests.simulators.graph_api import GraphApiSimulator
+from tests.simulators.twilio_api import TwilioApiSimulator
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +19,32 @@ def callback() -> Iterator[CallbackReceiver]:
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory, callback: CallbackReceiver) -> Iterator[RunningAssistant]:
-    running = start(tmp_path_factory.mktemp("ancona"), URP_CALLBACK_URL=callback.url)
+def graph() -> Iterator[GraphApiSimulator]:
+    """Meta's Graph API, local: the WhatsApp channel sends there."""
+    simulator = GraphApiSimulator()
+    yield simulator
+    simulator.close()
+
+
+@pytest.fixture(scope="session")
+def twilio() -> Iterator[TwilioApiSimulator]:
+    simulator = TwilioApiSimulator()
+    yield simulator
+    simulator.close()
+
+
+@pytest.fixture(scope="session")
+def assistant(
+    tmp_path_factory,
+    callback: CallbackReceiver,
+    graph: GraphApiSimulator,
+    twilio: TwilioApiSimulator,
+) -> Iterator[RunningAssistant]:
+    running = start(
+        tmp_path_factory.mktemp("ancona"),
+        URP_CALLBACK_URL=callback.url,
+        **graph.environment(),
+        **twilio.environment(),
+    )
     yield running
     stop(running)

@@ -11,15 +11,12 @@ Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
 - images and documents by link; read receipts; approved templates for the citizens
   outside the 24-hour window.
 
-The client retries with exponential backoff on 429, 5xx and timeouts (honouring
-``Retry-After``), never on other 4xx: a wrong number or an expired token does not get
-better by asking again.
+The client retries as :func:`urp.sending.post_with_retries` does: 429, 5xx and timeouts,
+never other 4xx.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
 import re
@@ -29,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from urp.sending import ATTEMPTS, BACKOFF, SendError, post_with_retries
 from urp.text import split_message
 
 logger = logging.getLogger(__name__)
@@ -43,20 +41,11 @@ INTERACTIVE_BODY_MAX = 1024
 PAYLOAD_ID_MAX = 256
 LIST_BUTTON = "Scegli"
 TEMPLATE_PARAMETER_MAX = 1000
-ATTEMPTS = 5
-BACKOFF = 0.5  # seconds, doubled at every attempt
-RETRY_AFTER_MAX = 30.0
 TIMEOUT = 15.0
 
 
-class GraphApiError(RuntimeError):
-    """The Graph API refused the message, or kept failing: the message was not sent."""
-
-    def __init__(self, status: int | None, code: int | None, title: str) -> None:
-        super().__init__(f"Graph API: {status or 'nessuna risposta'} {code or ''} {title}".strip())
-        self.status = status
-        self.code = code
-        self.title = title
+# The Graph API's refusals and failures (status, Meta's error code, its message).
+GraphApiError = SendError
 
 
 @dataclass(frozen=True)
@@ -208,47 +197,17 @@ class GraphClient:
             self._session = None
 
     async def _post(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.settings.access_token}"}
-        failure = GraphApiError(None, None, "nessun tentativo")
-        for attempt in range(self._attempts):
-            wait = self._backoff * 2**attempt
-            try:
-                session = self._client_session()
-                async with session.post(self._messages_url, json=body, headers=headers) as answer:
-                    data = _json(await answer.text())
-                    if answer.status < 300:
-                        return data
-                    error = data.get("error") if isinstance(data.get("error"), dict) else {}
-                    failure = GraphApiError(
-                        answer.status, error.get("code"), str(error.get("message", ""))
-                    )
-                    if answer.status != 429 and answer.status < 500:
-                        raise failure
-                    wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
-            except (TimeoutError, aiohttp.ClientError) as error:
-                failure = GraphApiError(None, None, type(error).__name__)
-            if attempt + 1 < self._attempts:
-                logger.warning("Graph API: %s, nuovo tentativo tra %.1f s", failure, wait)
-                await asyncio.sleep(wait)
-        raise failure
+        return await post_with_retries(
+            self._client_session(),
+            self._messages_url,
+            attempts=self._attempts,
+            backoff=self._backoff,
+            json=dict(body),
+            headers={"Authorization": f"Bearer {self.settings.access_token}"},
+        )
 
     def _client_session(self) -> aiohttp.ClientSession:
         # One session per client, made inside the running event loop (aiohttp requires it).
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(float(value or 0), RETRY_AFTER_MAX)
-    except ValueError:
-        return 0.0

@@ -146,7 +146,8 @@ def _time(raw: Mapping[str, Any]) -> datetime:
         return datetime.now(UTC)
 
 
-def _payload(intent: str, **entities: Any) -> str:
+def intent_payload(intent: str, **entities: Any) -> str:
+    """Rasa's ``/intent{...}`` notation: the intent and its entities without the NLU."""
     return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
 
 
@@ -176,8 +177,8 @@ def _message(raw: Mapping[str, Any], phone_number_id: str, media_url: Any) -> In
             latitude = float(_dig(raw, "location", "latitude"))
             longitude = float(_dig(raw, "location", "longitude"))
         except (TypeError, ValueError):
-            return InboundMessage(**common, text=_payload(UNSUPPORTED_INTENT))
-        text = _payload(REPORT_INTENT, latitude=latitude, longitude=longitude)
+            return InboundMessage(**common, text=intent_payload(UNSUPPORTED_INTENT))
+        text = intent_payload(REPORT_INTENT, latitude=latitude, longitude=longitude)
         return InboundMessage(**common, text=text)
     if kind == "reaction":
         return InboundMessage(**common, text=None)
@@ -189,10 +190,12 @@ def _message(raw: Mapping[str, Any], phone_number_id: str, media_url: Any) -> In
         if caption:
             return InboundMessage(**common, text=caption, media_id=media_id, caption=caption)
         url = media_url(media_id) if media_url else None
-        text = _payload(REPORT_INTENT, photo_url=url) if url else _payload(REPORT_INTENT)
+        text = (
+            intent_payload(REPORT_INTENT, photo_url=url) if url else intent_payload(REPORT_INTENT)
+        )
         return InboundMessage(**common, text=text, media_id=media_id)
     # Audio, video, documents, stickers, contacts, and types newer than this code.
-    return InboundMessage(**common, text=_payload(UNSUPPORTED_INTENT), media_id=media_id)
+    return InboundMessage(**common, text=intent_payload(UNSUPPORTED_INTENT), media_id=media_id)
 
 
 def _status(raw: Mapping[str, Any]) -> StatusUpdate | None:

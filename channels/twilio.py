@@ -1,0 +1,147 @@
+"""WhatsApp through Twilio: ``POST /webhooks/twilio/webhook``, with the signature checked.
+
+Rasa's own Twilio channel trusts any POST; this one refuses (403) a request whose
+``X-Twilio-Signature`` is missing or wrong, before reading it. Like the Cloud API channel
+it answers at once, drops a message sid it has already seen, and handles the message in
+the background, in order per citizen. Credentials from the environment only:
+``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, ``TWILIO_WHATSAPP_NUMBER`` (and
+``TWILIO_WEBHOOK_URL``, the public URL registered on Twilio, behind a proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from functools import cached_property, partial
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.background import OrderedBackground
+from channels.whatsapp import MAX_BODY, message_metadata
+from urp.db import Database
+from urp.privacy import UserHasher
+from urp.text import split_message
+from urp.whatsapp.store import WhatsAppStore
+from urp.whatsapp.twilio import (
+    MESSAGE_LIMIT,
+    SIGNATURE_HEADER,
+    TwilioClient,
+    TwilioSettings,
+    parse_form,
+    signature_is_valid,
+)
+from urp.whatsapp.webhook import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+
+class TwilioWhatsAppOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    def __init__(self, client: TwilioClient) -> None:
+        self._client = client
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for part in split_message(text.strip(), MESSAGE_LIMIT):
+            await self._client.send(recipient_id, body=part)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        # Free-form buttons need Twilio content templates: the options are listed instead,
+        # in words the assistant understands when the citizen writes them back.
+        options = "\n".join(f"• {b['title']}" for b in buttons if b.get("title"))
+        await self.send_text_message(recipient_id, f"{text}\n\n{options}" if options else text)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._client.send(recipient_id, media_url=image)
+
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
+        url = attachment.get("url") if isinstance(attachment, dict) else str(attachment)
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            await self._client.send(recipient_id, media_url=url)
+        else:
+            await self.send_text_message(recipient_id, str(attachment))
+
+
+class SignedTwilioInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(TwilioSettings.from_environment())
+
+    def __init__(self, settings: TwilioSettings | None) -> None:
+        self.settings = settings
+        self.client = TwilioClient(settings) if settings else None
+        self.background = OrderedBackground()
+
+    @cached_property
+    def store(self) -> WhatsAppStore:
+        return WhatsAppStore(Database.from_environment(), UserHasher.from_environment())
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return TwilioWhatsAppOutput(self.client) if self.client else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("signed_twilio_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "configured": self.settings is not None})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if self.settings is None:
+                return response.text("Twilio non è configurato", status=503)
+            if len(request.body or b"") > MAX_BODY:
+                return response.text("richiesta troppo grande", status=413)
+            form = {key: values[0] for key, values in (request.form or {}).items() if values}
+            signature = request.headers.get(SIGNATURE_HEADER)
+            if not signature_is_valid(self.settings, request.url, form, signature):
+                logger.warning("Richiesta Twilio con firma mancante o errata: scartata")
+                return response.text("firma non valida", status=403)
+            message = parse_form(form)
+            if message is None:
+                return response.text("richiesta senza messaggio", status=400)
+            self.background.submit(
+                [
+                    (
+                        message.sender,
+                        message.message_id,
+                        partial(self._handle, message, on_new_message),
+                    )
+                ]
+            )
+            # An empty TwiML answer: the replies go out through the REST API.
+            return response.text("<Response/>", content_type="text/xml")
+
+        return webhook
+
+    async def _handle(
+        self, message: InboundMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        try:
+            if not await asyncio.to_thread(self.store.first_delivery, message.message_id):
+                logger.info("Messaggio Twilio %s già ricevuto: ignorato", message.message_id)
+                return
+        except Exception:
+            logger.exception("Registro dei messaggi non disponibile")  # answered twice, not lost
+        await on_new_message(
+            UserMessage(
+                message.text,
+                self.get_output_channel(),
+                message.sender,
+                input_channel=self.name(),
+                metadata=message_metadata(message, message.media_id),
+            )
+        )

@@ -1,0 +1,231 @@
+"""A local stand-in for Meta's Graph API (WhatsApp Cloud API), for the tests.
+
+It runs an HTTP server in a thread, records every request, checks messages the way the
+Cloud API does (token, shapes, limits) and answers like Meta; it can be told to fail the
+next requests with 429, 500 or a timeout. Also: the shapes of Meta's webhook deliveries,
+and a signed POST to send them to our connector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from typing import Any
+
+from aiohttp import web
+
+from tests.simulators.server import ThreadedServer
+from urp.whatsapp.webhook import SIGNATURE_HEADER, sign
+
+TOKEN = "token-del-simulatore"
+PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "segreto-app-del-simulatore"
+VERIFY_TOKEN = "token-di-verifica-del-simulatore"
+VERSION = "v21.0"
+TYPES = ("text", "image", "document", "interactive", "template", "audio", "video", "location")
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    body = {"error": {"message": message, "type": "OAuthException", "code": code}}
+    return web.json_response(body, status=status)
+
+
+class GraphApiSimulator(ThreadedServer):
+    def __init__(self, *, timeout_delay: float = 3.0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._failures: deque[int | str] = deque()
+        self._timeout_delay = timeout_delay
+        self._ids = itertools.count(1)
+        super().__init__()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post(f"/{VERSION}/{PHONE_NUMBER_ID}/messages", self._messages)
+        app.router.add_get(f"/{VERSION}/{{media_id}}", self._media)
+
+    def environment(self) -> dict[str, str]:
+        """The connector's environment pointed at this simulator."""
+        return {
+            "WHATSAPP_ACCESS_TOKEN": TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "WHATSAPP_APP_SECRET": APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+            "WHATSAPP_API_URL": self.url,
+            "WHATSAPP_API_VERSION": VERSION,
+        }
+
+    def fail_next(self, *failures: int | str) -> None:
+        """The next requests answer these statuses (429, 500...) or ``"timeout"``."""
+        with self._lock:
+            self._failures.extend(failures)
+
+    def sent(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Messages accepted (not read receipts), optionally to one recipient."""
+        with self._lock:
+            return [
+                r["json"]
+                for r in self.requests
+                if r["accepted"] and "to" in r["json"] and (to is None or r["json"]["to"] == to)
+            ]
+
+    def wamids(self, to: str) -> list[str]:
+        """The ids the simulator gave the messages sent to ``to``."""
+        with self._lock:
+            return [
+                r["wamid"] for r in self.requests if r["accepted"] and r["json"].get("to") == to
+            ]
+
+    def read_receipts(self) -> list[str]:
+        with self._lock:
+            return [
+                r["json"]["message_id"]
+                for r in self.requests
+                if r["accepted"] and r["json"].get("status") == "read"
+            ]
+
+    def wait_for(self, to: str, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+        """The messages sent to ``to``, once there are at least ``count``."""
+        self.wait_until(lambda: len(self.sent(to)) >= count, timeout)
+        return self.sent(to)
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            body = None
+        record = {"json": body if isinstance(body, dict) else {}, "accepted": False}
+        with self._arrived:
+            self.requests.append(record)
+            failure = self._failures.popleft() if self._failures else None
+        response = await self._answer(request, record["json"], failure)
+        if response.status == 200:
+            with self._arrived:
+                record["accepted"] = True
+                record["wamid"] = json.loads(response.text).get("messages", [{}])[0].get("id")
+                self._arrived.notify_all()
+        return response
+
+    async def _answer(
+        self, request: web.Request, body: dict[str, Any], failure: int | str | None
+    ) -> web.Response:
+        if failure == "timeout":
+            await asyncio.sleep(self._timeout_delay)
+            return _error(500, 131000, "timeout simulato")
+        if failure == 429:
+            return web.json_response(
+                {"error": {"message": "(#130429) Rate limit hit", "code": 130429}},
+                status=429,
+                headers={"Retry-After": "0"},
+            )
+        if isinstance(failure, int):
+            return _error(failure, 131000, "Something went wrong")
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _error(401, 190, "Invalid OAuth access token")
+        if body.get("messaging_product") != "whatsapp":
+            return _error(400, 100, "messaging_product must be whatsapp")
+        if body.get("status") == "read":
+            return web.json_response({"success": True})
+        problem = _check(body)
+        if problem:
+            return _error(400, 100, problem)
+        wamid = f"wamid.SIM{next(self._ids):06d}"
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+    async def _media(self, request: web.Request) -> web.Response:
+        media_id = request.match_info["media_id"]
+        return web.json_response(
+            {"id": media_id, "mime_type": "image/jpeg", "url": f"{self.url}/media/{media_id}"}
+        )
+
+
+def _check(body: dict[str, Any]) -> str | None:
+    """What the Cloud API would refuse in a message, as its error would say."""
+    kind = body.get("type")
+    if not body.get("to") or kind not in TYPES or not isinstance(body.get(kind), dict):
+        return "Invalid parameter: to, type and its object are required"
+    content = body[kind]
+    if kind == "text" and not 0 < len(content.get("body", "")) <= 4096:
+        return "text.body must be 1-4096 characters"
+    if kind == "interactive":
+        action = content.get("action", {})
+        if len(content.get("body", {}).get("text", "")) > 1024:
+            return "interactive body must be at most 1024 characters"
+        if content.get("type") == "button":
+            buttons = action.get("buttons", [])
+            if not 1 <= len(buttons) <= 3 or any(len(b["reply"]["title"]) > 20 for b in buttons):
+                return "buttons: 1-3, titles at most 20 characters"
+        elif content.get("type") == "list":
+            rows = [r for s in action.get("sections", []) for r in s.get("rows", [])]
+            if not 1 <= len(rows) <= 10 or any(len(r["title"]) > 24 for r in rows):
+                return "list: 1-10 rows, titles at most 24 characters"
+        else:
+            return "interactive.type must be button or list"
+    if kind in ("image", "document") and not str(content.get("link", "")).startswith("http"):
+        return f"{kind}.link must be a URL"
+    return None
+
+
+# -- what Meta sends to the webhook --------------------------------------------------------
+
+_message_ids = itertools.count(1)
+
+
+def message_id() -> str:
+    return f"wamid.IN{next(_message_ids):08d}"
+
+
+def delivery(sender: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A webhook delivery with one inbound message, in Meta's documented shape."""
+    message = {"from": sender, "id": message_id(), "timestamp": str(int(time.time())), **message}
+    return _envelope({"contacts": [{"profile": {"name": "Cittadino"}, "wa_id": sender}],
+                      "messages": [message]})  # fmt: skip
+
+
+def status_delivery(wamid: str, recipient: str, status: str, **error: Any) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient,
+    }
+    if error:
+        update["errors"] = [error]
+    return _envelope({"statuses": [update]})
+
+
+def _envelope(value: dict[str, Any]) -> dict[str, Any]:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "390710000000", "phone_number_id": PHONE_NUMBER_ID},
+        **value,
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA-SIM", "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+
+def post_delivery(
+    url: str, payload: Any, *, secret: str | None = APP_SECRET, raw: bytes | None = None
+) -> int:
+    """POST a delivery as Meta does (signed with ``secret``; None: unsigned); the status."""
+    body = raw if raw is not None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if secret is not None:
+        request.add_header(SIGNATURE_HEADER, sign(body, secret))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code

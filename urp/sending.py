@@ -1,0 +1,86 @@
+"""POSTing a message to a provider's API (Meta's Graph API, Twilio), retrying wisely.
+
+Retried with exponential backoff: 429, 5xx and timeouts (honouring ``Retry-After``).
+Never retried: any other 4xx, since a wrong number or an expired token does not get
+better by asking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+BACKOFF = 0.5  # seconds, doubled at every attempt
+RETRY_AFTER_MAX = 30.0
+
+
+class SendError(RuntimeError):
+    """The provider refused the message, or kept failing: it was not sent."""
+
+    def __init__(self, status: int | None, code: int | None, title: str) -> None:
+        super().__init__(f"{status or 'nessuna risposta'} {code or ''} {title}".strip())
+        self.status = status
+        self.code = code
+        self.title = title
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+async def post_with_retries(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    attempts: int = ATTEMPTS,
+    backoff: float = BACKOFF,
+    **request: Any,
+) -> dict[str, Any]:
+    """POST ``request`` (json=, data=, headers=, auth=) to ``url``; the JSON answer."""
+    failure = SendError(None, None, "nessun tentativo")
+    for attempt in range(attempts):
+        wait = backoff * 2**attempt
+        try:
+            async with session.post(url, **request) as answer:
+                data = _json(await answer.text())
+                if answer.status < 300:
+                    return data
+                failure = SendError(answer.status, *_error(data))
+                if not failure.retryable:
+                    raise failure
+                wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
+        except (TimeoutError, aiohttp.ClientError) as error:
+            failure = SendError(None, None, type(error).__name__)
+        if attempt + 1 < attempts:
+            logger.warning("Invio non riuscito (%s), nuovo tentativo tra %.1f s", failure, wait)
+            await asyncio.sleep(wait)
+    raise failure
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _error(data: dict[str, Any]) -> tuple[int | None, str]:
+    """Meta's ``{"error": {"code", "message"}}`` or Twilio's ``{"code", "message"}``."""
+    error = data.get("error") if isinstance(data.get("error"), dict) else data
+    code = error.get("code")
+    return (code if isinstance(code, int) else None), str(error.get("message") or "")
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(float(value or 0), RETRY_AFTER_MAX)
+    except ValueError:
+        return 0.0
