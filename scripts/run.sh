@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make run`: the action server, the Rasa server and the operator console on localhost,
-# with embedded defaults. Ctrl-C stops them all.
+# `make run`: the action server, the Rasa server, the operator console and the demo site
+# with the chat widget, on localhost with embedded defaults. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RASA_PORT="${URP_RASA_PORT:-5005}"
 ACTIONS_PORT="${URP_ACTIONS_PORT:-5055}"
 CONSOLE_PORT="${URP_CONSOLE_PORT:-5080}"
+WIDGET_PORT="${URP_WIDGET_PORT:-5090}"
 export URP_RASA_PORT="$RASA_PORT"
 export URP_ACTION_ENDPOINT="${URP_ACTION_ENDPOINT:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 export URP_CALLBACK_URL="${URP_CALLBACK_URL:-http://127.0.0.1:5034/bot}"
@@ -54,10 +55,13 @@ pids+=($!)
 pids+=($!)
 "$BIN/urp" console serve --host 127.0.0.1 --port "$CONSOLE_PORT" &
 pids+=($!)
+"$BIN/urp" widget serve --host 127.0.0.1 --port "$WIDGET_PORT" &
+pids+=($!)
 
 echo "Avvio dell'assistente (il primo caricamento del modello richiede qualche secondo)..."
 "$BIN/python" -m urp.tools.wait_http "http://127.0.0.1:${ACTIONS_PORT}/health" \
   "http://127.0.0.1:${RASA_PORT}/" "http://127.0.0.1:${CONSOLE_PORT}/health" \
+  "http://127.0.0.1:${WIDGET_PORT}/health" \
   --timeout 300 --pids "${pids[@]}"
 
 cat <<MSG
@@ -69,7 +73,7 @@ Sportello URP è pronto.
     make shell
   Console degli operatori: http://127.0.0.1:${CONSOLE_PORT}
     (un account: .venv/bin/urp operators add NOME --name "Nome Cognome" --role admin)
-  Web widget (socket.io): http://127.0.0.1:${RASA_PORT}/socket.io
+  Sito di prova con la chat del Comune: http://127.0.0.1:${WIDGET_PORT}
   API HTTP di Rasa: protetta dal token in var/rasa-auth-token (o RASA_AUTH_TOKEN)
   Comune: ${URP_SETTINGS:-settings/ancona.yml}
 Premi Ctrl-C per fermare tutto.

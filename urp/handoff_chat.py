@@ -85,7 +85,8 @@ class DeliveryError(OperatorError, RuntimeError):
 
     def __init__(self, message: Message) -> None:
         super().__init__(
-            "Risposta salvata ma non consegnata: l'assistente non è raggiungibile. Riprova."
+            "Risposta salvata ma non consegnata: l'assistente non è raggiungibile o il canale "
+            "non l'ha accettata (su WhatsApp, oltre 24 ore serve un modello). Riprova."
         )
         self.message = message
 

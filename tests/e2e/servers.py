@@ -35,6 +35,7 @@ class RunningAssistant:
     rasa_port: int
     actions_port: int
     console_port: int
+    widget_port: int
     token: str
     log: Path
     database_url: str
@@ -46,6 +47,10 @@ class RunningAssistant:
     @property
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.console_port}"
+
+    @property
+    def widget_url(self) -> str:
+        return f"http://127.0.0.1:{self.widget_port}"
 
     def urp(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         """The `urp` command line on the assistant's own database."""
@@ -82,7 +87,8 @@ class RunningAssistant:
 
 
 def start(tmp_path: Path, **env: str) -> RunningAssistant:
-    rasa_port, actions_port, console_port = free_port(), free_port(), free_port()
+    rasa_port, actions_port = free_port(), free_port()
+    console_port, widget_port = free_port(), free_port()
     token = "e2e-" + os.urandom(8).hex()
     log = tmp_path / "run.log"
     environment = {
@@ -90,6 +96,7 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         "URP_RASA_PORT": str(rasa_port),
         "URP_ACTIONS_PORT": str(actions_port),
         "URP_CONSOLE_PORT": str(console_port),
+        "URP_WIDGET_PORT": str(widget_port),
         "RASA_AUTH_TOKEN": token,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Never the developer's own register.
@@ -107,7 +114,14 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         start_new_session=True,
     )
     running = RunningAssistant(
-        process, rasa_port, actions_port, console_port, token, log, environment["URP_DB_URL"]
+        process,
+        rasa_port,
+        actions_port,
+        console_port,
+        widget_port,
+        token,
+        log,
+        environment["URP_DB_URL"],
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -81,7 +81,7 @@ def test_information_services_answer_from_the_example_data(assistant) -> None:
 
 def test_ctrl_c_stops_every_server(tmp_path) -> None:
     running = start(tmp_path)
-    ports = (running.rasa_port, running.actions_port, running.console_port)
+    ports = (running.rasa_port, running.actions_port, running.console_port, running.widget_port)
     assert all(map(port_open, ports))
     assert running.ctrl_c() == 0
     assert not any(map(port_open, ports))
