@@ -55,7 +55,8 @@ class FakeRasa:
         self.sio: socketio.AsyncServer | None = None
 
     def _app(self) -> web.Application:
-        sio = self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
+        # "*": what `rasa run --cors "*"` answers to the polling requests of another origin.
+        sio = self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
         app = web.Application()
         sio.attach(app)
 

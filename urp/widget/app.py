@@ -111,7 +111,7 @@ def create_app(settings: Settings, rasa_url: str) -> web.Application:
         lstrip_blocks=True,
     )
     app[CSP] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self' data:; "
         f"img-src 'self' data: https:; connect-src 'self' {websocket_origins(rasa_url)}; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )

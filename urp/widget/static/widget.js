@@ -18,6 +18,9 @@
   const SERVER = (script.dataset.server || new URL(script.src).origin).replace(/\/+$/, "");
   const SOCKET_PATH = script.dataset.socketPath || "/socket.io/";
   const TITLE = script.dataset.title || "URP";
+  // Long-polling first: Rasa 3.6's Sanic breaks socket.io's websocket frames, and its
+  // `--cors` answers the polling requests of a page on another origin.
+  const TRANSPORTS = (script.dataset.transports || "polling").split(/[\s,]+/).filter(Boolean);
   const STORAGE_KEY = `urp-widget:${SERVER}`;
   const OPEN_KEY = `urp-widget-open:${SERVER}`;
   const MAX_MESSAGES = 200; // localStorage is small; older lines go first
@@ -385,8 +388,7 @@
     connecting = loadClient().then(
       (io) => {
         connecting = null;
-        // Websocket only: Rasa's server answers no CORS preflight, a websocket needs none.
-        socket = io(SERVER, { path: SOCKET_PATH, transports: ["websocket"], reconnectionDelayMax: 10000 });
+        socket = io(SERVER, { path: SOCKET_PATH, transports: TRANSPORTS, reconnectionDelayMax: 10000 });
         socket.on("connect", () => {
           socket.emit("session_request", { session_id: conversation.sessionId });
         });

@@ -1,0 +1,137 @@
+"""The web chat in Chromium, against the real assistant started as `make run` does.
+
+A citizen opens the demo page, opens the chat with the keyboard, subscribes, asks for the
+pharmacies on duty, answers a question with a button, reloads the page and carries on the
+same conversation. Debian's Chromium (/usr/bin/chromium): Playwright downloads nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.console.harness import served
+from tests.e2e.servers import ROOT, RunningAssistant, start, stop
+from urp.settings import load_settings
+from urp.widget.app import create_app
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPLY = 90_000  # ms: the first answers wait for the model to warm up
+SCREENSHOT = ROOT / "results" / "browser" / "widget.png"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssistant]:
+    running = start(tmp_path_factory.mktemp("widget"))
+    yield running
+    stop(running)
+
+
+@pytest.fixture(scope="module")
+def demo(assistant: RunningAssistant) -> Iterator[str]:
+    # Another port than Rasa's: the widget connects across origins, as on a real site.
+    with served(create_app(load_settings(), assistant.url)) as url:
+        yield url
+
+
+@pytest.fixture
+def page(demo: str) -> Iterator:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (make browser)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # A phone-sized screen: the narrowest layout the widget supports is the one tested.
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="it-IT")
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(demo)
+        yield page
+        browser.close()
+
+
+def session_id(page) -> str:
+    stored = page.evaluate(
+        "() => Object.entries(localStorage).find(([k]) => k.startsWith('urp-widget:'))"
+    )
+    assert stored, "the conversation is not in localStorage"
+    return json.loads(stored[1])["sessionId"]
+
+
+def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> None:
+    from playwright.sync_api import expect
+
+    launcher = page.get_by_role("button", name="Scrivi all'URP")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    box = page.get_by_role("textbox", name="Il tuo messaggio")
+    expect(box).to_be_focused()
+    log = page.get_by_role("log")
+
+    box.fill("Iscrivimi")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("Iscrizione fatta", timeout=REPLY)
+    # Links can be followed, WhatsApp's *bold* is bold and not asterisks.
+    privacy = log.get_by_role("link", name=re.compile("whatsapp-privacy"))
+    expect(privacy).to_have_attribute("href", "https://www.comune.ancona.gov.it/whatsapp-privacy")
+    expect(log.locator("strong", has_text="Cancellami").first).to_be_visible()
+    assert "*Cancellami*" not in log.inner_text()
+
+    box.fill("farmacie di turno il 15/08/2027?")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("Farmacie di turno", timeout=REPLY)
+
+    box.fill("quando esce il bando per i libri di testo?")
+    page.keyboard.press("Enter")
+    yes = page.get_by_role("button", name="Sì, avvisami")
+    expect(yes).to_be_visible(timeout=REPLY)
+    expect(page.get_by_role("button", name="No, grazie")).to_be_visible()
+    yes.click()
+    # The button's title is the citizen's message, its payload what Rasa gets.
+    expect(log.locator(".urpw-msg-user").last).to_have_text("Tu: Sì, avvisami")
+    expect(log).to_contain_text("Ora ricevi", timeout=REPLY)
+    expect(yes).to_have_count(0)  # an answered question offers its buttons no more
+    first_session = session_id(page)
+    before = log.inner_text()
+
+    page.reload()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Ora ricevi")  # the panel is open again, the lines redrawn
+    assert log.inner_text() == before
+    assert session_id(page) == first_session
+
+    box = page.get_by_role("textbox", name="Il tuo messaggio")
+    box.fill("sono iscritto?")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("risulti tra gli iscritti", timeout=REPLY)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    # Rasa saw one conversation, before and after the reload: one sender, the session id.
+    status, tracker = assistant.request(
+        f"/conversations/{first_session}/tracker", token=assistant.token
+    )
+    assert status == 200
+    said = [event.get("text") for event in tracker["events"] if event["event"] == "user"]
+    assert "Iscrivimi" in said and "sono iscritto?" in said
+
+    page.keyboard.press("Escape")
+    launcher = page.get_by_role("button", name="Scrivi all'URP")
+    expect(launcher).to_be_focused()
+    expect(log).to_be_hidden()
