@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
@@ -117,7 +117,9 @@ class ActionHandoffPause(Action):
         if tracker.active_loop.get("name"):
             # A half-filled form would take the citizen's words to the operator as answers.
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return [*events, ConversationPaused()]
+        # Paused, Rasa predicts nothing more, not even action_listen: logged here, so that the
+        # rules see the next messages (and the console's EXTERNAL_* intents) as usual.
+        return [*events, ConversationPaused(), ActionExecuted("action_listen")]
 
 
 class ActionHandoffCancel(Action):

@@ -69,9 +69,13 @@ class RunningAssistant:
         request.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
+                body = response.read()
         except urllib.error.HTTPError as error:
             return error.code, None
+        try:
+            return response.status, json.loads(body or b"null")
+        except ValueError:
+            return response.status, body.decode()  # the callback channel answers "success"
 
     def chat(self, sender: str, message: str) -> list[dict[str, Any]]:
         status, replies = self.request(

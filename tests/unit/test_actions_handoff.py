@@ -132,10 +132,11 @@ def test_back_to_bot_cancels_a_pending_request(at, store) -> None:
 def test_pause_leaves_a_half_filled_form() -> None:
     conversation = said(user("request_operator"))
     events, _ = run(ActionHandoffPause(), conversation)
-    assert [e["event"] for e in events] == ["pause"]
+    assert [e["event"] for e in events] == ["pause", "action"]
+    assert events[-1]["name"] == "action_listen"
     conversation.active_loop = {"name": "report_form"}
     events, _ = run(ActionHandoffPause(), conversation)
-    assert [e["event"] for e in events] == ["active_loop", "slot", "pause"]
+    assert [e["event"] for e in events] == ["active_loop", "slot", "pause", "action"]
 
 
 def test_a_new_session_stays_paused_while_an_operator_holds_the_chat(at, store) -> None:
