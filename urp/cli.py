@@ -533,9 +533,7 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
         f"{ids(result.released)}"
     )
     if result.resolved:
-        print(
-            f"Conversazioni chiuse perché inattive: {len(result.resolved)}{ids(result.resolved)}"
-        )
+        print(f"Conversazioni chiuse perché inattive: {len(result.resolved)}{ids(result.resolved)}")
     return 0
 
 
