@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -22,9 +22,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.background import OrderedBackground
+from channels.services import whatsapp_store
 from channels.whatsapp import MAX_BODY, message_metadata
-from urp.db import Database
-from urp.privacy import UserHasher
 from urp.text import split_message
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.twilio import (
@@ -85,9 +84,9 @@ class SignedTwilioInput(InputChannel):
         self.client = TwilioClient(settings) if settings else None
         self.background = OrderedBackground()
 
-    @cached_property
+    @property
     def store(self) -> WhatsAppStore:
-        return WhatsAppStore(Database.from_environment(), UserHasher.from_environment())
+        return whatsapp_store()
 
     def get_output_channel(self) -> OutputChannel | None:
         return TwilioWhatsAppOutput(self.client) if self.client else None

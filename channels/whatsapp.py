@@ -18,7 +18,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -27,9 +27,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.background import OrderedBackground
-from urp.db import Database
+from channels.services import whatsapp_store
 from urp.handoff_chat import MEDIA_KEY
-from urp.privacy import UserHasher
 from urp.settings import MessageTemplate, current_settings
 from urp.whatsapp.graph import (
     GraphApiError,
@@ -145,9 +144,9 @@ class WhatsAppInput(InputChannel):
         self.client = GraphClient(settings) if settings else None
         self.background = OrderedBackground()
 
-    @cached_property
+    @property
     def store(self) -> WhatsAppStore:
-        return WhatsAppStore(Database.from_environment(), UserHasher.from_environment())
+        return whatsapp_store()
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.client is None:

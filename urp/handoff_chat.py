@@ -194,22 +194,32 @@ class HandoffChat:
     # -- timeouts ------------------------------------------------------------------------
 
     def sweep(self) -> SweepResult:
-        """Remind those waiting long, release (or close) chats idle too long, and tell them."""
-        result = self.service.sweep()
-        for handoff in result.remind:
-            self._tell(handoff, REMINDER_INTENT)
-        # These were held by an operator, hence paused: the bot answers again.
-        for handoff, intent in [(h, RELEASED_INTENT) for h in result.released] + [
-            (h, RESOLVED_INTENT) for h in result.resolved
-        ]:
+        """Remind those waiting long, release (or close) chats idle too long, and tell them.
+
+        An idle chat is resumed in Rasa before it leaves its operator: if Rasa cannot be
+        reached it stays as it is, for the next sweep, rather than queued with the bot
+        still silent.
+        """
+        now = self.service.now()
+        idle = self.service.idle(now)
+        unreachable = set()
+        for handoff in idle:
             try:
                 self._conversations.resume(handoff.conversation_id)
             except RasaUnavailableError:
-                logger.warning(
-                    "handoff %s: conversation not resumed (Rasa unreachable)", handoff.id
-                )
-                continue
-            self._tell(handoff, intent)
+                logger.warning("handoff %s: not released, Rasa unreachable", handoff.id)
+                unreachable.add(handoff.id)
+        result = self.service.sweep(now, keep=unreachable)
+        left = {h.id for h in result.released + result.resolved}
+        for handoff in idle:
+            if handoff.id not in left | unreachable:
+                self._pause(handoff)  # its operator wrote meanwhile: still theirs
+        for handoff in result.remind:
+            self._tell(handoff, REMINDER_INTENT)
+        for handoff in result.released:
+            self._tell(handoff, RELEASED_INTENT)
+        for handoff in result.resolved:
+            self._tell(handoff, RESOLVED_INTENT)
         return result
 
     # -- what the Rasa server hands over (event broker) ----------------------------------
@@ -302,6 +312,12 @@ class HandoffChat:
             raise ChatUnavailableError(
                 "L'assistente non è raggiungibile: la conversazione resta com'era, riprova."
             ) from error
+
+    def _pause(self, handoff: Handoff) -> None:
+        try:
+            self._conversations.pause(handoff.conversation_id)
+        except RasaUnavailableError:
+            logger.warning("handoff %s: conversation not paused again", handoff.id)
 
     def _tell(self, handoff: Handoff, intent: str) -> None:
         """A notice to the citizen; the state has already changed, so a failure is logged."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -382,13 +382,27 @@ class HandoffService:
 
     # -- timeouts and statistics -----------------------------------------------------------
 
-    def sweep(self, now: datetime | None = None) -> SweepResult:
+    def now(self) -> datetime:
+        return self._clock()
+
+    def idle(self, now: datetime) -> list[Handoff]:
+        """Assigned handoffs nobody wrote in for longer than ``release_after``."""
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(HandoffRow).where(
+                    HandoffRow.status == ASSIGNED,
+                    HandoffRow.last_activity_at <= now - self._release_after,
+                )
+            ).scalars()
+            return [self._handoff(session, row) for row in rows]
+
+    def sweep(self, now: datetime | None = None, keep: Collection[int] = ()) -> SweepResult:
         """Reminders to send and idle chats to release, each handled by one sweeper only.
 
         While the service is open, pending handoffs not reminded yet are reminded once:
         those queued while closed (it is open now), and those waiting longer than
         ``remind_after``. Assigned handoffs idle longer than ``release_after`` go back to
-        the queue, at any hour.
+        the queue (or are closed), at any hour, but those in ``keep``.
         """
         now = now or self._clock()
         remind: list[Handoff] = []
@@ -427,6 +441,7 @@ class HandoffService:
                     select(HandoffRow.id).where(
                         HandoffRow.status == ASSIGNED,
                         HandoffRow.last_activity_at <= now - self._release_after,
+                        HandoffRow.id.not_in(list(keep)),
                     )
                 )
                 .scalars()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,26 @@ from urp.db import Database
 from urp.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
+# No downloads, no background traffic: this machine reaches no web site.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, headless (Playwright's own browsers cannot be downloaded here)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
 
 
 @pytest.fixture
@@ -22,8 +43,6 @@ def world(
     settings: Settings,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[World]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
     path = tmp_path / "urp.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")

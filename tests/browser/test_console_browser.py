@@ -7,32 +7,19 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import launch
 from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, World
 from urp.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = PROJECT_ROOT / "results" / "browser" / "console.png"
-# No downloads, no background traffic: this machine reaches no web site.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
+from tests.browser.conftest import launch
 from tests.console.harness import served
 from tests.e2e.servers import ROOT, RunningAssistant, start, stop
 from urp.settings import load_settings
@@ -21,17 +22,6 @@ from urp.widget.app import create_app
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPLY = 90_000  # ms: the first answers wait for the model to warm up
 SCREENSHOT = ROOT / "results" / "browser" / "widget.png"
 
@@ -52,11 +42,8 @@ def demo(assistant: RunningAssistant) -> Iterator[str]:
 
 @pytest.fixture
 def page(demo: str) -> Iterator:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (make browser)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
         # A phone-sized screen: the narrowest layout the widget supports is the one tested.
         context = browser.new_context(viewport={"width": 360, "height": 740}, locale="it-IT")
         page = context.new_page()
@@ -75,7 +62,6 @@ def session_id(page) -> str:
 
 
 def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> None:
-    from playwright.sync_api import expect
 
     launcher = page.get_by_role("button", name="Scrivi all'URP")
     launcher.focus()

@@ -12,14 +12,14 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 from aiohttp import web
+from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import launch
 from tests.console.harness import served
 from tests.e2e.servers import free_port
 from urp.settings import load_settings
@@ -111,14 +111,11 @@ def rasa() -> Iterator[FakeRasa]:
 
 @pytest.fixture
 def page(rasa: FakeRasa) -> Iterator:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (make browser)")
     with (
         served(create_app(load_settings(), rasa.url)) as demo,
-        playwright_api.sync_playwright() as playwright,
+        sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 320, "height": 640})
         page.set_default_timeout(15_000)
         page.goto(demo)
@@ -133,7 +130,6 @@ def say(page, text: str) -> None:
 
 
 def test_bot_text_is_text_with_bold_and_links(page) -> None:
-    from playwright.sync_api import expect
 
     say(page, "html")
     log = page.get_by_role("log")
@@ -147,7 +143,6 @@ def test_bot_text_is_text_with_bold_and_links(page) -> None:
 
 
 def test_citizen_text_is_never_formatted(page, rasa: FakeRasa) -> None:
-    from playwright.sync_api import expect
 
     say(page, "<i>ciao</i> *io*")
     log = page.get_by_role("log")
@@ -158,7 +153,6 @@ def test_citizen_text_is_never_formatted(page, rasa: FakeRasa) -> None:
 
 
 def test_images_have_alt_text_and_buttons_send_their_payload(page, rasa: FakeRasa) -> None:
-    from playwright.sync_api import expect
 
     say(page, "foto")
     expect(page.get_by_role("img", name="Immagine inviata dall'assistente")).to_be_attached()
@@ -171,7 +165,6 @@ def test_images_have_alt_text_and_buttons_send_their_payload(page, rasa: FakeRas
 
 
 def test_an_unreachable_server_is_told_and_messages_wait_for_it(page, rasa: FakeRasa) -> None:
-    from playwright.sync_api import expect
 
     say(page, "prima")
     expect(page.get_by_role("log")).to_contain_text("eco: prima")
@@ -185,7 +178,6 @@ def test_an_unreachable_server_is_told_and_messages_wait_for_it(page, rasa: Fake
 
 
 def test_a_new_conversation_forgets_the_old_one(page, rasa: FakeRasa) -> None:
-    from playwright.sync_api import expect
 
     say(page, "prima")
     log = page.get_by_role("log")

@@ -38,6 +38,7 @@ class RecordingConversations:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self.metadata: list[dict[str, Any]] = []  # of each message said, in order
         self.down = False
 
     def _call(self, *call: Any) -> None:
@@ -55,6 +56,7 @@ class RecordingConversations:
         self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
     ) -> None:
         self._call("say", conversation_id, text)
+        self.metadata.append(dict(metadata or {}))
 
     def trigger(
         self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None

@@ -6,12 +6,12 @@ Rasa server's events add to the transcript, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 
+from tests.console.harness import RecordingConversations
 from tests.store.conftest import FixedClock
 from tests.store.test_handoffs import MONDAY_10, NUMBER, rome
 from urp.db import Database
@@ -28,37 +28,7 @@ from urp.handoff_chat import (
 )
 from urp.handoffs import HandoffService, HandoffStateError
 from urp.operators import Operator, OperatorService
-from urp.rasa_api import RasaUnavailableError
 from urp.settings import Settings
-
-
-class RecordingRasa:
-    """Rasa's conversation API as the tests see it: every call, in order; can be down."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.down = False
-
-    def _call(self, *call: Any) -> None:
-        if self.down:
-            raise RasaUnavailableError("server Rasa non raggiungibile (test)")
-        self.calls.append(call)
-
-    def pause(self, conversation_id: str) -> None:
-        self._call("pause", conversation_id)
-
-    def resume(self, conversation_id: str) -> None:
-        self._call("resume", conversation_id)
-
-    def say(
-        self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
-    ) -> None:
-        self._call("say", conversation_id, text, dict(metadata or {}))
-
-    def trigger(
-        self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None
-    ) -> None:
-        self._call("trigger", conversation_id, intent, dict(entities or {}))
 
 
 @pytest.fixture
@@ -67,8 +37,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def rasa() -> RecordingRasa:
-    return RecordingRasa()
+def rasa() -> RecordingConversations:
+    return RecordingConversations()
 
 
 @pytest.fixture
@@ -77,7 +47,7 @@ def service(database: Database, settings: Settings, clock: FixedClock) -> Handof
 
 
 @pytest.fixture
-def chat(service: HandoffService, rasa: RecordingRasa) -> HandoffChat:
+def chat(service: HandoffService, rasa: RecordingConversations) -> HandoffChat:
     return HandoffChat(service, rasa)
 
 
@@ -89,6 +59,14 @@ def mario(database: Database) -> Operator:
 @pytest.fixture
 def anna(database: Database) -> Operator:
     return OperatorService(database).add("anna", "Anna Bianchi", "password-di-prova", "operator")
+
+
+@pytest.fixture
+def held(chat: HandoffChat, service: HandoffService, clock: FixedClock, mario: Operator) -> int:
+    """A handoff Mario has claimed (the call to Rasa recorded)."""
+    handoff_id = opened(service, clock)
+    assert chat.claim(handoff_id, mario)
+    return handoff_id
 
 
 def opened(service: HandoffService, clock: FixedClock) -> int:
@@ -113,7 +91,12 @@ def event(kind: str, text: str | None, clock: FixedClock, **extra: Any) -> dict[
 
 
 def test_claim_tells_the_citizen_who_answers_and_pauses_the_bot(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario, anna
+    chat: HandoffChat,
+    service: HandoffService,
+    clock: FixedClock,
+    rasa: RecordingConversations,
+    mario,
+    anna,
 ) -> None:
     handoff_id = opened(service, clock)
     assert chat.claim(handoff_id, mario) is True
@@ -124,7 +107,11 @@ def test_claim_tells_the_citizen_who_answers_and_pauses_the_bot(
 
 
 def test_claim_is_undone_when_rasa_cannot_pause_the_bot(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat,
+    service: HandoffService,
+    clock: FixedClock,
+    rasa: RecordingConversations,
+    mario,
 ) -> None:
     handoff_id = opened(service, clock)
     rasa.down = True
@@ -135,18 +122,13 @@ def test_claim_is_undone_when_rasa_cannot_pause_the_bot(
 
 
 def test_a_reply_reaches_the_citizen_and_is_marked_delivered(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     message = chat.reply(handoff_id, mario, "Buongiorno, mi dica pure.")
     assert message.delivered
-    assert rasa.calls[-1] == (
-        "say",
-        NUMBER,
-        "Buongiorno, mi dica pure.",
-        {OPERATOR_MESSAGE_KEY: message.id, "operator": "mario"},
-    )
+    assert rasa.calls[-1] == ("say", NUMBER, "Buongiorno, mi dica pure.")
+    assert rasa.metadata[-1] == {OPERATOR_MESSAGE_KEY: message.id, "operator": "mario"}
     stored = chat.transcript(handoff_id)[-1]
     assert (stored.author, stored.text, stored.delivered) == (
         "operator",
@@ -156,10 +138,9 @@ def test_a_reply_reaches_the_citizen_and_is_marked_delivered(
 
 
 def test_a_reply_rasa_did_not_take_is_kept_and_can_be_sent_again(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     rasa.down = True
     with pytest.raises(DeliveryError) as failure:
         chat.reply(handoff_id, mario, "Le scrivo subito.")
@@ -173,10 +154,9 @@ def test_a_reply_rasa_did_not_take_is_kept_and_can_be_sent_again(
 
 
 def test_only_the_holder_can_retry_a_reply(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario, anna
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, anna, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     rasa.down = True
     with pytest.raises(DeliveryError) as failure:
         chat.reply(handoff_id, mario, "Un attimo.")
@@ -186,10 +166,9 @@ def test_only_the_holder_can_retry_a_reply(
 
 
 def test_resolve_gives_the_chat_back_to_the_bot_which_says_so(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     resolved = chat.resolve(handoff_id, mario)
     assert resolved.status == "resolved"
     assert rasa.calls[1:] == [("resume", NUMBER), ("trigger", NUMBER, RESOLVED_INTENT, {})]
@@ -197,10 +176,9 @@ def test_resolve_gives_the_chat_back_to_the_bot_which_says_so(
 
 
 def test_resolve_with_rasa_down_leaves_the_chat_as_it_was(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     rasa.down = True
     with pytest.raises(ChatUnavailableError):
         chat.resolve(handoff_id, mario)
@@ -208,10 +186,9 @@ def test_resolve_with_rasa_down_leaves_the_chat_as_it_was(
 
 
 def test_nobody_resolves_or_releases_a_chat_another_operator_holds(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario, anna
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, anna, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     with pytest.raises(HandoffStateError):
         chat.resolve(handoff_id, anna)
     with pytest.raises(HandoffStateError):
@@ -221,7 +198,11 @@ def test_nobody_resolves_or_releases_a_chat_another_operator_holds(
 
 
 def test_a_pending_chat_resolved_is_not_resumed(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat,
+    service: HandoffService,
+    clock: FixedClock,
+    rasa: RecordingConversations,
+    mario,
 ) -> None:
     handoff_id = opened(service, clock)
     chat.resolve(handoff_id, mario)  # answered by phone, say
@@ -229,10 +210,9 @@ def test_a_pending_chat_resolved_is_not_resumed(
 
 
 def test_release_puts_the_chat_back_in_the_queue(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario, anna
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, anna, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     released = chat.release(handoff_id, mario)
     assert (released.status, released.operator) == ("pending", None)
     assert rasa.calls[1:] == [("resume", NUMBER), ("trigger", NUMBER, RELEASED_INTENT, {})]
@@ -291,10 +271,9 @@ def test_photos_and_positions_are_kept_as_such(
 
 
 def test_torna_al_bot_while_an_operator_holds_the_chat_closes_it(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     chat.record(event("user", "Torna al bot!", clock))
     assert chat.get(handoff_id).status == "resolved"
     assert rasa.calls[1:] == [("resume", NUMBER), ("trigger", NUMBER, RESOLVED_INTENT, {})]
@@ -302,16 +281,19 @@ def test_torna_al_bot_while_an_operator_holds_the_chat_closes_it(
 
 
 def test_a_sentence_with_torna_al_bot_in_it_does_not_close_the_chat(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
 ) -> None:
-    handoff_id = opened(service, clock)
-    chat.claim(handoff_id, mario)
+    handoff_id = held
     chat.record(event("user", "se non sa rispondere torna al bot?", clock))
     assert chat.get(handoff_id).status == "assigned"
 
 
 def test_sweep_reminds_the_waiting_and_releases_idle_chats_telling_them(
-    chat: HandoffChat, service: HandoffService, clock: FixedClock, rasa: RecordingRasa, mario
+    chat: HandoffChat,
+    service: HandoffService,
+    clock: FixedClock,
+    rasa: RecordingConversations,
+    mario,
 ) -> None:
     waiting = opened(service, clock)
     clock.now = rome(23, 12, 30).astimezone(UTC)
@@ -323,14 +305,25 @@ def test_sweep_reminds_the_waiting_and_releases_idle_chats_telling_them(
     assert [h.id for h in result.remind] == [waiting]
     assert [h.id for h in result.released] == [second.id]
     assert rasa.calls == [
+        ("resume", "393330000009"),  # the bot answers again before the chat is queued
         ("trigger", NUMBER, REMINDER_INTENT, {}),
-        ("resume", "393330000009"),
         ("trigger", "393330000009", RELEASED_INTENT, {}),
     ]
 
 
+def test_an_idle_chat_stays_with_its_operator_while_rasa_is_unreachable(
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, held: int
+) -> None:
+    clock.advance(minutes=31)
+    rasa.down = True
+    assert chat.sweep().released == ()
+    assert chat.get(held).status == "assigned"  # not queued with the bot still paused
+    rasa.down = False
+    assert [h.id for h in chat.sweep().released] == [held]
+
+
 def test_idle_chats_can_be_closed_instead(
-    database: Database, settings: Settings, clock: FixedClock, rasa: RecordingRasa, mario
+    database: Database, settings: Settings, clock: FixedClock, rasa: RecordingConversations, mario
 ) -> None:
     service = HandoffService(database, settings, clock=clock, idle_action="resolve")
     chat = HandoffChat(service, rasa)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,14 +89,42 @@ def test_errors_exit_2(cli_env: Database, capsys: pytest.CaptureFixture[str]) ->
     assert code == 2 and "nessun operatore si chiama 'nessuno'" in err
 
 
+class RasaStub:
+    """Rasa's HTTP API answering 200 to everything, recording the paths called."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stub.paths.append(self.path.split("?")[0])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def test_handoffs_stats_and_sweep(
     cli_env: Database,
     clock: FixedClock,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Nobody listens there: the notices to citizens fail (and are logged), the sweep stands.
-    monkeypatch.setenv("URP_RASA_URL", "http://127.0.0.1:9")
+    rasa = RasaStub()
+    monkeypatch.setenv("URP_RASA_URL", rasa.url)
     monkeypatch.setenv("RASA_AUTH_TOKEN", "token-di-prova")
     assert run(capsys, "handoffs", "stats")[1] == "Nessuna conversazione passata all'URP.\n"
     operator = OperatorService(cli_env).add("mario", "Mario", PASSWORD, "operator")
@@ -126,6 +156,12 @@ def test_handoffs_stats_and_sweep(
         for argv in (("handoffs", "stats"), ("handoffs", "stats", "--json"), ("handoffs", "sweep"))
     )
     assert NUMBER not in every_output and "393339999999" not in every_output
+    # The released chat was resumed, then its citizen told, through Rasa's API.
+    assert rasa.paths[:2] == [
+        "/conversations/393339999999/tracker/events",
+        "/conversations/393339999999/trigger_intent",
+    ]
+    rasa.close()
 
 
 def test_sweep_needs_the_rasa_secret_to_tell_citizens(
