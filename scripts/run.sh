@@ -80,5 +80,7 @@ Premi Ctrl-C per fermare tutto.
 MSG
 
 wait -n "${pids[@]}"
+# A Ctrl-C can reach a child before this shell: give our own trap the chance to run first.
+sleep 1
 echo "Un processo si è fermato: arresto anche gli altri." >&2
 exit 1

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from urp import webserver
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
 from urp.console.app import create_app
 from urp.db import Database, require_current_schema
@@ -86,7 +87,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             raise ConsoleConfigError("URP_CONSOLE_PORT deve essere un numero di porta") from error
     print(f"Console degli operatori su http://{host}:{port}/", flush=True)
     # Live pages are told to close at shutdown, so a short grace period is enough.
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5.0)
+    webserver.run(app, host, port, shutdown_timeout=5.0)
 
 
 def main() -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from aiohttp import web
-
+from urp import webserver
 from urp.errors import OperatorError
 from urp.settings import load_settings
 from urp.widget.app import create_app
@@ -50,4 +49,4 @@ def serve(
     host = host or environ.get("URP_WIDGET_HOST") or DEFAULT_HOST
     port = listen_port(environ) if port is None else port
     print(f"Pagina di prova della chat su http://{host}:{port}/", flush=True)
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=2.0)
+    webserver.run(app, host, port, shutdown_timeout=2.0)
