@@ -445,3 +445,72 @@ class WhatsAppOutbound(Base):
     error_title = Column(String(255))
     sent_at = Column(UTCDateTime, nullable=False)
     updated_at = Column(UTCDateTime, nullable=False)
+
+
+# -- broadcasts: the memo and emergency messages sent to subscribers ---------------------------
+
+MEMO_BROADCAST = "memo"
+EMERGENCY_BROADCAST = "emergency"
+BROADCAST_KINDS = (MEMO_BROADCAST, EMERGENCY_BROADCAST)
+RUNNING = "running"
+COMPLETED = "completed"
+BROADCAST_STATUSES = (RUNNING, CANCELLED, COMPLETED)
+# A recipient's row: pending -> sending -> sent -> delivered -> read, or failed, or skipped
+# (unsubscribed, or no longer following the topics, when its turn came).
+RECIPIENT_STATUSES = ("pending", "sending", "sent", "delivered", "read", "failed", "skipped")
+
+
+class Broadcast(Base):
+    """One publication sent to the active subscribers of some topics, at a given rate."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", BROADCAST_KINDS), name="kind"),
+        CheckConstraint(_one_of("status", BROADCAST_STATUSES), name="status"),
+        Index(None, "status", "priority"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False)
+    topics = Column(JSON, nullable=False)  # subscription topic keys: followers of any get it
+    priority = Column(Integer, nullable=False)  # higher first: emergencies before memos
+    memo_id = Column(Integer, ForeignKey("memos.id", ondelete="SET NULL"))
+    # What goes out, fixed at publication so that a resumed broadcast sends the same words:
+    # the free-form messages, and the same text cut for the template's one parameter.
+    messages = Column(JSON, nullable=False)
+    template_messages = Column(JSON, nullable=False)
+    status = Column(String(16), nullable=False)
+    rate = Column(Float, nullable=False)  # messages per second
+    created_at = Column(UTCDateTime, nullable=False)
+    finished_at = Column(UTCDateTime)
+    created_by = Column(String(128), nullable=False)
+
+
+class BroadcastRecipient(Base):
+    """One subscriber of a broadcast. The phone number is never copied here: it is read
+    from the register when the row's turn comes, so an unsubscribe mid-run is honoured."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "subscriber_id"),
+        UniqueConstraint("send_key"),
+        CheckConstraint(_one_of("status", RECIPIENT_STATUSES), name="status"),
+        Index(None, "broadcast_id", "status", "id"),  # claiming the next pending rows
+        Index(None, "wamid"),  # Meta's statuses
+    )
+
+    id = Column(Integer, primary_key=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False)
+    subscriber_id = Column(Integer, ForeignKey("subscribers.id"), nullable=False)
+    status = Column(String(16), nullable=False)
+    # Travels as biz_opaque_callback_data ("<send_key>:<part>"), which Meta echoes in its
+    # statuses: it tells a recovered row which parts already reached Meta.
+    send_key = Column(String(64), nullable=False)
+    via_template = Column(Boolean)  # chosen at the first claim, then kept; None until then
+    parts_sent = Column(Integer, nullable=False)  # messages Meta accepted, in order
+    attempts = Column(Integer, nullable=False)  # claims so far
+    error_code = Column(Integer)
+    error_reason = Column(String(255))
+    wamid = Column(String(128))  # of the first message: delivered and read follow it
+    lease_until = Column(UTCDateTime)  # while sending: the worker's exclusive right to send
+    updated_at = Column(UTCDateTime, nullable=False)

@@ -48,6 +48,8 @@ TABLES = (
     "whatsapp_inbound",
     "whatsapp_contacts",
     "whatsapp_outbound",
+    "broadcasts",
+    "broadcast_recipients",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 
