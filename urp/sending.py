@@ -24,11 +24,16 @@ RETRY_AFTER_MAX = 30.0
 class SendError(RuntimeError):
     """The provider refused the message, or kept failing: it was not sent."""
 
-    def __init__(self, status: int | None, code: int | None, title: str) -> None:
+    def __init__(
+        self, status: int | None, code: int | None, title: str, *, uncertain: bool = False
+    ) -> None:
         super().__init__(f"{status or 'nessuna risposta'} {code or ''} {title}".strip())
         self.status = status
         self.code = code
         self.title = title
+        # The request may have reached the provider (a timeout, a dropped connection):
+        # the message may have gone out even though no answer came back.
+        self.uncertain = uncertain
 
     @property
     def retryable(self) -> bool:
@@ -41,9 +46,14 @@ async def post_with_retries(
     *,
     attempts: int = ATTEMPTS,
     backoff: float = BACKOFF,
+    retry_unanswered: bool = True,
     **request: Any,
 ) -> dict[str, Any]:
-    """POST ``request`` (json=, data=, headers=, auth=) to ``url``; the JSON answer."""
+    """POST ``request`` (json=, data=, headers=, auth=) to ``url``; the JSON answer.
+
+    ``retry_unanswered=False``: a request that may have arrived but got no answer is not
+    repeated (:attr:`SendError.uncertain`), for callers that must never send twice.
+    """
     failure = SendError(None, None, "nessun tentativo")
     for attempt in range(attempts):
         wait = backoff * 2**attempt
@@ -56,8 +66,12 @@ async def post_with_retries(
                 if not failure.retryable:
                     raise failure
                 wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
+        except aiohttp.ClientConnectorError as error:
+            failure = SendError(None, None, type(error).__name__)  # never left this host
         except (TimeoutError, aiohttp.ClientError) as error:
-            failure = SendError(None, None, type(error).__name__)
+            failure = SendError(None, None, type(error).__name__, uncertain=True)
+            if not retry_unanswered:
+                raise failure from error
         if attempt + 1 < attempts:
             logger.warning("Invio non riuscito (%s), nuovo tentativo tra %.1f s", failure, wait)
             await asyncio.sleep(wait)

@@ -180,9 +180,12 @@ class GraphClient:
         s = self.settings
         return f"{s.api_url.rstrip('/')}/{s.api_version}/{media_id}"
 
-    async def send(self, message: Mapping[str, Any]) -> str:
-        """Send one message; its ``wamid``. :class:`GraphApiError` if it was not sent."""
-        answer = await self._post(message)
+    async def send(self, message: Mapping[str, Any], *, retry_unanswered: bool = True) -> str:
+        """Send one message; its ``wamid``. :class:`GraphApiError` if it was not sent.
+
+        ``retry_unanswered=False``: a timeout is not retried but raised as uncertain.
+        """
+        answer = await self._post(message, retry_unanswered=retry_unanswered)
         try:
             return str(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError) as error:
@@ -196,12 +199,15 @@ class GraphClient:
             await self._session.close()
             self._session = None
 
-    async def _post(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def _post(
+        self, body: Mapping[str, Any], *, retry_unanswered: bool = True
+    ) -> dict[str, Any]:
         return await post_with_retries(
             self._client_session(),
             self._messages_url,
             attempts=self._attempts,
             backoff=self._backoff,
+            retry_unanswered=retry_unanswered,
             json=dict(body),
             headers={"Authorization": f"Bearer {self.settings.access_token}"},
         )

@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from urp.db import Database
 from urp.models import WHATSAPP_STATUSES, WhatsAppContact, WhatsAppInbound, WhatsAppOutbound
@@ -75,22 +77,44 @@ class WhatsAppStore:
             ).scalar_one_or_none()
         return last is not None and self._clock() - last < WINDOW
 
-    def sent(self, wamid: str, user_id: str, kind: str) -> None:
-        now = self._clock()
-        insert = (
-            self._db.upsert_insert(WhatsAppOutbound)
-            .values(
-                wamid=wamid,
-                user_hash=self._hash(CHANNEL, user_id),
-                kind=kind[:16],
-                status="accepted",
-                sent_at=now,
-                updated_at=now,
+    def in_window_many(self, session: Session, user_ids: Iterable[str]) -> set[str]:
+        """Which of these citizens wrote in the last 24 hours: one query, in the caller's
+        transaction (a broadcast's claim, which must not wait for a second connection)."""
+        by_hash = {self._hash(CHANNEL, user_id): user_id for user_id in user_ids}
+        if not by_hash:
+            return set()
+        hashes = session.execute(
+            select(WhatsAppContact.user_hash).where(
+                WhatsAppContact.user_hash.in_(by_hash),
+                WhatsAppContact.last_inbound_at > self._clock() - WINDOW,
             )
-            .on_conflict_do_nothing(index_elements=[WhatsAppOutbound.wamid])
+        ).scalars()
+        return {by_hash[user_hash] for user_hash in hashes}
+
+    def sent(self, wamid: str, user_id: str, kind: str) -> None:
+        self.sent_many([(wamid, user_id, kind)])
+
+    def sent_many(self, messages: Iterable[tuple[str, str, str]]) -> None:
+        """Record messages sent, as (wamid, user_id, kind), in one transaction."""
+        now = self._clock()
+        values = [
+            {
+                "wamid": wamid,
+                "user_hash": self._hash(CHANNEL, user_id),
+                "kind": kind[:16],
+                "status": "accepted",
+                "sent_at": now,
+                "updated_at": now,
+            }
+            for wamid, user_id, kind in messages
+        ]
+        if not values:
+            return
+        insert = self._db.upsert_insert(WhatsAppOutbound).on_conflict_do_nothing(
+            index_elements=[WhatsAppOutbound.wamid]
         )
         with self._db.transaction(write=True) as session:
-            session.execute(insert)
+            session.execute(insert, values)
 
     def status(self, update_: StatusUpdate) -> bool:
         """Record a status from the webhook; False for a message we do not know."""

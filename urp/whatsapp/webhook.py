@@ -62,6 +62,8 @@ class StatusUpdate:
     at: datetime
     error_code: int | None = None
     error_title: str | None = None
+    # Meta echoes the biz_opaque_callback_data we sent with the message (broadcasts' keys).
+    callback_data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,4 +214,5 @@ def _status(raw: Mapping[str, Any]) -> StatusUpdate | None:
         at=_time(raw),
         error_code=code if isinstance(code, int) else None,
         error_title=str(error.get("title") or error.get("message") or "") or None,
+        callback_data=str(raw.get("biz_opaque_callback_data") or "") or None,
     )
