@@ -2,7 +2,9 @@
 
 It runs an HTTP server in a thread, records every request, checks messages the way the
 Cloud API does (token, shapes, limits) and answers like Meta; it can be told to fail the
-next requests with 429, 500 or a timeout. Also: the shapes of Meta's webhook deliveries,
+next requests with 429, 500 or a timeout, report statuses the way Meta's webhook does
+(with the ``biz_opaque_callback_data`` sent), and run a hook on each accepted message
+(a test kills a worker there, after Meta took the message and before it answered). Also: the shapes of Meta's webhook deliveries,
 and a signed POST to send them to our connector.
 """
 
@@ -15,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +44,10 @@ class GraphApiSimulator(ThreadedServer):
         self._failures: deque[int | str] = deque()
         self._timeout_delay = timeout_delay
         self._ids = itertools.count(1)
+        # Called with a webhook delivery of the "sent" status of each accepted message,
+        # before the answer: Meta's statuses may well arrive before its answer is read.
+        self.status_sink: Callable[[dict[str, Any]], None] | None = None
+        self.on_accepted: Callable[[dict[str, Any]], None] | None = None
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
@@ -49,12 +56,17 @@ class GraphApiSimulator(ThreadedServer):
 
     def environment(self) -> dict[str, str]:
         """The connector's environment pointed at this simulator."""
+        return self.environment_for(self.url)
+
+    @staticmethod
+    def environment_for(url: str) -> dict[str, str]:
+        """The same for a simulator at ``url`` (from another process)."""
         return {
             "WHATSAPP_ACCESS_TOKEN": TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
             "WHATSAPP_APP_SECRET": APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-            "WHATSAPP_API_URL": self.url,
+            "WHATSAPP_API_URL": url,
             "WHATSAPP_API_VERSION": VERSION,
         }
 
@@ -107,7 +119,24 @@ class GraphApiSimulator(ThreadedServer):
                 record["accepted"] = True
                 record["wamid"] = json.loads(response.text).get("messages", [{}])[0].get("id")
                 self._arrived.notify_all()
+            await self._after_accepting(record)
         return response
+
+    async def _after_accepting(self, record: dict[str, Any]) -> None:
+        body = record["json"]
+        if "to" not in body:
+            return  # a read receipt
+        loop = asyncio.get_running_loop()
+        if self.status_sink is not None:
+            status = status_delivery(
+                record["wamid"],
+                body["to"],
+                "sent",
+                callback_data=body.get("biz_opaque_callback_data"),
+            )
+            await loop.run_in_executor(None, self.status_sink, status)
+        if self.on_accepted is not None:
+            await loop.run_in_executor(None, self.on_accepted, record)
 
     async def _answer(
         self, request: web.Request, body: dict[str, Any], failure: int | str | None
@@ -154,6 +183,8 @@ def _check(body: dict[str, Any]) -> str | None:
     if not body.get("to") or kind not in TYPES or not isinstance(body.get(kind), dict):
         return "Invalid parameter: to, type and its object are required"
     content = body[kind]
+    if len(str(body.get("biz_opaque_callback_data", ""))) > 512:
+        return "biz_opaque_callback_data must be at most 512 characters"
     if kind == "text" and not 0 < len(content.get("body", "")) <= 4096:
         return "text.body must be 1-4096 characters"
     if kind == "interactive":
@@ -191,13 +222,17 @@ def delivery(sender: str, message: dict[str, Any]) -> dict[str, Any]:
                       "messages": [message]})  # fmt: skip
 
 
-def status_delivery(wamid: str, recipient: str, status: str, **error: Any) -> dict[str, Any]:
+def status_delivery(
+    wamid: str, recipient: str, status: str, *, callback_data: str | None = None, **error: Any
+) -> dict[str, Any]:
     update: dict[str, Any] = {
         "id": wamid,
         "status": status,
         "timestamp": str(int(time.time())),
         "recipient_id": recipient,
     }
+    if callback_data is not None:
+        update["biz_opaque_callback_data"] = callback_data
     if error:
         update["errors"] = [error]
     return _envelope({"statuses": [update]})

@@ -1,0 +1,123 @@
+"""Helpers of the broadcast tests: a register of subscribers, a worker, Meta's statuses.
+
+Also a worker process (``python -m tests.store.broadcasting DB_URL GRAPH_URL LEASE GRACE``)
+for the tests that kill one or run two at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from tests.simulators.graph_api import GraphApiSimulator
+from tests.store.conftest import SALT
+from urp.broadcast_worker import CONCURRENCY, BroadcastWorker
+from urp.broadcasts import BroadcastService
+from urp.db import Database
+from urp.privacy import UserHasher
+from urp.settings import MessageTemplate
+from urp.subscribers import Clock, SubscriberService, utc_now
+from urp.whatsapp.graph import GraphClient, GraphSettings
+from urp.whatsapp.store import WhatsAppStore
+from urp.whatsapp.webhook import parse_delivery
+
+TEMPLATES = {"memo": MessageTemplate("urp_memo_iscritti")}
+RATE = 2000.0  # fast tests: the rate itself is measured by the benchmark
+
+
+def number(index: int) -> str:
+    return f"39333{index:07d}"
+
+
+def subscribe(service: SubscriberService, count: int, *topics: str, start: int = 1) -> list[str]:
+    numbers = [number(index) for index in range(start, start + count)]
+    for user_id in numbers:
+        service.subscribe("whatsapp", user_id, "Iscrivimi", "v1", topics)
+    return numbers
+
+
+def services(
+    database: Database, *, clock: Clock = utc_now, lease: float = 300, grace: float = 600
+) -> tuple[BroadcastService, WhatsAppStore]:
+    store = WhatsAppStore(database, UserHasher(SALT.encode()), clock=clock)
+    service = BroadcastService(
+        database,
+        store,
+        clock=clock,
+        lease=timedelta(seconds=lease),
+        grace=timedelta(seconds=grace),
+    )
+    return service, store
+
+
+def meta_statuses(database: Database) -> Callable[[dict[str, Any]], None]:
+    """Webhook deliveries of statuses, handled as the WhatsApp channel does."""
+    service, store = services(database)
+
+    def receive(payload: dict[str, Any]) -> None:
+        for status in parse_delivery(json.dumps(payload).encode()).statuses:
+            store.status(status)
+            service.record_status(status)
+
+    return receive
+
+
+def worker(
+    database: Database,
+    graph_url: str,
+    *,
+    lease: float = 300,
+    grace: float = 600,
+    templates: dict[str, MessageTemplate] | None = None,
+    concurrency: int = CONCURRENCY,
+) -> tuple[BroadcastWorker, GraphClient]:
+    settings = GraphSettings.from_environment(GraphApiSimulator.environment_for(graph_url))
+    assert settings is not None
+    client = GraphClient(settings, backoff=0.01, timeout=2)
+    service, store = services(database, lease=lease, grace=grace)
+    # A short margin and poll: the tests' leases are seconds, not minutes.
+    engine = BroadcastWorker(
+        service,
+        client,
+        store,
+        TEMPLATES if templates is None else templates,
+        concurrency=concurrency,
+        poll_every=0.05,
+        lease_margin=timedelta(seconds=lease / 4),
+    )
+    return engine, client
+
+
+def run_worker(database: Database, graph_url: str, **options: Any) -> None:
+    engine, client = worker(database, graph_url, **options)
+
+    async def go() -> None:
+        try:
+            await engine.run()
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+
+
+def per_recipient(graph: GraphApiSimulator, numbers: Iterable[str]) -> dict[str, int]:
+    """How many messages the simulator accepted for each number."""
+    sent: dict[str, int] = dict.fromkeys(numbers, 0)
+    for message in graph.sent():
+        sent[message["to"]] = sent.get(message["to"], 0) + 1
+    return sent
+
+
+def main(argv: list[str]) -> None:
+    url, graph_url, lease, grace = argv
+    database = Database(url)
+    run_worker(database, graph_url, lease=float(lease), grace=float(grace))
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

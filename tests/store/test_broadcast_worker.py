@@ -1,0 +1,238 @@
+"""The broadcast worker against the Graph API simulator: every recipient exactly once.
+
+Through failures (429, 5xx), a worker killed with SIGKILL and restarted, two workers at
+once, unsubscribes mid-run, an emergency overtaking a memo, cancel and resume. The
+simulator reports Meta's "sent" status for every message it accepts, with the callback
+data the worker put in the message, as the WhatsApp channel would hand it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.simulators.graph_api import GraphApiSimulator
+from tests.store.broadcasting import (
+    RATE,
+    meta_statuses,
+    per_recipient,
+    run_worker,
+    services,
+    subscribe,
+)
+from tests.store.conftest import raw_rows, url_of
+from urp.db import Database
+from urp.memos import Memo, MemoItem, MemoService
+from urp.settings import PROJECT_ROOT
+from urp.subscribers import SubscriberService
+
+PROCESS_TIMEOUT = 120
+
+
+@pytest.fixture
+def graph(database: Database) -> Iterator[GraphApiSimulator]:
+    simulator = GraphApiSimulator()
+    simulator.status_sink = meta_statuses(database)
+    yield simulator
+    simulator.close()
+
+
+def emergency(database: Database, rate: float = RATE) -> int:
+    return services(database)[0].start_emergency(
+        "emergenze", "Allerta meteo arancione: scuole chiuse.", created_by="test", rate=rate
+    )
+
+
+def report(database: Database, job: int) -> Any:
+    return services(database)[0].report(job)
+
+
+def after(count: int, action: Any) -> Any:
+    """An ``on_accepted`` hook running ``action`` once, at the ``count``-th message."""
+    seen = [0]
+
+    def hook(_record: dict[str, Any]) -> None:
+        seen[0] += 1
+        if seen[0] == count:
+            action()
+
+    return hook
+
+
+def worker_process(
+    database: Database, graph: GraphApiSimulator, lease: float, grace: float
+) -> subprocess.Popen[bytes]:
+    arguments = [url_of(database), graph.url, str(lease), str(grace)]
+    command = [sys.executable, "-m", "tests.store.broadcasting", *arguments]
+    return subprocess.Popen(command, cwd=PROJECT_ROOT)
+
+
+def assert_each_reached_once(
+    database: Database, graph: GraphApiSimulator, numbers: list[str], job: int
+) -> None:
+    assert per_recipient(graph, numbers) == dict.fromkeys(numbers, 1)
+    assert report(database, job).counts == {"sent": len(numbers)}
+
+
+def test_a_few_hundred_subscribers_with_429s_and_500s_get_one_message_each(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 300, "emergenze")
+    job = emergency(database)
+    graph.fail_next(*[429, 500, 503, 429, 502] * 12)
+    run_worker(database, graph.url)
+    assert set(per_recipient(graph, numbers).values()) == {1}
+    assert len(graph.sent()) == 300
+    final = report(database, job)
+    assert final.status == "completed" and final.counts == {"sent": 300}
+    # Delivery records for the channel, so that its statuses find every message.
+    wamids = {wamid for user_id in numbers for wamid in graph.wamids(user_id)}
+    assert {row["wamid"] for row in raw_rows(database, "whatsapp_outbound")} == wamids
+    keys = {row["send_key"] for row in raw_rows(database, "broadcast_recipients")}
+    assert {m["biz_opaque_callback_data"] for m in graph.sent()} == {f"{k}:0" for k in keys}
+
+
+def test_a_long_memo_in_several_messages_free_form_or_by_template(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    inside, outside = subscribe(service, 2)
+    _, store = services(database)
+    store.wrote(inside, services(database)[0]._clock())
+    items = tuple(
+        MemoItem(f"NOTIZIA {n}", "Una frase di prova per il memo. " * 40, "https://c.it/n")
+        for n in range(4)
+    )
+    memo = Memo(date(2024, 1, 15), "MEMO COMUNE DI ANCONA", items)
+    MemoService(database).publish(memo)
+    job = services(database)[0].start_memo(memo, "memo", created_by="test", rate=RATE)
+    run_worker(database, graph.url)
+    free_form = [m for m in graph.sent(inside)]
+    templated = [m for m in graph.sent(outside)]
+    assert len(free_form) == 2 and {m["type"] for m in free_form} == {"text"}
+    assert len(templated) > 2 and {m["template"]["name"] for m in templated} == {
+        "urp_memo_iscritti"
+    }
+    assert report(database, job).counts == {"sent": 2}
+
+
+def test_outside_the_window_without_a_template_the_row_fails_with_the_reason(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    subscribe(service, 1, "emergenze")
+    job = emergency(database)
+    run_worker(database, graph.url, templates={})
+    assert graph.sent() == []
+    (failure,) = report(database, job).failures
+    assert "whatsapp.templates.memo" in failure.reason
+
+
+def test_a_worker_killed_mid_run_and_restarted_sends_each_message_once(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 300, "emergenze")
+    job = emergency(database)
+    processes: list[subprocess.Popen[bytes]] = []
+    # Killed right after the simulator took a message, before the worker read the answer.
+    graph.on_accepted = after(100, lambda: os.kill(processes[0].pid, signal.SIGKILL))
+    processes.append(worker_process(database, graph, lease=2, grace=1))
+    assert processes[0].wait(PROCESS_TIMEOUT) == -signal.SIGKILL
+    assert 100 <= len(graph.sent()) < 300
+    assert report(database, job).counts.get("sending", 0) > 0
+    restarted = worker_process(database, graph, lease=2, grace=1)
+    assert restarted.wait(PROCESS_TIMEOUT) == 0
+    assert_each_reached_once(database, graph, numbers, job)
+
+
+def test_two_workers_at_once_send_each_message_once(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 300, "emergenze")
+    job = emergency(database, rate=1000)
+    workers = [worker_process(database, graph, lease=300, grace=600) for _ in range(2)]
+    assert [worker.wait(PROCESS_TIMEOUT) for worker in workers] == [0, 0]
+    assert_each_reached_once(database, graph, numbers, job)
+
+
+def test_unsubscribing_mid_run_stops_that_recipient(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 60, "emergenze")
+    leaving = numbers[-10:]
+    job = emergency(database, rate=40)  # batches of 10: at most 20 rows claimed ahead
+
+    def unsubscribe() -> None:
+        for user_id in leaving:
+            service.unsubscribe("whatsapp", user_id)
+
+    # One request at a time: nothing more is sent until they have left.
+    graph.on_accepted = after(1, unsubscribe)
+    run_worker(database, graph.url, concurrency=1)
+    sent = per_recipient(graph, numbers)
+    assert [sent[user_id] for user_id in leaving] == [0] * 10
+    assert set(sent[user_id] for user_id in numbers[:-10]) == {1}
+    assert report(database, job).counts == {"sent": 50, "skipped": 10}
+
+
+def test_an_emergency_overtakes_a_memo_being_sent(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    subscribe(service, 200)
+    urgent = subscribe(service, 20, "emergenze", start=1000)
+    memo = Memo(date(2024, 1, 15), "MEMO", (MemoItem("AVVISO", "Testo.", "https://c.it/a"),))
+    MemoService(database).publish(memo)
+    services(database)[0].start_memo(memo, "memo", created_by="test", rate=200)
+    graph.on_accepted = after(10, lambda: emergency(database))
+    run_worker(database, graph.url)
+    order = [m["template"]["components"][0]["parameters"][0]["text"] for m in graph.sent()]
+    last_alert = max(i for i, text in enumerate(order) if text.startswith("Allerta"))
+    memo_after = sum(1 for text in order[last_alert:] if not text.startswith("Allerta"))
+    assert memo_after >= 50  # the memo's last rows waited for the whole emergency
+    assert len(order) == 220 + len(urgent)  # the 20 followers of emergenze get the memo too
+
+
+def test_cancel_stops_the_pending_rows_and_resume_sends_the_rest_once(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 100, "emergenze")
+    job = emergency(database, rate=100)
+    broadcasts = services(database)[0]
+    graph.on_accepted = after(10, lambda: broadcasts.cancel(job))
+    run_worker(database, graph.url)
+    cancelled = report(database, job)
+    assert cancelled.status == "cancelled"
+    assert 10 <= cancelled.counts["sent"] < 100
+    assert cancelled.counts["sent"] + cancelled.counts["pending"] == 100
+    graph.on_accepted = None
+    broadcasts.resume(job)
+    run_worker(database, graph.url)
+    assert_each_reached_once(database, graph, numbers, job)
+
+
+def test_the_worker_runs_inside_another_process_until_stopped(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    from tests.store.broadcasting import worker
+
+    numbers = subscribe(service, 5, "emergenze")
+    engine, client = worker(database, graph.url)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(until_idle=False, stop=stop))
+        await asyncio.sleep(0.2)  # idle: no broadcast yet
+        await asyncio.to_thread(emergency, database)
+        await asyncio.to_thread(graph.wait_until, lambda: len(graph.sent()) == 5)
+        stop.set()
+        await task
+        await client.close()
+
+    asyncio.run(go())
+    assert per_recipient(graph, numbers) == dict.fromkeys(numbers, 1)
