@@ -20,9 +20,17 @@ from datetime import timedelta
 from typing import Any
 
 from urp.broadcasts import MAX_ATTEMPTS, BroadcastService, Claimed, Outcome
-from urp.settings import MessageTemplate
+from urp.db import Database
+from urp.privacy import UserHasher
+from urp.settings import MessageTemplate, Settings
 from urp.subscribers import Clock, utc_now
-from urp.whatsapp.graph import GraphApiError, GraphClient, template_message, text_messages
+from urp.whatsapp.graph import (
+    GraphApiError,
+    GraphClient,
+    GraphSettings,
+    template_message,
+    text_messages,
+)
 from urp.whatsapp.store import WhatsAppStore
 
 logger = logging.getLogger(__name__)
@@ -72,6 +80,22 @@ class TokenBucket:
 
 
 class BroadcastWorker:
+    """Sends the running broadcasts; :meth:`close` releases the Graph API connections."""
+
+    @classmethod
+    def from_environment(cls, database: Database, settings: Settings) -> BroadcastWorker | None:
+        """A worker with the Cloud API credentials of the environment; None without them."""
+        graph = GraphSettings.from_environment()
+        if graph is None:
+            return None
+        store = WhatsAppStore(database, UserHasher.from_environment())
+        return cls(
+            BroadcastService(database, store),
+            GraphClient(graph),
+            store,
+            settings.whatsapp_templates,
+        )
+
     def __init__(
         self,
         service: BroadcastService,
@@ -118,6 +142,9 @@ class BroadcastWorker:
             await asyncio.gather(*senders, return_exceptions=True)
             await flusher
             await self._flush()
+
+    async def close(self) -> None:
+        await self._client.close()
 
     async def _feed(
         self, queue: asyncio.Queue[Claimed], stop: asyncio.Event, until_idle: bool

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from urp.db import Database
+from urp.errors import OperatorError
 from urp.memos import Memo, format_memo
 from urp.models import (
     ACTIVE,
@@ -84,7 +85,7 @@ REASON_MAX = 255
 _DELIVERY_RANK = {"sent": 0, "delivered": 1, "read": 2}
 
 
-class BroadcastError(ValueError):
+class BroadcastError(OperatorError, ValueError):
     """A broadcast that cannot be started, cancelled or resumed (told to the operator)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -18,6 +19,7 @@ from urp.errors import OperatorError
 from urp.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from urp.broadcasts import BroadcastReport, BroadcastService
     from urp.data_files import UpsertReport
     from urp.db import Database
     from urp.handoffs import Handoff, HandoffService
@@ -232,6 +234,227 @@ def _memo_show(args: argparse.Namespace) -> int:
         if len(messages) > 1:
             print(f"--- messaggio {number} di {len(messages)} ---")
         print(message)
+    return 0
+
+
+# -- broadcasts: the memo and emergencies to subscribers ----------------------------------
+
+
+def _operator_name(args: argparse.Namespace) -> str:
+    return (args.operator or "").strip() or getpass.getuser()
+
+
+def _broadcast_service(database: Database) -> BroadcastService:
+    from urp.broadcasts import BroadcastService
+    from urp.privacy import UserHasher
+    from urp.whatsapp.store import WhatsAppStore
+
+    return BroadcastService(database, WhatsAppStore(database, UserHasher.from_environment()))
+
+
+def _number(value: int) -> str:
+    """12.345: thousands as Italian operators write them."""
+    return f"{value:,}".replace(",", ".")
+
+
+def _progress_line(reports: Sequence[BroadcastReport]) -> str:
+    total = sum(r.total for r in reports)
+    done = sum(r.done for r in reports)
+    counts: dict[str, int] = {}
+    for report in reports:
+        for status, count in report.counts.items():
+            counts[status] = counts.get(status, 0) + count
+    reached = sum(counts.get(s, 0) for s in ("sent", "delivered", "read"))
+    width = 30
+    filled = width * done // total if total else width
+    percent = 100 * done // total if total else 100
+    return (
+        f"[{'#' * filled}{'-' * (width - filled)}] {percent:3d}% "
+        f"{_number(done)}/{_number(total)}: inviati {_number(reached)}, "
+        f"non riusciti {_number(counts.get('failed', 0))}, "
+        f"saltati {_number(counts.get('skipped', 0))}"
+    )
+
+
+def _run_broadcasts(database: Database, settings: Settings, *, follow: bool = False) -> int:
+    """Send the running broadcasts in the foreground, with a progress bar on stderr."""
+    import asyncio
+
+    from urp.broadcast_worker import BroadcastWorker
+
+    worker = BroadcastWorker.from_environment(database, settings)
+    if worker is None:
+        print(
+            "Errore: WhatsApp non è configurato (WHATSAPP_ACCESS_TOKEN, "
+            "WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN)",
+            file=sys.stderr,
+        )
+        return 2
+    service = _broadcast_service(database)
+    seen: list[int] = []
+
+    def progress() -> str:
+        seen.extend(i for i in service.running() if i not in seen)
+        return _progress_line([service.report(i) for i in seen])
+
+    async def show_progress(stop: asyncio.Event) -> None:
+        # On a terminal the bar redraws in place; in a log, one line every 10 seconds.
+        every, end = (0.5, "\r") if sys.stderr.isatty() else (10.0, "\n")
+        while not stop.is_set():
+            print(await asyncio.to_thread(progress), end=end, file=sys.stderr, flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    async def go() -> None:
+        done = asyncio.Event()
+        bar = asyncio.create_task(show_progress(done))
+        try:
+            await worker.run(until_idle=not follow)
+        finally:
+            done.set()
+            await bar
+            await worker.close()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        print("\nInterrotto: `urp broadcasts run` riprende da dove si è fermato.", file=sys.stderr)
+        return 130
+    print(progress(), file=sys.stderr)
+    for broadcast_id in seen:
+        _print_report(service.report(broadcast_id))
+    return 0
+
+
+def _started(database: Database, settings: Settings, args: argparse.Namespace, job: int) -> int:
+    report = _broadcast_service(database).report(job)
+    print(f"Invio {job} avviato: {_number(report.total)} destinatari.")
+    if args.queue:
+        print("In coda: lo spedisce il worker in esecuzione (`urp broadcasts run`).")
+        return 0
+    return _run_broadcasts(database, settings)
+
+
+def _memo_publish(args: argparse.Namespace) -> int:
+    from urp.memos import MemoService, read_memo
+
+    settings = load_settings()
+    memo = read_memo(args.file, settings.memo_header, settings.subscription.topics)
+    today = _today(settings)
+    if memo.published_on > today:
+        print(
+            f"Errore: il memo è del {memo.published_on:%d/%m/%Y}, non ancora in corso: "
+            "pubblicalo quel giorno (oppure caricalo ora con `urp memo add`)",
+            file=sys.stderr,
+        )
+        return 2
+    database = _database()
+    memos = MemoService(database)
+    current = memos.current(today)
+    if current is not None and current.published_on > memo.published_on:
+        print(
+            f"Errore: c'è già un memo più recente, del {current.published_on:%d/%m/%Y}",
+            file=sys.stderr,
+        )
+        return 2
+    memos.publish(memo)
+    job = _broadcast_service(database).start_memo(
+        memo,
+        settings.subscription.default_topic,
+        created_by=_operator_name(args),
+        rate=args.rate,
+        again=args.again,
+    )
+    print(f"Memo del {memo.published_on:%d/%m/%Y} pubblicato: {_news(len(memo.items))}.")
+    return _started(database, settings, args, job)
+
+
+def _broadcasts_emergency(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.topic not in settings.subscription.topics:
+        topics = ", ".join(settings.subscription.topics)
+        print(f"Errore: tema {args.topic!r} sconosciuto (temi: {topics})", file=sys.stderr)
+        return 2
+    database = _database()
+    job = _broadcast_service(database).start_emergency(
+        args.topic, args.text, created_by=_operator_name(args), rate=args.rate
+    )
+    return _started(database, settings, args, job)
+
+
+def _broadcasts_run(args: argparse.Namespace) -> int:
+    return _run_broadcasts(_database(), load_settings(), follow=args.follow)
+
+
+def _broadcasts_cancel(args: argparse.Namespace) -> int:
+    _broadcast_service(_database()).cancel(args.id)
+    print(f"Invio {args.id} annullato: chi non l'ha ancora ricevuto non lo riceverà.")
+    return 0
+
+
+def _broadcasts_resume(args: argparse.Namespace) -> int:
+    database = _database()
+    _broadcast_service(database).resume(args.id)
+    print(f"Invio {args.id} ripreso.")
+    if args.queue:
+        return 0
+    return _run_broadcasts(database, load_settings())
+
+
+_KINDS = {"memo": "memo", "emergency": "emergenza"}
+_STATES = {"running": "in corso", "cancelled": "annullato", "completed": "concluso"}
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    return f"{moment.astimezone(settings.timezone):%d/%m/%Y %H:%M}" if moment else "-"
+
+
+def _print_report(report: BroadcastReport) -> None:
+    settings = load_settings()
+    counts = report.counts
+    print(
+        f"\nInvio {report.id}: {_KINDS[report.kind]} ai temi {', '.join(report.topics)}, "
+        f"{_STATES[report.status]}"
+    )
+    print(
+        f"  avviato il {_when(report.created_at, settings)} da {report.created_by}, "
+        f"concluso il {_when(report.finished_at, settings)}, "
+        f"{report.rate:g} messaggi al secondo, {report.messages} messaggi a testa"
+    )
+    reached = sum(counts.get(s, 0) for s in ("sent", "delivered", "read"))
+    lines = [
+        ("destinatari", report.total),
+        ("inviati", reached),
+        ("  consegnati", counts.get("delivered", 0) + counts.get("read", 0)),
+        ("  letti", counts.get("read", 0)),
+        ("non riusciti", counts.get("failed", 0)),
+        ("saltati (cancellati o senza il tema)", counts.get("skipped", 0)),
+        ("ancora da inviare", counts.get("pending", 0) + counts.get("sending", 0)),
+    ]
+    for label, value in lines:
+        print(f"  {label:<38} {_number(value):>9}")
+    for failure in report.failures:
+        code = f" (codice {failure.code})" if failure.code else ""
+        print(f"    {_number(failure.count):>7}  {failure.reason}{code}")
+
+
+def _broadcasts_show(args: argparse.Namespace) -> int:
+    _print_report(_broadcast_service(_database()).report(args.id))
+    return 0
+
+
+def _broadcasts_list(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    reports = _broadcast_service(_database()).reports(args.limit)
+    if not reports:
+        print("Nessun invio.")
+    for report in reports:
+        reached = sum(report.counts.get(s, 0) for s in ("sent", "delivered", "read"))
+        print(
+            f"{report.id:>5}  {_when(report.created_at, settings)}  {_KINDS[report.kind]:<9} "
+            f"{_STATES[report.status]:<9} {','.join(report.topics):<20} "
+            f"inviati {_number(reached)}/{_number(report.total)}"
+        )
     return 0
 
 
@@ -596,6 +819,21 @@ def _data_load_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broadcast_options(parser: argparse.ArgumentParser) -> None:
+    from urp.broadcasts import DEFAULT_RATE
+
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"messaggi al secondo (predefinito {DEFAULT_RATE:g})",
+    )
+    parser.add_argument("--operator", help="chi invia (predefinito: l'utente del sistema)")
+    parser.add_argument(
+        "--queue", action="store_true", help="solo in coda: lo spedisce il worker in esecuzione"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="urp", description="Sportello URP: comandi di gestione")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
@@ -667,6 +905,50 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="mostra il memo in corso come arriva su WhatsApp"
     )
     memo_show.set_defaults(handler=_memo_show)
+    memo_publish = memo_commands.add_parser(
+        "publish",
+        help="pubblica un memo e lo invia agli iscritti dei suoi temi (con barra di avanzamento)",
+    )
+    memo_publish.add_argument("file", type=Path, help="file .yml con date, header, items")
+    _broadcast_options(memo_publish)
+    memo_publish.add_argument(
+        "--again", action="store_true", help="invia di nuovo un memo già inviato"
+    )
+    memo_publish.set_defaults(handler=_memo_publish)
+
+    broadcasts = commands.add_parser("broadcasts", help="invii agli iscritti: memo ed emergenze")
+    broadcast_commands = broadcasts.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    emergency = broadcast_commands.add_parser(
+        "emergency", help="messaggio urgente a un tema, prima di ogni memo in corso"
+    )
+    emergency.add_argument("--topic", required=True, help="tema degli iscritti (emergenze...)")
+    emergency.add_argument("--text", required=True, help="il testo, come arriva su WhatsApp")
+    _broadcast_options(emergency)
+    emergency.set_defaults(handler=_broadcasts_emergency)
+    broadcasts_run = broadcast_commands.add_parser(
+        "run", help="spedisce gli invii in corso, poi esce (riprende dopo un'interruzione)"
+    )
+    broadcasts_run.add_argument(
+        "--follow", action="store_true", help="resta in attesa di nuovi invii"
+    )
+    broadcasts_run.set_defaults(handler=_broadcasts_run)
+    broadcasts_cancel = broadcast_commands.add_parser("cancel", help="annulla un invio in corso")
+    broadcasts_cancel.add_argument("id", type=int)
+    broadcasts_cancel.set_defaults(handler=_broadcasts_cancel)
+    broadcasts_resume = broadcast_commands.add_parser("resume", help="riprende un invio annullato")
+    broadcasts_resume.add_argument("id", type=int)
+    broadcasts_resume.add_argument(
+        "--queue", action="store_true", help="solo in coda: lo spedisce il worker in esecuzione"
+    )
+    broadcasts_resume.set_defaults(handler=_broadcasts_resume)
+    broadcasts_show = broadcast_commands.add_parser(
+        "show", help="rapporto di un invio: inviati, consegnati, letti, non riusciti e perché"
+    )
+    broadcasts_show.add_argument("id", type=int)
+    broadcasts_show.set_defaults(handler=_broadcasts_show)
+    broadcasts_list = broadcast_commands.add_parser("list", help="gli ultimi invii")
+    broadcasts_list.add_argument("--limit", type=int, default=20, help="quanti (predefinito 20)")
+    broadcasts_list.set_defaults(handler=_broadcasts_list)
 
     pharmacies = commands.add_parser("pharmacies", help="turni delle farmacie")
     pharmacy_commands = pharmacies.add_subparsers(dest="action", required=True, metavar="AZIONE")
