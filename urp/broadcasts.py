@@ -411,6 +411,8 @@ class BroadcastService:
         key, part = _callback(status_update.callback_data)
         table = BroadcastRecipient.__table__
         where = table.c.send_key == key if key else table.c.wamid == status_update.message_id
+        if key is None and not self._exists(where):
+            return False  # the channel's other messages: no write lock for them
         with self._db.transaction(write=True) as session:
             query = select(table.c.id, table.c.status, table.c.parts_sent).where(where)
             if self._db.dialect == "postgresql":
@@ -587,6 +589,10 @@ class BroadcastService:
                 updated_at=now,
             )
         )
+
+    def _exists(self, where: ColumnElement[bool]) -> bool:
+        with self._db.transaction() as session:
+            return bool(session.execute(select(exists().where(where))).scalar())
 
     @staticmethod
     def _open_rows(session: Session, broadcast_id: int) -> bool:

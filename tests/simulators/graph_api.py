@@ -118,6 +118,7 @@ class GraphApiSimulator(ThreadedServer):
             with self._arrived:
                 record["accepted"] = True
                 record["wamid"] = json.loads(response.text).get("messages", [{}])[0].get("id")
+                record["at"] = time.monotonic()  # for measuring a sender's pace
                 self._arrived.notify_all()
             await self._after_accepting(record)
         return response
