@@ -71,7 +71,8 @@ class GraphApiSimulator(ThreadedServer):
         }
 
     def fail_next(self, *failures: int | str) -> None:
-        """The next requests answer these statuses (429, 500...) or ``"timeout"``."""
+        """The next requests answer these statuses (429, 500...), ``"timeout"`` (an error,
+        too late) or ``"late"`` (the message is taken, but answered too late)."""
         with self._lock:
             self._failures.extend(failures)
 
@@ -145,6 +146,9 @@ class GraphApiSimulator(ThreadedServer):
         if failure == "timeout":
             await asyncio.sleep(self._timeout_delay)
             return _error(500, 131000, "timeout simulato")
+        if failure == "late":
+            # Taken, but answered after the sender gave up waiting.
+            await asyncio.sleep(self._timeout_delay)
         if failure == 429:
             return web.json_response(
                 {"error": {"message": "(#130429) Rate limit hit", "code": 130429}},

@@ -151,6 +151,19 @@ def test_a_worker_killed_mid_run_and_restarted_sends_each_message_once(
     assert_each_reached_once(database, graph, numbers, job)
 
 
+def test_a_request_without_an_answer_is_resent_only_if_meta_did_not_take_it(
+    database: Database, service: SubscriberService, graph: GraphApiSimulator
+) -> None:
+    numbers = subscribe(service, 5, "emergenze")
+    job = emergency(database)
+    # Both give up waiting (the client's timeout is 2 s): the first was never taken, the
+    # second was, and Meta's status says so.
+    graph.fail_next("timeout", "late")
+    run_worker(database, graph.url, lease=2, grace=3)  # the late status comes within 3 s
+    assert_each_reached_once(database, graph, numbers, job)
+    assert len(graph.requests) == 6  # one message sent again: the one Meta did not take
+
+
 def test_two_workers_at_once_send_each_message_once(
     database: Database, service: SubscriberService, graph: GraphApiSimulator
 ) -> None:
