@@ -300,7 +300,9 @@ class BroadcastService:
             if status is None:
                 raise BroadcastError(f"l'invio {broadcast_id} non esiste")
             if status != source:
-                raise BroadcastError(f"{refusal} (l'invio {broadcast_id} è {_STATUS[status]})")
+                raise BroadcastError(
+                    f"{refusal} (l'invio {broadcast_id} è {STATUS_LABELS[status]})"
+                )
             session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id)
@@ -641,7 +643,8 @@ class BroadcastService:
         )
 
 
-_STATUS = {RUNNING: "in corso", CANCELLED: "annullato", COMPLETED: "concluso"}
+# For operators: the command line and the console say these.
+STATUS_LABELS = {RUNNING: "in corso", CANCELLED: "annullato", COMPLETED: "concluso"}
 
 
 def _bind(name: str) -> ColumnElement[object]:

@@ -402,7 +402,6 @@ def _broadcasts_resume(args: argparse.Namespace) -> int:
 
 
 _KINDS = {"memo": "memo", "emergency": "emergenza"}
-_STATES = {"running": "in corso", "cancelled": "annullato", "completed": "concluso"}
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:
@@ -410,16 +409,19 @@ def _when(moment: datetime | None, settings: Settings) -> str:
 
 
 def _print_report(report: BroadcastReport) -> None:
+    from urp.broadcasts import STATUS_LABELS
+
     settings = load_settings()
     counts = report.counts
+    topics = ", ".join(report.topics)
+    audience = f"al tema {topics}" if len(report.topics) == 1 else f"ai temi {topics}"
+    print(f"\nInvio {report.id}: {_KINDS[report.kind]} {audience}, {STATUS_LABELS[report.status]}")
+    ended = {"completed": "concluso", "cancelled": "annullato"}.get(report.status)
+    each = "1 messaggio" if report.messages == 1 else f"{report.messages} messaggi"
     print(
-        f"\nInvio {report.id}: {_KINDS[report.kind]} ai temi {', '.join(report.topics)}, "
-        f"{_STATES[report.status]}"
-    )
-    print(
-        f"  avviato il {_when(report.created_at, settings)} da {report.created_by}, "
-        f"concluso il {_when(report.finished_at, settings)}, "
-        f"{report.rate:g} messaggi al secondo, {report.messages} messaggi a testa"
+        f"  avviato il {_when(report.created_at, settings)} da {report.created_by}"
+        + (f", {ended} il {_when(report.finished_at, settings)}" if ended else "")
+        + f"; {report.rate:g} messaggi al secondo, {each} a testa"
     )
     reached = sum(counts.get(s, 0) for s in ("sent", "delivered", "read"))
     lines = [
@@ -444,6 +446,8 @@ def _broadcasts_show(args: argparse.Namespace) -> int:
 
 
 def _broadcasts_list(args: argparse.Namespace) -> int:
+    from urp.broadcasts import STATUS_LABELS
+
     settings = load_settings()
     reports = _broadcast_service(_database()).reports(args.limit)
     if not reports:
@@ -452,7 +456,7 @@ def _broadcasts_list(args: argparse.Namespace) -> int:
         reached = sum(report.counts.get(s, 0) for s in ("sent", "delivered", "read"))
         print(
             f"{report.id:>5}  {_when(report.created_at, settings)}  {_KINDS[report.kind]:<9} "
-            f"{_STATES[report.status]:<9} {','.join(report.topics):<20} "
+            f"{STATUS_LABELS[report.status]:<9} {','.join(report.topics):<20} "
             f"inviati {_number(reached)}/{_number(report.total)}"
         )
     return 0

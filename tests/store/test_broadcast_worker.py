@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -104,8 +104,7 @@ def test_a_long_memo_in_several_messages_free_form_or_by_template(
     database: Database, service: SubscriberService, graph: GraphApiSimulator
 ) -> None:
     inside, outside = subscribe(service, 2)
-    _, store = services(database)
-    store.wrote(inside, services(database)[0]._clock())
+    services(database)[1].wrote(inside, datetime.now(UTC))
     items = tuple(
         MemoItem(f"NOTIZIA {n}", "Una frase di prova per il memo. " * 40, "https://c.it/n")
         for n in range(4)
@@ -114,8 +113,7 @@ def test_a_long_memo_in_several_messages_free_form_or_by_template(
     MemoService(database).publish(memo)
     job = services(database)[0].start_memo(memo, "memo", created_by="test", rate=RATE)
     run_worker(database, graph.url)
-    free_form = [m for m in graph.sent(inside)]
-    templated = [m for m in graph.sent(outside)]
+    free_form, templated = graph.sent(inside), graph.sent(outside)
     assert len(free_form) == 2 and {m["type"] for m in free_form} == {"text"}
     assert len(templated) > 2 and {m["template"]["name"] for m in templated} == {
         "urp_memo_iscritti"
