@@ -1,15 +1,29 @@
-"""What the channels share in one Rasa process: one database engine, one store."""
+"""What the channels share in one Rasa process: one database engine, one store.
+
+Built on first use, not at the server's start (a webhook may never be called).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from urp.broadcasts import BroadcastService
 from urp.db import Database
 from urp.privacy import UserHasher
 from urp.whatsapp.store import WhatsAppStore
 
 
 @lru_cache(maxsize=1)
+def database() -> Database:
+    return Database.from_environment()
+
+
+@lru_cache(maxsize=1)
 def whatsapp_store() -> WhatsAppStore:
-    """Built on first use, not at the server's start (the webhook may never be called)."""
-    return WhatsAppStore(Database.from_environment(), UserHasher.from_environment())
+    return WhatsAppStore(database(), UserHasher.from_environment())
+
+
+@lru_cache(maxsize=1)
+def broadcast_service() -> BroadcastService:
+    """Meta's statuses of broadcast messages update their recipients' rows."""
+    return BroadcastService(database(), whatsapp_store())

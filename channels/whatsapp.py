@@ -27,7 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.background import OrderedBackground
-from channels.services import whatsapp_store
+from channels.services import broadcast_service, whatsapp_store
 from urp.handoff_chat import MEDIA_KEY
 from urp.settings import MessageTemplate, current_settings
 from urp.whatsapp.graph import (
@@ -202,6 +202,7 @@ class WhatsAppInput(InputChannel):
     def _record_statuses(self, statuses: tuple[StatusUpdate, ...]) -> None:
         async def record(status: StatusUpdate) -> None:
             await asyncio.to_thread(self.store.status, status)
+            await asyncio.to_thread(broadcast_service().record_status, status)
 
         self.background.submit([(s.recipient, s.message_id, partial(record, s)) for s in statuses])
 

@@ -38,7 +38,11 @@ class RunningAssistant:
     widget_port: int
     token: str
     log: Path
-    database_url: str
+    environment: dict[str, str]  # what run.sh was started with
+
+    @property
+    def database_url(self) -> str:
+        return self.environment["URP_DB_URL"]
 
     @property
     def url(self) -> str:
@@ -53,10 +57,10 @@ class RunningAssistant:
         return f"http://127.0.0.1:{self.widget_port}"
 
     def urp(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        """The `urp` command line on the assistant's own database."""
+        """The `urp` command line with the assistant's database, salt and channels."""
         return subprocess.run(
             [str(ROOT / ".venv" / "bin" / "urp"), *args],
-            env={**os.environ, "URP_DB_URL": self.database_url, **env},
+            env={**self.environment, **env},
             capture_output=True,
             text=True,
             check=True,
@@ -125,7 +129,7 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         widget_port,
         token,
         log,
-        environment["URP_DB_URL"],
+        environment,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

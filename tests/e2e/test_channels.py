@@ -7,6 +7,7 @@ what the connector sent back.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import urllib.parse
@@ -226,3 +227,31 @@ def _status(assistant: RunningAssistant, wamid: str) -> str:
 def test_the_phone_numbers_never_reach_the_log(assistant: RunningAssistant) -> None:
     log = assistant.log.read_text(encoding="utf-8", errors="replace")
     assert not [n for n in ("393330000102", "393330000104", "393330000107") if n in log]
+
+
+def test_an_emergency_reaches_subscribers_and_meta_s_statuses_update_its_report(
+    assistant: RunningAssistant, graph: GraphApiSimulator
+) -> None:
+    sender = "393330000111"
+    deliver(assistant, sender, {"type": "text", "text": {"body": "iscrivimi alle emergenze"}})
+    assert "emergenze" in texts(graph.wait_for(sender, 1))
+    text = "Allerta meteo arancione: domani scuole chiuse."
+    sent = assistant.urp(
+        "broadcasts", "emergency", "--topic", "emergenze", "--text", text, "--operator", "test"
+    )  # fmt: skip
+    assert sender not in sent.stdout
+    [alert] = [m for m in graph.wait_for(sender, 2) if m.get("text", {}).get("body") == text]
+    callback = alert["biz_opaque_callback_data"]
+    wamid = graph.wamids(sender)[-1]
+    delivered = status_delivery(wamid, sender, "read")
+    delivered["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = (
+        callback
+    )
+    assert post_delivery(webhook(assistant), delivered) == 200
+    broadcast_id = assistant.urp("broadcasts", "list").stdout.split()[0]  # newest first
+    deadline = time.monotonic() + 30
+    while not re.search(
+        r"letti\s+1\n", report := assistant.urp("broadcasts", "show", broadcast_id).stdout
+    ):
+        assert time.monotonic() < deadline, report
+        time.sleep(0.5)
