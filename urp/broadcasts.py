@@ -32,7 +32,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     String,
@@ -52,7 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from urp.db import Database
 from urp.errors import OperatorError
-from urp.memos import Memo, format_memo
+from urp.memos import Memo, MemoService, format_memo
 from urp.models import (
     ACTIVE,
     CANCELLED,
@@ -183,7 +183,7 @@ class BroadcastService:
 
         A memo already broadcast (and not cancelled) is refused unless ``again``.
         """
-        topics = tuple(dict.fromkeys([default_topic, *(i.topic for i in memo.items if i.topic)]))
+        topics = memo_topics(memo, default_topic)
         with self._db.transaction(write=True) as session:
             memo_id = session.execute(
                 select(MemoRow.id).where(MemoRow.published_on == memo.published_on)
@@ -198,7 +198,7 @@ class BroadcastService:
             if earlier is not None and not again:
                 raise BroadcastError(
                     f"il memo del {memo.published_on:%d/%m/%Y} è già stato inviato "
-                    f"(invio {earlier}): per inviarlo di nuovo usa --again"
+                    f"(invio {earlier}): per inviarlo di nuovo scegli «invia di nuovo» (--again)"
                 )
             return self._create(
                 session,
@@ -263,9 +263,6 @@ class BroadcastService:
         session.flush()
         # A random part makes keys unique across databases too: Meta echoes them back.
         prefix = f"b{job.id}.{secrets.token_hex(4)}."
-        follows = exists().where(
-            SubscriberTopic.subscriber_id == Subscriber.id, SubscriberTopic.topic.in_(topics)
-        )
         recipients = select(
             literal(job.id),
             Subscriber.id,
@@ -274,13 +271,22 @@ class BroadcastService:
             literal(0),
             literal(0),
             literal(now, UTCDateTime),
-        ).where(Subscriber.status == ACTIVE, Subscriber.channel == CHANNEL, follows)
+        ).where(*_audience(topics))
         # In label order: rows are claimed by id, so the oldest subscribers come first.
         recipients = recipients.order_by(Subscriber.id)
         columns = ("broadcast_id", "subscriber_id", "status", "send_key", "parts_sent",
                    "attempts", "updated_at")  # fmt: skip
         session.execute(insert(BroadcastRecipient).from_select(columns, recipients))
         return int(job.id)
+
+    def audience(self, topics: Sequence[str]) -> int:
+        """How many subscribers a broadcast to ``topics`` would reach now."""
+        with self._db.transaction() as session:
+            return int(
+                session.execute(
+                    select(func.count()).select_from(Subscriber).where(*_audience(topics))
+                ).scalar_one()
+            )
 
     # -- cancel and resume -------------------------------------------------------------------
 
@@ -645,6 +651,44 @@ class BroadcastService:
 
 # For operators: the command line and the console say these.
 STATUS_LABELS = {RUNNING: "in corso", CANCELLED: "annullato", COMPLETED: "concluso"}
+
+
+def memo_topics(memo: Memo, default_topic: str) -> tuple[str, ...]:
+    """A memo goes to the followers of the default topic and of its items' topics."""
+    return tuple(dict.fromkeys([default_topic, *(i.topic for i in memo.items if i.topic)]))
+
+
+def publish_memo(
+    memos: MemoService,
+    broadcasts: BroadcastService,
+    memo: Memo,
+    *,
+    today: date,
+    default_topic: str,
+    created_by: str,
+    rate: float = DEFAULT_RATE,
+    again: bool = False,
+) -> int:
+    """Store ``memo`` as the current one and start its broadcast (``urp memo publish`` and
+    the console). Refused for a memo dated after ``today`` or older than the current one."""
+    if memo.published_on > today:
+        raise BroadcastError(
+            f"il memo è del {memo.published_on:%d/%m/%Y}, non ancora in corso: "
+            "pubblicalo quel giorno"
+        )
+    current = memos.current(today)
+    if current is not None and current.published_on > memo.published_on:
+        raise BroadcastError(f"c'è già un memo più recente, del {current.published_on:%d/%m/%Y}")
+    memos.publish(memo)
+    return broadcasts.start_memo(memo, default_topic, created_by=created_by, rate=rate, again=again)
+
+
+def _audience(topics: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """Who a broadcast to ``topics`` is for: active WhatsApp subscribers following any."""
+    follows = exists().where(
+        SubscriberTopic.subscriber_id == Subscriber.id, SubscriberTopic.topic.in_(topics)
+    )
+    return (Subscriber.status == ACTIVE, Subscriber.channel == CHANNEL, follows)
 
 
 def _bind(name: str) -> ColumnElement[object]:

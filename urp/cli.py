@@ -336,31 +336,18 @@ def _started(database: Database, settings: Settings, args: argparse.Namespace, j
 
 
 def _memo_publish(args: argparse.Namespace) -> int:
+    from urp.broadcasts import publish_memo
     from urp.memos import MemoService, read_memo
 
     settings = load_settings()
     memo = read_memo(args.file, settings.memo_header, settings.subscription.topics)
-    today = _today(settings)
-    if memo.published_on > today:
-        print(
-            f"Errore: il memo è del {memo.published_on:%d/%m/%Y}, non ancora in corso: "
-            "pubblicalo quel giorno (oppure caricalo ora con `urp memo add`)",
-            file=sys.stderr,
-        )
-        return 2
     database = _database()
-    memos = MemoService(database)
-    current = memos.current(today)
-    if current is not None and current.published_on > memo.published_on:
-        print(
-            f"Errore: c'è già un memo più recente, del {current.published_on:%d/%m/%Y}",
-            file=sys.stderr,
-        )
-        return 2
-    memos.publish(memo)
-    job = _broadcast_service(database).start_memo(
+    job = publish_memo(
+        MemoService(database),
+        _broadcast_service(database),
         memo,
-        settings.subscription.default_topic,
+        today=_today(settings),
+        default_topic=settings.subscription.default_topic,
         created_by=_operator_name(args),
         rate=args.rate,
         again=args.again,

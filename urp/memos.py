@@ -7,7 +7,7 @@ memo is the latest published. :func:`format_memo` turns it into WhatsApp message
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,8 +20,10 @@ from urp.data_files import (
     Located,
     Problems,
     day_value,
+    is_web_link,
     link_value,
     list_value,
+    parse_day,
     read_yaml,
     text_value,
 )
@@ -165,3 +167,41 @@ def _item(entry: Located, problems: Problems, topics: Mapping[str, Topic]) -> Me
     if title is None or text is None or link is None:
         return None
     return MemoItem(title.upper(), text, link, topic)
+
+
+# -- form --------------------------------------------------------------------------------
+
+
+def memo_from_form(
+    day: str,
+    header: str,
+    items: Sequence[Mapping[str, str]],
+    default_header: str,
+    topics: Mapping[str, Topic],
+) -> tuple[Memo | None, list[str]]:
+    """A memo from the console's form, with the same rules as :func:`read_memo`; the memo
+    (None if any problem) and the problems, in Italian. Items left blank are ignored."""
+    problems = []
+    published_on = parse_day(day)
+    if published_on is None:
+        problems.append("Indica la data del memo (gg/mm/aaaa).")
+    memo_items = []
+    filled = [entry for entry in items if any((entry.get(k) or "").strip() for k in _FORM_KEYS)]
+    for number, entry in enumerate(filled, start=1):
+        title, text, link, topic = ((entry.get(k) or "").strip() for k in (*_FORM_KEYS, "topic"))
+        missing = [label for key, label in _FORM_KEYS.items() if not (entry.get(key) or "").strip()]
+        if missing:
+            problems.append(f"Notizia {number}: manca {' e '.join(missing)}.")
+        if link and not is_web_link(link):
+            problems.append(f"Notizia {number}: il link deve essere un indirizzo http(s)://.")
+        if topic and topic not in topics:
+            problems.append(f"Notizia {number}: tema «{topic}» sconosciuto.")
+        memo_items.append(MemoItem(title.upper(), text, link, topic or None))
+    if not filled:
+        problems.append("Scrivi almeno una notizia.")
+    if problems or published_on is None:
+        return None, problems
+    return Memo(published_on, header.strip() or default_header, tuple(memo_items)), []
+
+
+_FORM_KEYS = {"title": "il titolo", "text": "il testo", "link": "il link"}
