@@ -14,16 +14,22 @@ from typing import Any
 import requests
 from aiohttp import web
 
+from tests.store.conftest import SALT
+from urp.broadcast_worker import BroadcastWorker
+from urp.broadcasts import BroadcastService
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app
 from urp.db import Database
 from urp.handoff_chat import HandoffChat
 from urp.handoffs import Handoff, HandoffService
+from urp.memos import MemoService
 from urp.operators import OperatorService
+from urp.privacy import UserHasher
 from urp.quick_replies import QuickReply, QuickReplyService
 from urp.rasa_api import RasaUnavailableError
 from urp.settings import Settings
 from urp.subscribers import utc_now
+from urp.whatsapp.store import WhatsAppStore
 
 PASSWORD = "password-di-prova"
 PHONE = "+393331234567"
@@ -168,7 +174,9 @@ class World:
 
 
 @contextmanager
-def console_world(database: Database, settings: Settings) -> Iterator[World]:
+def console_world(
+    database: Database, settings: Settings, *, worker: BroadcastWorker | None = None
+) -> Iterator[World]:
     """Three accounts, a quick reply, one chat handed over on WhatsApp, the console served."""
     operators = OperatorService(database)
     operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
@@ -195,6 +203,9 @@ def console_world(database: Database, settings: Settings) -> Iterator[World]:
         ConsoleAccess(database, operators, clock=clock),
         secure_cookies=False,
         sweep_interval=None,
+        broadcasts=BroadcastService(database, WhatsAppStore(database, UserHasher(SALT.encode()))),
+        memos=MemoService(database),
+        worker=worker,
     )
     with served(app) as base:
         yield World(base, database, handoffs, operators, rasa, clock, handoff)

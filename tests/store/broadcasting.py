@@ -66,6 +66,13 @@ def meta_statuses(database: Database) -> Callable[[dict[str, Any]], None]:
     return receive
 
 
+def simulator(database: Database) -> GraphApiSimulator:
+    """The Graph API simulator, its statuses delivered as the WhatsApp channel would."""
+    graph = GraphApiSimulator()
+    graph.status_sink = meta_statuses(database)
+    return graph
+
+
 def worker(
     database: Database,
     graph_url: str,

@@ -22,10 +22,10 @@ import pytest
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import (
     RATE,
-    meta_statuses,
     per_recipient,
     run_worker,
     services,
+    simulator,
     subscribe,
 )
 from tests.store.conftest import raw_rows, url_of
@@ -39,10 +39,9 @@ PROCESS_TIMEOUT = 120
 
 @pytest.fixture
 def graph(database: Database) -> Iterator[GraphApiSimulator]:
-    simulator = GraphApiSimulator()
-    simulator.status_sink = meta_statuses(database)
-    yield simulator
-    simulator.close()
+    graph = simulator(database)
+    yield graph
+    graph.close()
 
 
 def emergency(database: Database, rate: float = RATE) -> int:

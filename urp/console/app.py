@@ -29,11 +29,15 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from urp.broadcast_worker import BroadcastWorker
+from urp.broadcasts import BroadcastService
 from urp.console.access import ConsoleAccess, ConsoleSession, LoginThrottledError
-from urp.console.views import Presenter
+from urp.console.broadcasting import BroadcastPages, BroadcastWatcher
+from urp.console.views import Presenter, sentence, sse_event
 from urp.errors import OperatorError
 from urp.handoff_chat import DeliveryError, HandoffChat
 from urp.handoffs import Handoff, UnknownHandoffError
+from urp.memos import MemoService
 from urp.models import ASSIGNED
 from urp.operators import OperatorService
 from urp.quick_replies import QuickReplyService
@@ -110,6 +114,7 @@ class Console:
         self.access = access
         self.cookies = Cookies.named(secure=secure_cookies)
         self.closing = asyncio.Event()
+        self.broadcasts: BroadcastPages | None = None
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -131,6 +136,7 @@ class Console:
     ) -> web.Response:
         text = self.templates.get_template(template).render(
             comune=self.settings.display_name,
+            broadcasting=self.broadcasts is not None,
             operator=session.operator if session else None,
             csrf_token=session.csrf_token if session else None,
             flash=flash,
@@ -350,7 +356,7 @@ class Console:
         except DeliveryError as error:
             raise self.redirect(here, session, "warning", str(error)) from error
         except OperatorError as error:
-            raise self.redirect(here, session, "danger", _sentence(error)) from error
+            raise self.redirect(here, session, "danger", sentence(error)) from error
         raise self.redirect(here, session)
 
     async def retry(self, request: web.Request) -> web.StreamResponse:
@@ -365,7 +371,7 @@ class Console:
             await asyncio.to_thread(self.chat.retry, message_id, session.operator)
         except OperatorError as error:
             level = "warning" if isinstance(error, DeliveryError) else "danger"
-            raise self.redirect(here, session, level, _sentence(error)) from error
+            raise self.redirect(here, session, level, sentence(error)) from error
         raise self.redirect(here, session, "success", "Risposta consegnata.")
 
     async def release(self, request: web.Request) -> web.StreamResponse:
@@ -375,7 +381,7 @@ class Console:
             await asyncio.to_thread(self.chat.release, handoff.id, session.operator)
         except OperatorError as error:
             raise self.redirect(
-                f"/handoffs/{handoff.id}", session, "danger", _sentence(error)
+                f"/handoffs/{handoff.id}", session, "danger", sentence(error)
             ) from error
         raise self.redirect(
             "/", session, "success", f"Conversazione n. {handoff.id} rimessa in coda."
@@ -388,7 +394,7 @@ class Console:
             await asyncio.to_thread(self.chat.resolve, handoff.id, session.operator)
         except OperatorError as error:
             raise self.redirect(
-                f"/handoffs/{handoff.id}", session, "danger", _sentence(error)
+                f"/handoffs/{handoff.id}", session, "danger", sentence(error)
             ) from error
         raise self.redirect(
             "/",
@@ -401,15 +407,22 @@ class Console:
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         """Server-Sent Events: ``queue`` for the queue page; ``messages`` and ``state`` for
-        a chat (``?handoff=ID&after=MESSAGE_ID``); ``session`` when the session ended."""
+        a chat (``?handoff=ID&after=MESSAGE_ID``); ``broadcast`` for the broadcasts
+        (``?broadcast=`` all the latest, ``?broadcast=ID`` one); ``session`` when the
+        session ended."""
         # The stream does not keep a session alive: a tab left open still expires.
         session = await self.current(request, touch=False)
         if session is None:
             return web.json_response({"error": "sessione scaduta"}, status=401)
         if session.operator.role not in CHAT_ROLES:
             return web.json_response({"error": "non consentito"}, status=403)
+        broadcasts = self.broadcasts
         try:
             handoff_id = int(request.query["handoff"]) if "handoff" in request.query else None
+            broadcast = request.query.get("broadcast")
+            if broadcast is not None and broadcasts is None:
+                raise web.HTTPNotFound()
+            broadcast_id = int(broadcast) if broadcast else None
             after = max(
                 int(request.query.get("after", 0)), int(request.headers.get("Last-Event-ID", 0))
             )
@@ -423,7 +436,11 @@ class Console:
             }
         )
         await response.prepare(request)
-        watcher = _Watcher(self, session, handoff_id, after)
+        watcher: _Watcher | BroadcastWatcher = (
+            broadcasts.watcher(broadcast_id)
+            if broadcasts is not None and broadcast is not None
+            else _Watcher(self, session, handoff_id, after)
+        )
         loop = asyncio.get_running_loop()
         checked = written = loop.time()
         try:
@@ -431,7 +448,7 @@ class Console:
                 if loop.time() - checked >= STREAM_SESSION_CHECK:
                     checked = loop.time()
                     if await self.current(request, touch=False) is None:
-                        await response.write(_event("session", {"expired": True}))
+                        await response.write(sse_event("session", {"expired": True}))
                         break
                 events = await asyncio.to_thread(watcher.changes)
                 if events:
@@ -488,12 +505,14 @@ class _Watcher:
             html = templates.get_template("_queue_rows.html").render(
                 rows=rows, csrf_token=self._session.csrf_token
             )
-            return [_event("queue", {"html": html, "count": len(rows)})]
+            return [sse_event("queue", {"html": html, "count": len(rows)})]
         events = []
         try:
             handoff = console.chat.get(self._handoff_id)
         except UnknownHandoffError:
-            return [_event("state", {"status": "unknown", "notice": "Conversazione non trovata."})]
+            return [
+                sse_event("state", {"status": "unknown", "notice": "Conversazione non trovata."})
+            ]
         messages = console.chat.transcript(self._handoff_id, self._after)
         state = (handoff.status, handoff.operator)
         if messages or state != self._seen:
@@ -503,7 +522,7 @@ class _Watcher:
                 view = presenter.message(message, now)
                 html = templates.get_template("_message.html").render(message=view)
                 events.append(
-                    _event(
+                    sse_event(
                         "message",
                         {
                             "id": message.id,
@@ -519,7 +538,7 @@ class _Watcher:
             if state != self._seen:
                 if self._seen is not None:
                     events.append(
-                        _event(
+                        sse_event(
                             "state",
                             {
                                 "status": handoff.status,
@@ -535,22 +554,8 @@ class _CsrfError(Exception):
     """A POST without the session's CSRF token: refused before anything changes."""
 
 
-def _event(name: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
-    lines = [f"event: {name}"]
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append(f"data: {json.dumps(data, ensure_ascii=False)}")
-    return ("\n".join(lines) + "\n\n").encode()
-
-
 def _sign(session: ConsoleSession, payload: str) -> str:
     return hmac.new(session.csrf_token.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def _sentence(error: Exception) -> str:
-    """The services' messages start lowercase (they also serve the command line)."""
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -625,8 +630,15 @@ def create_app(
     *,
     secure_cookies: bool,
     sweep_interval: float | None,
+    broadcasts: BroadcastService | None = None,
+    memos: MemoService | None = None,
+    worker: BroadcastWorker | None = None,
 ) -> web.Application:
-    """The console's web app; ``sweep_interval`` None runs no background sweep."""
+    """The console's web app; ``sweep_interval`` None runs no background sweep.
+
+    With ``broadcasts`` and ``memos`` it has the broadcast pages; with a ``worker`` (WhatsApp
+    configured) it also sends them, in the background until shutdown.
+    """
     console = Console(
         chat, operators, quick_replies, settings, access, secure_cookies=secure_cookies
     )
@@ -644,6 +656,9 @@ def create_app(
     app.router.add_post("/handoffs/{id:\\d+}/release", console.release)
     app.router.add_post("/handoffs/{id:\\d+}/resolve", console.resolve)
     app.router.add_get("/api/stream", console.stream)
+    if broadcasts is not None and memos is not None:
+        console.broadcasts = BroadcastPages(console, broadcasts, memos, worker)
+        console.broadcasts.routes(app)
     app.router.add_static("/static", HERE / "static")
 
     async def stop_streams(app: web.Application) -> None:

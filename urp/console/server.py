@@ -17,16 +17,21 @@ from datetime import timedelta
 from aiohttp import web
 
 from urp import webserver
+from urp.broadcast_worker import BroadcastWorker
+from urp.broadcasts import BroadcastService
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
 from urp.console.app import create_app
 from urp.db import Database, require_current_schema
 from urp.errors import OperatorError
 from urp.handoff_chat import HandoffChat
 from urp.handoffs import HandoffService
+from urp.memos import MemoService
 from urp.operators import OperatorService
+from urp.privacy import UserHasher
 from urp.quick_replies import QuickReplyService
 from urp.rasa_api import RasaConversations
 from urp.settings import load_settings
+from urp.whatsapp.store import WhatsAppStore
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5080
@@ -73,6 +78,11 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         ConsoleAccess(database, operators, idle=session_idle(environ)),
         secure_cookies=environ.get("URP_CONSOLE_SECURE_COOKIES") == "1",
         sweep_interval=SWEEP_INTERVAL,
+        broadcasts=BroadcastService(
+            database, WhatsAppStore(database, UserHasher.from_environment())
+        ),
+        memos=MemoService(database),
+        worker=BroadcastWorker.from_environment(database, settings),
     )
 
 

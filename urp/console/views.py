@@ -6,8 +6,10 @@ every view: a chat is "Conversazione n. 12", after the handoff's own id.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 from urllib.parse import urlencode
 
 from urp.handoffs import Handoff, Message, QueuedHandoff
@@ -137,3 +139,17 @@ class Presenter:
                 return "La conversazione è affidata a te."
             return f"La sta seguendo {self.name(handoff.operator)}."
         return "Conversazione chiusa: risponde di nuovo l'assistente."
+
+
+def sse_event(name: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
+    lines = [f"event: {name}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append(f"data: {json.dumps(data, ensure_ascii=False)}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def sentence(error: Exception) -> str:
+    """The services' messages start lowercase (they also serve the command line)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

@@ -1,0 +1,118 @@
+// The broadcast pages: the memo's live preview (rendered by the server's format_memo),
+// items added and removed, the confirmation before sending, the live counts.
+"use strict";
+
+(function () {
+  const form = document.getElementById("memo-form");
+  if (form) {
+    const preview = document.getElementById("memo-preview");
+    const problems = document.getElementById("memo-problems");
+    const recipients = document.getElementById("memo-recipients");
+    const items = Array.from(form.querySelectorAll(".memo-item"));
+    const add = document.getElementById("add-item");
+    let audience = null;
+    let timer = null;
+
+    function render(data) {
+      preview.innerHTML = "";
+      for (const html of data.bubbles) {
+        const bubble = document.createElement("li");
+        bubble.className = "whatsapp-bubble";
+        bubble.innerHTML = html; // escaped by the server, only <strong> and <br> added
+        preview.appendChild(bubble);
+      }
+      problems.innerHTML = "";
+      for (const text of data.problems) {
+        const line = document.createElement("li");
+        line.textContent = text;
+        problems.appendChild(line);
+      }
+      audience = data.recipients;
+      recipients.textContent = audience === null ? "" :
+        (audience === 1 ? "Lo riceverà 1 iscritto." : "Lo riceveranno " + audience + " iscritti.");
+    }
+
+    function refresh() {
+      fetch(form.dataset.preview, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((data) => { if (data) { render(data); } });
+    }
+
+    form.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+
+    // With the script, one item at a time; without it, all the fieldsets are there.
+    function shown() { return items.filter((item) => !item.hidden); }
+    function update() {
+      add.hidden = shown().length === items.length;
+      for (const item of items) {
+        item.querySelector(".remove-item").hidden = shown().length === 1;
+      }
+    }
+    items.forEach((item, index) => {
+      const blank = !Array.from(item.querySelectorAll("input, textarea, select")).some((f) => f.value);
+      item.hidden = index > 0 && blank;
+      item.querySelector(".remove-item").addEventListener("click", () => {
+        for (const field of item.querySelectorAll("input, textarea, select")) { field.value = ""; }
+        item.hidden = true;
+        update();
+        refresh();
+        add.focus();
+      });
+    });
+    add.addEventListener("click", () => {
+      const next = items.find((item) => item.hidden);
+      if (next) {
+        next.hidden = false;
+        next.querySelector("input").focus();
+      }
+      update();
+    });
+    update();
+    refresh();
+
+    form.addEventListener("submit", (event) => {
+      const who = audience === null ? "gli iscritti" : (audience === 1 ? "1 iscritto" : audience + " iscritti");
+      if (!window.confirm("Pubblicare il memo e inviarlo a " + who + "?")) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  const emergency = document.getElementById("emergency-form");
+  if (emergency) {
+    emergency.addEventListener("submit", (event) => {
+      if (!window.confirm("Inviare subito l'avviso di emergenza a chi segue il tema scelto?")) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  const live = document.querySelector("[data-broadcast-stream]");
+  if (live && window.EventSource) {
+    const stream = new EventSource(live.dataset.broadcastStream);
+    const summary = document.getElementById("broadcast-summary");
+    stream.addEventListener("broadcast", (event) => {
+      const data = JSON.parse(event.data);
+      for (const box of document.querySelectorAll('[data-broadcast="' + data.id + '"]')) {
+        const numbers = Object.assign({ total: data.total, done: data.total - data.counts.pending }, data.counts);
+        for (const cell of box.querySelectorAll("[data-count]")) {
+          cell.textContent = numbers[cell.dataset.count];
+        }
+        for (const label of box.querySelectorAll('[data-field="status_label"]')) {
+          label.textContent = data.status_label;
+        }
+      }
+      if (summary) {
+        const done = data.total - data.counts.pending;
+        summary.textContent = "Invio " + data.status_label + ": " + done + " su " + data.total + " completati.";
+      }
+    });
+    stream.addEventListener("session", () => {
+      stream.close();
+      window.location.assign("/login?motivo=scaduta");
+    });
+  }
+})();
