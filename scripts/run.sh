@@ -79,8 +79,13 @@ Sportello URP è pronto.
 Premi Ctrl-C per fermare tutto.
 MSG
 
-wait -n "${pids[@]}"
-# A Ctrl-C can reach a child before this shell: give our own trap the chance to run first.
-sleep 1
-echo "Un processo si è fermato: arresto anche gli altri." >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+# On Ctrl-C the servers handle the SIGINT themselves and end cleanly, and bash then leaves
+# its own trap alone (it assumes the child dealt with it): a clean end is a stop, any
+# other is a crash.
+if (( status == 0 || status == 130 )); then
+  exit 0
+fi
+echo "Un processo si è fermato (codice $status): arresto anche gli altri." >&2
 exit 1
