@@ -105,6 +105,9 @@
           label.textContent = data.status_label;
         }
       }
+      for (const form of document.querySelectorAll("[data-shown-when]")) {
+        form.hidden = form.dataset.shownWhen !== data.status;
+      }
       if (summary) {
         const done = data.total - data.counts.pending;
         summary.textContent = "Invio " + data.status_label + ": " + done + " su " + data.total + " completati.";
