@@ -6,6 +6,15 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.services import whatsapp_store
+from urp.whatsapp.store import WhatsAppStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +56,35 @@ class OrderedBackground:
         """Wait for everything submitted so far (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class WebhookInput(InputChannel):
+    """A provider's webhook channel: credentials from the environment only, a client to
+    answer with, background work in order per citizen, the shared store, a health route.
+    """
+
+    settings_class: ClassVar[Any]  # with from_environment() -> settings or None
+    client_class: ClassVar[Any]
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(cls.settings_class.from_environment())
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.client = self.client_class(settings) if settings else None
+        self.background = OrderedBackground()
+
+    @property
+    def store(self) -> WhatsAppStore:
+        return whatsapp_store()
+
+    def webhook_blueprint(self) -> Blueprint:
+        """The channel's blueprint with ``GET /`` saying whether it is configured."""
+        webhook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "configured": self.settings is not None})
+
+        return webhook

@@ -16,16 +16,14 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.background import OrderedBackground
-from channels.services import whatsapp_store
+from channels.background import WebhookInput
 from channels.whatsapp import MAX_BODY, message_metadata
 from urp.text import split_message
-from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.twilio import (
     MESSAGE_LIMIT,
     SIGNATURE_HEADER,
@@ -70,33 +68,19 @@ class TwilioWhatsAppOutput(OutputChannel):
             await self.send_text_message(recipient_id, str(attachment))
 
 
-class SignedTwilioInput(InputChannel):
+class SignedTwilioInput(WebhookInput):
+    settings_class = TwilioSettings
+    client_class = TwilioClient
+
     @classmethod
     def name(cls) -> str:
         return "twilio"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(TwilioSettings.from_environment())
-
-    def __init__(self, settings: TwilioSettings | None) -> None:
-        self.settings = settings
-        self.client = TwilioClient(settings) if settings else None
-        self.background = OrderedBackground()
-
-    @property
-    def store(self) -> WhatsAppStore:
-        return whatsapp_store()
 
     def get_output_channel(self) -> OutputChannel | None:
         return TwilioWhatsAppOutput(self.client) if self.client else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("signed_twilio_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "configured": self.settings is not None})
+        webhook = self.webhook_blueprint()
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -21,13 +21,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.background import OrderedBackground
-from channels.services import broadcast_service, whatsapp_store
+from channels.background import WebhookInput
+from channels.services import broadcast_service
 from urp.handoff_chat import MEDIA_KEY
 from urp.settings import MessageTemplate, current_settings
 from urp.whatsapp.graph import (
@@ -130,23 +130,13 @@ class WhatsAppOutput(OutputChannel):
             await asyncio.to_thread(self._store.sent, wamid, recipient_id, message["type"])
 
 
-class WhatsAppInput(InputChannel):
+class WhatsAppInput(WebhookInput):
+    settings_class = GraphSettings
+    client_class = GraphClient
+
     @classmethod
     def name(cls) -> str:
         return "whatsapp"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(GraphSettings.from_environment())
-
-    def __init__(self, settings: GraphSettings | None) -> None:
-        self.settings = settings
-        self.client = GraphClient(settings) if settings else None
-        self.background = OrderedBackground()
-
-    @property
-    def store(self) -> WhatsAppStore:
-        return whatsapp_store()
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.client is None:
@@ -154,11 +144,7 @@ class WhatsAppInput(InputChannel):
         return WhatsAppOutput(self.client, self.store, current_settings().whatsapp_templates)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("whatsapp_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "configured": self.settings is not None})
+        webhook = self.webhook_blueprint()
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
