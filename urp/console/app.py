@@ -39,7 +39,7 @@ from urp.handoff_chat import DeliveryError, HandoffChat
 from urp.handoffs import Handoff, UnknownHandoffError
 from urp.memos import MemoService
 from urp.models import ASSIGNED
-from urp.operators import OperatorService
+from urp.operators import Operator, OperatorService
 from urp.quick_replies import QuickReplyService
 from urp.settings import Settings
 from urp.subscribers import utc_now
@@ -375,33 +375,26 @@ class Console:
         raise self.redirect(here, session, "success", "Risposta consegnata.")
 
     async def release(self, request: web.Request) -> web.StreamResponse:
-        session = await self.require(request)
-        handoff = await self.handoff(request)
-        try:
-            await asyncio.to_thread(self.chat.release, handoff.id, session.operator)
-        except OperatorError as error:
-            raise self.redirect(
-                f"/handoffs/{handoff.id}", session, "danger", sentence(error)
-            ) from error
-        raise self.redirect(
-            "/", session, "success", f"Conversazione n. {handoff.id} rimessa in coda."
-        )
+        return await self._leave(request, self.chat.release, "rimessa in coda")
 
     async def resolve(self, request: web.Request) -> web.StreamResponse:
+        return await self._leave(
+            request, self.chat.resolve, "chiusa: risponde di nuovo l'assistente"
+        )
+
+    async def _leave(
+        self, request: web.Request, step: Callable[[int, Operator], Any], done: str
+    ) -> web.StreamResponse:
+        """The operator lets the chat go (to the queue, or back to the bot)."""
         session = await self.require(request)
         handoff = await self.handoff(request)
         try:
-            await asyncio.to_thread(self.chat.resolve, handoff.id, session.operator)
+            await asyncio.to_thread(step, handoff.id, session.operator)
         except OperatorError as error:
             raise self.redirect(
                 f"/handoffs/{handoff.id}", session, "danger", sentence(error)
             ) from error
-        raise self.redirect(
-            "/",
-            session,
-            "success",
-            f"Conversazione n. {handoff.id} chiusa: risponde di nuovo l'assistente.",
-        )
+        raise self.redirect("/", session, "success", f"Conversazione n. {handoff.id} {done}.")
 
     # -- live updates ----------------------------------------------------------------------
 
