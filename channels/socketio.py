@@ -25,6 +25,8 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
+from channels.gate import admit
+
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
@@ -66,14 +68,13 @@ class SocketIOChannel(SocketIOInput):
                 except ValueError:
                     metadata = {}
             text = data.get("message")
-            await on_new_message(
-                UserMessage(
-                    text[:MAX_MESSAGE] if isinstance(text, str) else "",
-                    SocketIOOutput(sio, self.bot_message_evt),
-                    sender,
-                    input_channel=self.name(),
-                    metadata=metadata if isinstance(metadata, dict) else {},
-                )
+            await admit(
+                on_new_message,
+                text[:MAX_MESSAGE] if isinstance(text, str) else "",
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
             )
 
         return blueprint

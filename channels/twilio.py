@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.background import WebhookInput
+from channels.gate import admit
 from channels.whatsapp import MAX_BODY, message_metadata
 from urp.text import split_message
 from urp.whatsapp.twilio import (
@@ -119,12 +120,11 @@ class SignedTwilioInput(WebhookInput):
                 return
         except Exception:
             logger.exception("Registro dei messaggi non disponibile")  # answered twice, not lost
-        await on_new_message(
-            UserMessage(
-                message.text,
-                self.get_output_channel(),
-                message.sender,
-                input_channel=self.name(),
-                metadata=message_metadata(message, message.media_id),
-            )
+        await admit(
+            on_new_message,
+            message.text,
+            self.get_output_channel(),
+            message.sender,
+            input_channel=self.name(),
+            metadata=message_metadata(message, message.media_id),
         )

@@ -27,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.background import WebhookInput
+from channels.gate import admit
 from channels.services import broadcast_service
 from urp.handoff_chat import MEDIA_KEY
 from urp.settings import MessageTemplate, current_settings
@@ -211,14 +212,13 @@ class WhatsAppInput(WebhookInput):
         if message.text is None:
             return  # a reaction: nothing to answer
         media_url = self.client.media_url(message.media_id) if message.media_id else None
-        await on_new_message(
-            UserMessage(
-                message.text,
-                self.get_output_channel(),
-                message.sender,
-                input_channel=self.name(),
-                metadata=message_metadata(message, media_url),
-            )
+        await admit(
+            on_new_message,
+            message.text,
+            self.get_output_channel(),
+            message.sender,
+            input_channel=self.name(),
+            metadata=message_metadata(message, media_url),
         )
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from urp.hours import WeeklyHours
+from urp.ratelimit import RateLimit
 from urp.text import fold
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +139,7 @@ class Settings:
     handoff: HandoffSettings = HandoffSettings()
     # By purpose: "reply" carries an operator's (or the bot's) late answer in {{1}}.
     whatsapp_templates: Mapping[str, MessageTemplate] = field(default_factory=dict)
+    rate_limit: RateLimit = field(default_factory=RateLimit)
 
     def find_office(self, words: str) -> Office | None:
         """The office the citizen's words name ("ufficio anagrafe" -> anagrafe), if any."""
@@ -325,6 +327,25 @@ def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, Message
     return templates
 
 
+def _rate_limit(data: dict[str, Any], source: Path) -> RateLimit:
+    section = data.get("rate_limit") or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{source}: 'rate_limit' deve essere una mappa")
+    default = RateLimit()
+    burst, per_minute = section.get("burst", default.burst), section.get(
+        "per_minute", default.per_minute
+    )
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 1000:
+        raise SettingsError(f"{source}: rate_limit.burst deve essere un intero tra 1 e 1000")
+    if (
+        isinstance(per_minute, bool)
+        or not isinstance(per_minute, int | float)
+        or not 0.1 <= per_minute <= 10_000
+    ):
+        raise SettingsError(f"{source}: rate_limit.per_minute deve essere tra 0,1 e 10000")
+    return RateLimit(burst=burst, per_minute=float(per_minute))
+
+
 def parse_settings(data: Any, source: Path) -> Settings:
     """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
     if not isinstance(data, dict):
@@ -371,6 +392,7 @@ def parse_settings(data: Any, source: Path) -> Settings:
         source=source,
         handoff=_handoff(data, source),
         whatsapp_templates=_whatsapp_templates(data, source),
+        rate_limit=_rate_limit(data, source),
     )
 
 

@@ -1,0 +1,93 @@
+"""Rasa's REST channel, strict: ``POST /webhooks/rest/webhook`` ``{"sender", "message"}``.
+
+Rasa's own channel answers 500 to a body that is not JSON and passes anything to the
+tracker. This one answers 413 above :data:`MAX_BODY`, 400 to invalid UTF-8, malformed
+JSON, a body that is not an object, a missing or non-string ``sender`` or ``message``
+and non-object ``metadata``; the text is cleaned and the sender rate-limited
+(channels/gate.py). The answer is the list of replies, as before (no ``stream``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.gate import admit
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+MAX_SENDER = 128
+
+
+class InvalidRequest(ValueError):
+    """Answered with 400 and this message."""
+
+
+def parse_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
+    """(sender, message, metadata) of a REST request; :class:`InvalidRequest` if it is bad."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise InvalidRequest("il corpo non è UTF-8 valido") from error
+    except ValueError as error:
+        raise InvalidRequest("il corpo non è JSON valido") from error
+    if not isinstance(payload, dict):
+        raise InvalidRequest("il corpo deve essere un oggetto JSON")
+    sender, message = payload.get("sender"), payload.get("message")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER:
+        raise InvalidRequest(f"'sender' deve essere un testo di 1-{MAX_SENDER} caratteri")
+    if not isinstance(message, str):
+        raise InvalidRequest("'message' deve essere un testo")
+    metadata = payload.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidRequest("'metadata' deve essere un oggetto JSON")
+    return sender, message, metadata or {}
+
+
+class StrictRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("strict_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.body or b""
+            if len(body) > MAX_BODY:
+                return response.json({"error": "richiesta troppo grande"}, status=413)
+            try:
+                sender, message, metadata = parse_request(body)
+            except InvalidRequest as error:
+                return response.json({"error": str(error)}, status=400)
+            collector = CollectingOutputChannel()
+            try:
+                await admit(
+                    on_new_message,
+                    message,
+                    collector,
+                    sender,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            except (asyncio.CancelledError, Exception):
+                # Like Rasa's channel: what was answered so far; never the text in the log.
+                logger.exception("Messaggio REST non elaborato")
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,142 @@
+"""Per-sender rate limit (urp.ratelimit) and every channel's door to Rasa (channels.gate)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from channels import gate
+from urp.inbound import EMPTY_TEXT
+from urp.ratelimit import RateLimit, RateLimiter, Verdict, sender_key
+from urp.settings import SettingsError, parse_settings
+
+LIMIT = RateLimit(burst=3, per_minute=6)  # a token every 10 seconds
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _redis_url() -> str:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except Exception:
+        pytest.skip("Redis non raggiungibile")
+    return url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_limiter(request: pytest.FixtureRequest) -> Any:
+    url = _redis_url() if request.param == "redis" else None
+
+    def make(clock: Clock) -> RateLimiter:
+        return RateLimiter(LIMIT, redis_url=url, clock=clock)
+
+    return make
+
+
+def test_a_flood_gets_one_notice_then_drops_and_recovers(make_limiter: Any) -> None:
+    clock = Clock()
+    limiter = make_limiter(clock)
+    sender = f"39333{uuid.uuid4().int % 10**7}"
+    verdicts = [limiter.check(sender) for _ in range(8)]
+    assert verdicts == [Verdict.PASS] * 3 + [Verdict.NOTICE] + [Verdict.DROP] * 4
+    assert limiter.dropped == 5
+    clock.now += 10  # one token back
+    assert limiter.check(sender) is Verdict.PASS
+    # A new flood after a pass: a new notice.
+    assert limiter.check(sender) is Verdict.NOTICE
+
+
+def test_other_senders_are_unaffected(make_limiter: Any) -> None:
+    limiter = make_limiter(Clock())
+    flooder, other = f"a{uuid.uuid4().hex}", f"b{uuid.uuid4().hex}"
+    for _ in range(20):
+        limiter.check(flooder)
+    assert [limiter.check(other) for _ in range(3)] == [Verdict.PASS] * 3
+
+
+def test_replicas_share_the_buckets_through_redis() -> None:
+    url = _redis_url()
+    clock = Clock()
+    one, two = (RateLimiter(LIMIT, redis_url=url, clock=clock) for _ in range(2))
+    sender = uuid.uuid4().hex
+    assert [one.check(sender), two.check(sender), one.check(sender)] == [Verdict.PASS] * 3
+    assert two.check(sender) is Verdict.NOTICE
+
+
+def test_redis_down_fails_open() -> None:
+    limiter = RateLimiter(LIMIT, redis_url="redis://127.0.0.1:1/0")
+    assert all(limiter.check("x") is Verdict.PASS for _ in range(10))
+
+
+def test_the_sender_key_hides_the_number() -> None:
+    assert "393331234567" not in sender_key("393331234567")
+    assert sender_key("393331234567") == sender_key("393331234567")
+
+
+def _settings(tmp: Path, section: Any) -> Any:
+    data = yaml.safe_load(Path("settings/ancona.yml").read_text(encoding="utf-8"))
+    data["rate_limit"] = section
+    return parse_settings(data, tmp / "s.yml")
+
+
+def test_settings_carry_the_limit(tmp_path: Path) -> None:
+    assert _settings(tmp_path, {"burst": 5, "per_minute": 2}).rate_limit == RateLimit(5, 2.0)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "tanti",
+        {"burst": 0},
+        {"burst": "10"},
+        {"burst": True},
+        {"per_minute": 0},
+        {"per_minute": []},
+    ],
+)
+def test_settings_refuse_a_bad_limit(tmp_path: Path, section: Any) -> None:
+    with pytest.raises(SettingsError, match="rate_limit"):
+        _settings(tmp_path, section)
+
+
+def test_the_gate_cleans_the_text_and_answers_a_flood_once() -> None:
+    gate.use_limiter(RateLimiter(RateLimit(burst=2, per_minute=1), clock=Clock()))
+    received: list[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        received.append(message)
+
+    async def run() -> tuple[list[bool], CollectingOutputChannel]:
+        output = CollectingOutputChannel()
+        passed = [
+            await gate.admit(on_new_message, text, output, "citizen", input_channel="rest")
+            for text in ("\x00 \x1b", "orari\x07 anagrafe", "ancora", "e ancora")
+        ]
+        return passed, output
+
+    try:
+        passed, output = asyncio.run(run())
+        other = CollectingOutputChannel()
+        assert asyncio.run(
+            gate.admit(on_new_message, "ciao", other, "someone else", input_channel="rest")
+        )
+    finally:
+        gate.use_limiter(None)
+    assert passed == [True, True, False, False]
+    assert [m.text for m in received] == [EMPTY_TEXT, "orari anagrafe", "ciao"]
+    assert [m["text"] for m in output.messages] == [gate.notice_text()]
+    assert "velocemente" in gate.notice_text()

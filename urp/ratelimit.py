@@ -1,0 +1,156 @@
+"""Per-citizen rate limit: a token bucket per hashed sender, shared by every channel.
+
+Each sender has ``burst`` tokens, refilled at ``per_minute`` a minute; a message takes one.
+A message without a token is not passed to Rasa: the first one of a flood gets ONE polite
+notice (``utter_rate_limited`` in domain.yml), the next ones are dropped and counted
+(:attr:`RateLimiter.dropped`, logged at INFO with the hashed sender only) until the
+bucket has a token again. Other senders have their own buckets: they never wait.
+
+In memory by default; with ``URP_REDIS_URL`` the buckets live in Redis (one Lua script,
+atomic), so replicas behind a balancer share them. Redis unreachable: the limit fails
+open (the message goes on) rather than leaving a citizen unanswered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+REDIS_URL_ENV = "URP_REDIS_URL"
+NOTICE_RESPONSE = "utter_rate_limited"
+# Buckets untouched for this long are full again: forgotten.
+_IDLE_FACTOR = 2
+
+
+class Verdict(Enum):
+    PASS = "pass"  # give it to Rasa
+    NOTICE = "notice"  # first refused message of a flood: answer with the notice
+    DROP = "drop"  # refused, notice already sent in this flood
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    burst: int = 30  # messages in a row before the limit
+    per_minute: float = 30.0  # then this many a minute
+
+    @property
+    def window(self) -> float:
+        """Seconds for an empty bucket to be full again."""
+        return self.burst * 60.0 / self.per_minute
+
+
+def sender_key(sender: str) -> str:
+    """The sender as logs and Redis see it: never the phone number itself."""
+    return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+class _MemoryBuckets:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float]) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._lock = threading.Lock()
+        # key -> (tokens, last update, notice already sent in this flood)
+        self._buckets: dict[str, tuple[float, float, bool]] = {}
+
+    def take(self, key: str) -> Verdict:
+        now = self._clock()
+        rate = self._limit.per_minute / 60.0
+        with self._lock:
+            tokens, last, noticed = self._buckets.get(key, (float(self._limit.burst), now, False))
+            tokens = min(float(self._limit.burst), tokens + (now - last) * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now, False)
+                verdict = Verdict.PASS
+            else:
+                self._buckets[key] = (tokens, now, True)
+                verdict = Verdict.DROP if noticed else Verdict.NOTICE
+            if len(self._buckets) > 10_000:
+                self._forget(now)
+            return verdict
+
+    def _forget(self, now: float) -> None:
+        idle = self._limit.window * _IDLE_FACTOR
+        for key in [k for k, (_, last, _) in self._buckets.items() if now - last > idle]:
+            del self._buckets[key]
+
+
+# KEYS[1] bucket; ARGV: burst, rate per second, now, ttl. Returns 0 pass, 1 notice, 2 drop.
+_LUA = """
+local b = redis.call('HMGET', KEYS[1], 't', 'l', 'n')
+local burst, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens = tonumber(b[1]) or burst
+local last = tonumber(b[2]) or now
+local noticed = b[3] == '1'
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local verdict = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  noticed = false
+elseif noticed then
+  verdict = 2
+else
+  verdict = 1
+  noticed = true
+end
+redis.call('HSET', KEYS[1], 't', tokens, 'l', now, 'n', noticed and '1' or '0')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return verdict
+"""
+
+
+class _RedisBuckets:
+    def __init__(self, url: str, limit: RateLimit, clock: Callable[[], float]) -> None:
+        import redis  # only when configured
+
+        self._limit = limit
+        self._clock = clock
+        self._client = redis.Redis.from_url(url, socket_timeout=1.0)
+        self._script = self._client.register_script(_LUA)
+
+    def take(self, key: str) -> Verdict:
+        ttl = max(1, int(self._limit.window * _IDLE_FACTOR))
+        result: Any = self._script(
+            keys=[f"urp:ratelimit:{key}"],
+            args=[self._limit.burst, self._limit.per_minute / 60.0, self._clock(), ttl],
+        )
+        return (Verdict.PASS, Verdict.NOTICE, Verdict.DROP)[int(result)]
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        redis_url: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit = limit
+        self.dropped = 0  # refused messages, notices included
+        self._buckets: _MemoryBuckets | _RedisBuckets = (
+            _RedisBuckets(redis_url, limit, clock) if redis_url else _MemoryBuckets(limit, clock)
+        )
+
+    @classmethod
+    def from_environment(cls, limit: RateLimit) -> RateLimiter:
+        return cls(limit, redis_url=os.environ.get(REDIS_URL_ENV) or None)
+
+    def check(self, sender: str) -> Verdict:
+        key = sender_key(sender)
+        try:
+            verdict = self._buckets.take(key)
+        except Exception:  # Redis down: better answered than silent
+            logger.warning("Limite dei messaggi non disponibile: messaggio accettato")
+            return Verdict.PASS
+        if verdict is not Verdict.PASS:
+            self.dropped += 1
+            logger.info("Messaggio oltre il limite da %s: %s", key, verdict.value)
+        return verdict
