@@ -196,11 +196,17 @@ def _upcoming(rule: Callable[[int], date], today: date) -> date | None:
     return None
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
 def _on_year(rule: Callable[[int], date], year: str | None, today: date) -> date | None:
     if year is None:
         return _upcoming(rule, today)
+    number = int(year) + 2000 if len(year) == 2 else int(year)
+    if not MIN_YEAR <= number <= MAX_YEAR:
+        return None  # "31/12/9999" is no date for the URP (and its next day overflows)
     try:
-        return rule(int(year) + 2000 if len(year) == 2 else int(year))
+        return rule(number)
     except ValueError:
         return None
 

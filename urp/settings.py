@@ -327,13 +327,30 @@ def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, Message
     return templates
 
 
+MAPPING_SECTIONS = (
+    "municipality",
+    "urp",
+    "privacy",
+    "reporting",
+    "subscription",
+    "offices",
+    "memo",
+    "pharmacies",
+    "bathing",
+    "handoff",
+    "whatsapp",
+    "rate_limit",
+)
+
+
 def _rate_limit(data: dict[str, Any], source: Path) -> RateLimit:
     section = data.get("rate_limit") or {}
     if not isinstance(section, dict):
         raise SettingsError(f"{source}: 'rate_limit' deve essere una mappa")
     default = RateLimit()
-    burst, per_minute = section.get("burst", default.burst), section.get(
-        "per_minute", default.per_minute
+    burst, per_minute = (
+        section.get("burst", default.burst),
+        section.get("per_minute", default.per_minute),
     )
     if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 1000:
         raise SettingsError(f"{source}: rate_limit.burst deve essere un intero tra 1 e 1000")
@@ -348,8 +365,23 @@ def _rate_limit(data: dict[str, Any], source: Path) -> RateLimit:
 
 def parse_settings(data: Any, source: Path) -> Settings:
     """Validate the parsed YAML of a settings file; raise :class:`SettingsError`."""
+    try:
+        return _parse_settings(data, source)
+    except SettingsError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as error:
+        # A value of the wrong shape deep inside a section (a number where a list goes...).
+        raise SettingsError(f"{source}: un valore ha la forma sbagliata ({error})") from error
+
+
+def _parse_settings(data: Any, source: Path) -> Settings:
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: il file deve contenere una mappa YAML")
+    # An empty section ("reporting:" alone) is an absent one.
+    data = {key: value for key, value in data.items() if value is not None}
+    for section in MAPPING_SECTIONS:
+        if section in data and not isinstance(data[section], dict):
+            raise SettingsError(f"{source}: '{section}' deve essere una mappa")
     try:
         timezone = ZoneInfo(str(data.get("timezone", "Europe/Rome")))
     except (ZoneInfoNotFoundError, ValueError) as error:
