@@ -2,9 +2,9 @@
 
 Each sender has ``burst`` tokens, refilled at ``per_minute`` a minute; a message takes one.
 A message without a token is not passed to Rasa: the first one of a flood gets ONE polite
-notice (``utter_rate_limited`` in domain.yml), the next ones are dropped and counted
-(:attr:`RateLimiter.dropped`, logged at INFO with the hashed sender only) until the
-bucket has a token again. Other senders have their own buckets: they never wait.
+notice per window (``utter_rate_limited`` in domain.yml; the window is the time an
+empty bucket takes to fill), the others are dropped and counted (:attr:`RateLimiter.dropped`,
+logged at INFO with the hashed sender only): the citizen is told, and writes again later. Other senders have their own buckets: they never wait.
 
 In memory by default; with ``URP_REDIS_URL`` the buckets live in Redis (one Lua script,
 atomic), so replicas behind a balancer share them. Redis unreachable: the limit fails
@@ -33,8 +33,8 @@ _IDLE_FACTOR = 2
 
 class Verdict(Enum):
     PASS = "pass"  # give it to Rasa
-    NOTICE = "notice"  # first refused message of a flood: answer with the notice
-    DROP = "drop"  # refused, notice already sent in this flood
+    NOTICE = "notice"  # first refused message in a window: answer with the notice
+    DROP = "drop"  # refused, the notice already sent in this window
 
 
 @dataclass(frozen=True)
@@ -58,21 +58,22 @@ class _MemoryBuckets:
         self._limit = limit
         self._clock = clock
         self._lock = threading.Lock()
-        # key -> (tokens, last update, notice already sent in this flood)
-        self._buckets: dict[str, tuple[float, float, bool]] = {}
+        # key -> (tokens, last update, time of the last notice)
+        self._buckets: dict[str, tuple[float, float, float | None]] = {}
 
     def take(self, key: str) -> Verdict:
         now = self._clock()
         rate = self._limit.per_minute / 60.0
         with self._lock:
-            tokens, last, noticed = self._buckets.get(key, (float(self._limit.burst), now, False))
+            tokens, last, noticed = self._buckets.get(key, (float(self._limit.burst), now, None))
             tokens = min(float(self._limit.burst), tokens + (now - last) * rate)
             if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now, False)
-                verdict = Verdict.PASS
+                tokens, verdict = tokens - 1, Verdict.PASS
+            elif noticed is not None and now - noticed < self._limit.window:
+                verdict = Verdict.DROP
             else:
-                self._buckets[key] = (tokens, now, True)
-                verdict = Verdict.DROP if noticed else Verdict.NOTICE
+                noticed, verdict = now, Verdict.NOTICE
+            self._buckets[key] = (tokens, now, noticed)
             if len(self._buckets) > 10_000:
                 self._forget(now)
             return verdict
@@ -83,25 +84,25 @@ class _MemoryBuckets:
             del self._buckets[key]
 
 
-# KEYS[1] bucket; ARGV: burst, rate per second, now, ttl. Returns 0 pass, 1 notice, 2 drop.
+# KEYS[1] bucket; ARGV: burst, rate per second, now, ttl, window.
+# Returns 0 pass, 1 notice, 2 drop.
 _LUA = """
 local b = redis.call('HMGET', KEYS[1], 't', 'l', 'n')
 local burst, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tokens = tonumber(b[1]) or burst
 local last = tonumber(b[2]) or now
-local noticed = b[3] == '1'
+local noticed = tonumber(b[3])
 tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
 local verdict = 0
 if tokens >= 1 then
   tokens = tokens - 1
-  noticed = false
-elseif noticed then
+elseif noticed and now - noticed < tonumber(ARGV[5]) then
   verdict = 2
 else
   verdict = 1
-  noticed = true
+  noticed = now
 end
-redis.call('HSET', KEYS[1], 't', tokens, 'l', now, 'n', noticed and '1' or '0')
+redis.call('HSET', KEYS[1], 't', tokens, 'l', now, 'n', noticed or '')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return verdict
 """
@@ -120,7 +121,13 @@ class _RedisBuckets:
         ttl = max(1, int(self._limit.window * _IDLE_FACTOR))
         result: Any = self._script(
             keys=[f"urp:ratelimit:{key}"],
-            args=[self._limit.burst, self._limit.per_minute / 60.0, self._clock(), ttl],
+            args=[
+                self._limit.burst,
+                self._limit.per_minute / 60.0,
+                self._clock(),
+                ttl,
+                self._limit.window,
+            ],
         )
         return (Verdict.PASS, Verdict.NOTICE, Verdict.DROP)[int(result)]
 

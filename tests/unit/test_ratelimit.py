@@ -56,8 +56,13 @@ def test_a_flood_gets_one_notice_then_drops_and_recovers(make_limiter: Any) -> N
     assert limiter.dropped == 5
     clock.now += 10  # one token back
     assert limiter.check(sender) is Verdict.PASS
-    # A new flood after a pass: a new notice.
-    assert limiter.check(sender) is Verdict.NOTICE
+    # Still in the notice's window (30 s): dropped without a second notice.
+    assert limiter.check(sender) is Verdict.DROP
+    clock.now += 25  # the window is over: one more notice for a flood still going
+    assert [limiter.check(sender) for _ in range(4)] == [Verdict.PASS] * 2 + [
+        Verdict.NOTICE,
+        Verdict.DROP,
+    ]
 
 
 def test_other_senders_are_unaffected(make_limiter: Any) -> None:
