@@ -1,0 +1,99 @@
+"""Bad input on the REST channel, against the real Rasa and action server: 4xx, never 500,
+and a polite answer to whatever a citizen can type."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.servers import RunningAssistant
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = yaml.safe_load(Path("domain.yml").read_text(encoding="utf-8"))
+
+
+def response_text(name: str) -> str:
+    return DOMAIN["responses"][name][0]["text"]
+
+
+def post(assistant: RunningAssistant, body: bytes, method: str = "POST") -> tuple[int, object]:
+    request = urllib.request.Request(
+        f"{assistant.url}/webhooks/rest/webhook",
+        data=body if method == "POST" else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+
+
+def say(assistant: RunningAssistant, sender: str, message: object) -> list[dict]:
+    status, replies = post(assistant, json.dumps({"sender": sender, "message": message}).encode())
+    assert status == 200, replies
+    assert isinstance(replies, list)
+    return replies
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe not utf-8",
+        b'{"sender": "a", "message": ',
+        b"[1, 2]",
+        b'"just a string"',
+        b'{"message": "ciao"}',
+        b'{"sender": 12, "message": "ciao"}',
+        b'{"sender": "a", "message": ["ciao"]}',
+        b'{"sender": "a"}',
+        b'{"sender": "a", "message": "ciao", "metadata": "x"}',
+        b"",
+    ],
+)
+def test_malformed_bodies_get_400(assistant: RunningAssistant, body: bytes) -> None:
+    status, error = post(assistant, body)
+    assert status == 400, error
+
+
+def test_an_oversized_body_gets_413(assistant: RunningAssistant) -> None:
+    body = json.dumps({"sender": "a", "message": "x" * 70_000}).encode()
+    assert post(assistant, body)[0] == 413
+
+
+def test_an_unknown_method_gets_a_4xx(assistant: RunningAssistant) -> None:
+    assert post(assistant, b"", method="PUT")[0] == 405
+    assert post(assistant, b"", method="DELETE")[0] == 405
+
+
+@pytest.mark.parametrize("message", ["", "   \n\t ", "\x00\x07\x1b\x9b"])
+def test_nothing_readable_gets_a_polite_answer(assistant: RunningAssistant, message: str) -> None:
+    replies = say(assistant, uuid.uuid4().hex, message)
+    assert [r["text"] for r in replies] == [response_text("utter_unsupported_message")]
+
+
+@pytest.mark.parametrize("message", ["a" * 20_000, "orari anagrafe " * 1300, "😀🙏🎉", "ciao\x00"])
+def test_odd_messages_are_answered(assistant: RunningAssistant, message: str) -> None:
+    replies = say(assistant, uuid.uuid4().hex, message)
+    assert replies and all(r.get("text") or r.get("buttons") or r.get("custom") for r in replies)
+
+
+def test_a_flood_gets_one_notice_and_other_citizens_are_unaffected(
+    assistant: RunningAssistant,
+) -> None:
+    flooder = uuid.uuid4().hex
+    notice = response_text("utter_rate_limited")
+    answers = [say(assistant, flooder, "ciao") for _ in range(45)]
+    texts = [r.get("text") for replies in answers for r in replies]
+    assert texts.count(notice) == 1
+    assert [] in answers  # the rest of the flood is dropped, not answered
+    replies = say(assistant, uuid.uuid4().hex, "ciao")
+    assert replies and notice not in [r.get("text") for r in replies]
