@@ -97,3 +97,20 @@ def test_a_flood_gets_one_notice_and_other_citizens_are_unaffected(
     assert [] in answers  # the rest of the flood is dropped, not answered
     replies = say(assistant, uuid.uuid4().hex, "ciao")
     assert replies and notice not in [r.get("text") for r in replies]
+
+
+def _status(url: str, body: bytes, content_type: str) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_console_answers_4xx_to_bad_forms(assistant: RunningAssistant) -> None:
+    login = f"{assistant.console_url}/login"
+    form = "application/x-www-form-urlencoded"
+    assert _status(login, b"username=\xff\xfe&password=x", form) == 400
+    assert _status(login, b"x" * (3 * 1024 * 1024), form) == 413
+    assert 400 <= _status(login, b"\xff{", "multipart/form-data; boundary=z") < 500

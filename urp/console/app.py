@@ -559,11 +559,22 @@ ERROR_PAGES = {
 }
 
 
+async def _read_form(request: web.Request) -> None:
+    """Read the form once (aiohttp keeps it for the handler): not UTF-8, a broken
+    multipart body... is a 400, whichever handler it was for."""
+    try:
+        await request.post()
+    except ValueError as error:
+        raise web.HTTPBadRequest() from error
+
+
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Polite Italian pages instead of tracebacks; the details go to the log only."""
     console = request.app[CONSOLE]
     try:
+        if request.method == "POST":
+            await _read_form(request)
         response = await handler(request)
     except web.HTTPException as error:
         if error.status < 400:
