@@ -52,4 +52,3 @@ def clean(text: Any, limit: int = MAX_TEXT) -> Inbound:
     if cut:
         cleaned = cleaned[:limit].rstrip()
     return Inbound(text=cleaned or EMPTY_TEXT, original_length=len(raw), cut=cut)
-
