@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from urp.tools.validate import form_questions, problems
+import yaml
+
+from urp.tools.validate import OUTSIDE_DIALOGUE, form_questions, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 UNUSED = "UserWarning: The utterance '{}' is not used in any story or rule."
@@ -29,3 +31,11 @@ def test_external_intents_without_examples_are_tolerated_and_no_other_intent() -
     missing = "UserWarning: The intent '{}' is listed in the domain file, but is not found in the NLU training data."
     output = "\n".join([missing.format("EXTERNAL_handoff_claimed"), missing.format("back_to_bot")])
     assert problems(output, set()) == [missing.format("back_to_bot")]
+
+
+def test_the_channels_own_notice_is_tolerated_and_must_exist_in_the_domain() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert OUTSIDE_DIALOGUE <= set(domain["responses"])
+    output = UNUSED.format("utter_rate_limited")
+    assert problems(output, OUTSIDE_DIALOGUE) == []
+    assert problems(output, form_questions(ROOT / "domain.yml")) == [output]
