@@ -7,14 +7,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from urp import handoffs
+
 
 def session_events(tracker: Tracker) -> list[dict[str, Any]]:
     """Events since the current session started."""
-    events = tracker.events
-    for index in range(len(events) - 1, -1, -1):
-        if events[index].get("event") == "session_started":
-            return events[index + 1 :]
-    return list(events)
+    return list(handoffs.session_events(tracker.events))
 
 
 def _user_intents(tracker: Tracker) -> Iterator[str | None]:

@@ -11,7 +11,6 @@ records the citizen's messages and the bot stays silent until the chat is given 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,10 +18,10 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, Even
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
-from actions.conversation import session_events
 from actions.information import STORE_ERRORS
 from actions.opening_hours import service_hours_slots
 from actions.services import handoff_service
+from urp.handoffs import TranscriptLine, transcript_from_events
 from urp.settings import current_settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +35,6 @@ REASONS_BY_INTENT = {
 }
 # An offer of a person accepted ("sì"): why it was offered, from what the bot just did.
 OFFER_REASONS = {"utter_service_unavailable": "action_failed"}
-TRANSCRIPT_LINES = 40
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -56,17 +54,9 @@ def handoff_reason(tracker: Tracker) -> str:
     return "no_information"
 
 
-def transcript(tracker: Tracker) -> list[tuple[str, str, datetime]]:
+def transcript(tracker: Tracker) -> list[TranscriptLine]:
     """What the citizen and the bot wrote in this session, for the operator to read."""
-    lines = []
-    for event in session_events(tracker):
-        author = {"user": "citizen", "bot": "bot"}.get(str(event.get("event")))
-        text = (event.get("text") or "").strip()
-        timestamp = event.get("timestamp")
-        external = (event.get("metadata") or {}).get("is_external")  # trigger_intent
-        if author and text and not external and isinstance(timestamp, int | float):
-            lines.append((author, text, datetime.fromtimestamp(timestamp, UTC)))
-    return lines[-TRANSCRIPT_LINES:]
+    return transcript_from_events(tracker.events)
 
 
 class ActionHandoff(Action):

@@ -3,7 +3,7 @@
 Rasa 3.6's validator reports the questions of a form (``utter_ask_<slot>`` for a slot the
 form requires) as "not used in any story or rule", although the form itself utters them;
 the responses the server's own code sends outside the dialogue (the rate-limit notice of
-the channels' gate, :data:`OUTSIDE_DIALOGUE`) likewise; and the external intents
+the channels' gate and the action guard, :data:`OUTSIDE_DIALOGUE`) likewise; and the external intents
 (``EXTERNAL_*``, injected with ``trigger_intent`` by the operator console, never said by a
 citizen) as "not found in the NLU training data". Those lines, and only those, are
 tolerated; any other warning or error fails the check.
@@ -18,11 +18,14 @@ from pathlib import Path
 
 import yaml
 
-from urp.ratelimit import NOTICE_RESPONSE
 from urp.settings import PROJECT_ROOT
 
-# Responses sent by the server's code, never predicted by a policy.
-OUTSIDE_DIALOGUE = frozenset({NOTICE_RESPONSE})
+# Responses sent by the Rasa server's own code, never predicted by a policy: the rate-limit
+# notice (urp.ratelimit) and the apologies when the action server fails
+# (channels/action_guard.py). A unit test keeps this list equal to theirs.
+OUTSIDE_DIALOGUE = frozenset(
+    {"utter_rate_limited", "utter_actions_down", "utter_actions_down_handoff"}
+)
 
 _UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")
 _EXTERNAL = re.compile(
