@@ -514,3 +514,52 @@ class BroadcastRecipient(Base):
     wamid = Column(String(128))  # of the first message: delivered and read follow it
     lease_until = Column(UTCDateTime)  # while sending: the worker's exclusive right to send
     updated_at = Column(UTCDateTime, nullable=False)
+
+
+# -- the trainers' review inbox ----------------------------------------------------------------
+
+REVIEW_STATUSES = ("open", "added", "discarded")
+
+
+class ReviewItem(Base):
+    """A distinct citizen's message the bot was unsure of, masked, waiting for a trainer.
+
+    ``reasons`` are bits (:data:`urp.review.inbox.REASON_BITS`) so that two sightings
+    merge with an OR in any database. No conversation id and no phone number: only the
+    masked words.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("text_key"),
+        CheckConstraint(_one_of("status", REVIEW_STATUSES), name="status"),
+        Index(None, "status", "last_seen_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    text = Column(Text, nullable=False)  # masked
+    text_key = Column(String(64), nullable=False)  # SHA-256 of the normalised masked text
+    suggested_intent = Column(String(64))  # the model's best guess but nlu_fallback
+    confidence = Column(Float)
+    reasons = Column(Integer, nullable=False)
+    channel = Column(String(32))
+    occurrences = Column(Integer, nullable=False)
+    first_seen_at = Column(UTCDateTime, nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+    status = Column(String(16), nullable=False)
+    intent = Column(String(64))  # the trainer's label, once added
+    nlu_file = Column(String(255))  # where the example went (data/nlu/...)
+    decided_by = Column(String(128))
+    decided_at = Column(UTCDateTime)
+
+
+class ReviewSighting(Base):
+    """One message counted once, however often the broker and ``urp review collect`` see
+    it: a salted hash of its conversation and time, never the conversation id."""
+
+    __tablename__ = "review_sightings"
+    __table_args__ = (UniqueConstraint("message_key"), Index(None, "item_id"))
+
+    id = Column(Integer, primary_key=True)
+    item_id = Column(Integer, ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False)
+    message_key = Column(String(64), nullable=False)

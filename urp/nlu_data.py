@@ -5,6 +5,7 @@ Shared by the data checks in the test suite and by the trainers' tools.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ _ANNOTATION = re.compile(
 
 
 _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~«»“”‘’…]")
+# Two examples of one intent this similar differ only by a typo or a comma; shorter
+# ones are different answers ("si dai" / "si vai").
+NEAR_DUPLICATE_RATIO = 0.92
+NEAR_DUPLICATE_MIN_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,13 @@ def normalise(text: str) -> str:
     Emoji stay: "👍" and "🙏" are different messages.
     """
     return fold(_PUNCTUATION.sub(" ", text))
+
+
+def near_duplicate(a: str, b: str) -> bool:
+    """Two normalised texts that differ only by a few characters (typos, punctuation)."""
+    if min(len(a), len(b)) < NEAR_DUPLICATE_MIN_LENGTH:
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (
+        matcher.real_quick_ratio() > NEAR_DUPLICATE_RATIO and matcher.ratio() > NEAR_DUPLICATE_RATIO
+    )

@@ -50,6 +50,8 @@ TABLES = (
     "whatsapp_outbound",
     "broadcasts",
     "broadcast_recipients",
+    "review_items",
+    "review_sightings",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from urp.nlp.spacy_pipeline import load_gazetteers
-from urp.nlu_data import Example, normalise, read_examples
+from urp.nlu_data import Example, near_duplicate, normalise, read_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU_DIR = ROOT / "data" / "nlu"
@@ -73,11 +72,7 @@ def _near_duplicates(examples: list[Example]) -> list[tuple[str, str]]:
     for ex in examples:
         by_intent[ex.intent].append(normalise(ex.plain))
     for texts in by_intent.values():
-        for a, b in itertools.combinations(texts, 2):
-            if min(len(a), len(b)) < 12:
-                continue  # "si dai" / "si vai" are different short answers
-            if difflib.SequenceMatcher(None, a, b).ratio() > 0.92:
-                pairs.append((a, b))
+        pairs += [(a, b) for a, b in itertools.combinations(texts, 2) if near_duplicate(a, b)]
     return pairs
 
 

@@ -1,0 +1,96 @@
+"""Personal data out of a citizen's message: what the review inbox keeps and shows.
+
+Masked: e-mail addresses, tax codes, phone numbers (and any other long number: a file
+number, a document), house numbers after a street name, and names in the forms people
+use to introduce themselves ("mi chiamo ...", "sono Mario Rossi", "sig.ra Bianchi",
+"cordiali saluti, Anna Verdi"). The placeholders are plain words in brackets, so the
+masked message still reads as Italian and a trainer can use it as an example.
+"""
+
+from __future__ import annotations
+
+import re
+
+EMAIL = "[email]"
+PHONE = "[telefono]"
+NUMBER = "[numero]"
+TAX_CODE = "[codice fiscale]"
+HOUSE_NUMBER = "[civico]"
+NAME = "[nome]"
+PLACEHOLDERS = (EMAIL, PHONE, NUMBER, TAX_CODE, HOUSE_NUMBER, NAME)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_TAX_CODE = re.compile(r"\b[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]\b", re.IGNORECASE)
+# Digits with single separators (spaces, dots, dashes, slashes), optionally international.
+_DIGITS = re.compile(r"(?<![\w+])(?:\+|00)?\d(?:[ .\-/]?\d){5,}(?!\w)")
+_DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_STREET = re.compile(
+    r"\b(?:via|viale|v\.le|piazza|p\.zza|piazzale|corso|c\.so|largo|vicolo|strada|"
+    r"contrada|località|localita|loc\.|lungomare|borgo|salita|galleria)"
+    r"(?:\s+(?!\d)[\w'’.]+){1,4}?\s*,?\s*(?:n\.|n°|nr\.?|numero|civico)?\s*"
+    r"(?P<number>\d{1,4}(?:\s?/\s?[a-z0-9]\b|[a-z]\b)?)(?![\w/])",
+    re.IGNORECASE,
+)
+_CAPITALISED = r"[A-ZÀ-Ý][a-zà-ÿ'’]+"
+_LOWER_OR_CAPITALISED = r"[A-Za-zÀ-ÿ'’]+"
+# Words that follow "mi chiamo Anna" but are not a surname.
+_NOT_A_SURNAME = (
+    "e|ed|ho|abito|vivo|sono|vorrei|volevo|chiedo|scrivo|di|da|del|della|per|e'|è|"
+    "residente|nata|nato|ma|perché|perche|non|volevo|avrei|mi|ti|vi|ci|la|il|lo|le|gli|"
+    "a|in|con|su|che|come|quando|dove|grazie|buongiorno|buonasera|salve|ciao"
+)
+_INTRODUCED = re.compile(
+    r"(?P<lead>\b(?:mi chiamo|il mio nome (?:è|e'|e)|nome e cognome:?|nome:|"
+    r"mi firmo)\s+)"
+    rf"(?P<name>{_LOWER_OR_CAPITALISED}(?:\s+(?!(?:{_NOT_A_SURNAME})\b){_LOWER_OR_CAPITALISED})?)",
+    re.IGNORECASE,
+)
+_CASE_SENSITIVE_LEAD = (
+    r"(?:[Ss]ono|[Ii]o sono|[Aa] nome di|[Pp]er conto di|[Ss]aluti,?|[Cc]ordiali saluti,?|"
+    r"[Dd]istinti saluti,?|[Ff]irmato:?|[Ss]ig\.?|[Ss]ig\.ra|[Ss]igg?\.?ra|[Ss]ignor[ae]?|"
+    r"[Dd]ott\.?(?:ssa)?|[Dd]ottor(?:e|essa)?|[Aa]vv\.?|[Aa]vvocato|[Pp]rof\.?(?:ssa)?|"
+    r"[Pp]rofessor(?:e|essa)?|[Ii]ng\.?)"
+)
+_TITLED = re.compile(
+    rf"(?P<lead>(?<![\w.]){_CASE_SENSITIVE_LEAD}\s+)"
+    rf"(?P<name>{_CAPITALISED}(?:\s+{_CAPITALISED})?)"
+)
+# Capitalised words after "sono" that are not names ("Sono Iscritto" is rare but happens).
+_NOT_NAMES = {
+    "Comune", "Ancona", "Iscritto", "Iscritta", "Residente", "Disabile", "Anziano",
+    "Anziana", "Io", "Qui", "Ancora", "Molto", "Davvero", "Il", "La", "Lo", "Un", "Una",
+}  # fmt: skip
+
+
+def _digits(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if _DATE.fullmatch(found):
+        return found
+    count = sum(c.isdigit() for c in found)
+    if found.startswith(("+", "00")) or (count >= 8 and found.lstrip()[0] in "03"):
+        return PHONE
+    return NUMBER
+
+
+def _house_number(match: re.Match[str]) -> str:
+    start, end = match.span("number")
+    whole = match.group(0)
+    offset = match.start()
+    return whole[: start - offset] + HOUSE_NUMBER + whole[end - offset :]
+
+
+def _name(match: re.Match[str]) -> str:
+    words = match.group("name").split()
+    if words[0] in _NOT_NAMES:
+        return match.group(0)
+    return match.group("lead") + NAME
+
+
+def mask(text: str) -> str:
+    """The message with personal data replaced by placeholders (``[telefono]``...)."""
+    text = _EMAIL.sub(EMAIL, text)
+    text = _TAX_CODE.sub(TAX_CODE, text)
+    text = _DIGITS.sub(_digits, text)
+    text = _STREET.sub(_house_number, text)
+    text = _INTRODUCED.sub(_name, text)
+    return _TITLED.sub(_name, text)
