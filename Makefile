@@ -26,7 +26,7 @@ URP_ACTIONS_PORT ?= 5055
 export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
 export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
 
-.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean browser audit
+.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
 
 help:
 	@echo "make run       avvia l'assistente in locale (installa e addestra se serve)"
@@ -34,6 +34,7 @@ help:
 	@echo "make install   crea .venv dalle dipendenze bloccate"
 	@echo "make train     addestra il modello in models/"
 	@echo "make eval-nlu  cross-validation e report sul test set separato"
+	@echo "make nlu-baseline  aggiorna apposta il riferimento NLU del controllo in make test"
 	@echo "make bench     benchmark di prestazioni"
 
 # The lock is installed with --no-deps so that exactly the pinned versions land.
@@ -80,7 +81,7 @@ e2e: install browser $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(BIN)/pytest -m e2e
 
-test: lint validate unit e2e
+test: lint validate unit e2e nlu-gate
 
 # pip-audit in its own venv (it needs packaging>=23, Rasa 3.6 pins <21). --strict: a package
 # the vulnerability service cannot answer for fails the audit instead of passing silently.
@@ -97,6 +98,14 @@ audit: $(AUDIT_VENV)/.installed
 
 eval-nlu: install
 	$(BIN)/python -m urp.tools.eval_nlu
+
+# The regression gate: held-out macro-F1 of the trained model against docs/nlu-baseline.json.
+nlu-gate: install $(MODEL)
+	$(BIN)/python -m urp.tools.nlu_gate
+
+# Only on purpose, committed with the report of `make eval-nlu`.
+nlu-baseline: install $(MODEL)
+	$(BIN)/python -m urp.tools.nlu_gate --update
 
 bench: install $(MODEL)
 	$(BIN)/python -m benchmarks

@@ -7,6 +7,8 @@
    assistant behaves (a message below the fallback threshold counts as a miss), a
    confusion matrix PNG, and the confidences that justify the fallback threshold.
 3. Writes docs/nlu-report.md and results/eval/report.json with exactly what it prints.
+4. Prints what got better or worse per intent since the committed baseline
+   (docs/nlu-baseline.json, see :mod:`urp.tools.nlu_gate`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import yaml
 
 from urp.nlu_data import read_examples
 from urp.settings import PROJECT_ROOT
+from urp.tools.nlu_gate import BASELINE, committed_baseline, compare
+from urp.tools.nlu_gate import render as render_changes
 
 RESULTS = PROJECT_ROOT / "results" / "eval"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
@@ -148,8 +152,8 @@ async def _predict(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
-def predict_holdout(model: Path) -> list[Prediction]:
-    examples = read_examples(HOLDOUT)
+def predict_holdout(model: Path, holdout: Path = HOLDOUT) -> list[Prediction]:
+    examples = read_examples(holdout)
     parsed = asyncio.run(_predict(model, [ex.plain for ex in examples]))
     predictions = []
     for example, result in zip(examples, parsed, strict=True):
@@ -378,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )  # fmt: skip
     print(text)
+    if BASELINE.exists():
+        title = "Rispetto all'ultimo report registrato (docs/nlu-baseline.json nel commit):"
+        print(render_changes(compare(committed_baseline(), scores), title))
     return 0
 
 
