@@ -25,6 +25,7 @@ URP_RASA_PORT ?= 5005
 URP_ACTIONS_PORT ?= 5055
 export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
 export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
+export URP_TRACKER_DB ?= var/rasa-tracker.db
 
 .PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
 

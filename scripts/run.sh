@@ -11,6 +11,7 @@ WIDGET_PORT="${URP_WIDGET_PORT:-5090}"
 export URP_RASA_PORT="$RASA_PORT"
 export URP_ACTION_ENDPOINT="${URP_ACTION_ENDPOINT:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 export URP_CALLBACK_URL="${URP_CALLBACK_URL:-http://127.0.0.1:5034/bot}"
+export URP_TRACKER_DB="${URP_TRACKER_DB:-var/rasa-tracker.db}"
 BIN=.venv/bin
 mkdir -p var
 

@@ -723,6 +723,36 @@ def _handoffs_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy_purge(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from urp.data_protection import DataProtection, TrackerEvents, purge_all
+    from urp.privacy import UserHasher
+
+    if args.days is not None and args.days < 1:
+        print("Errore: --days vuole almeno 1 giorno di conservazione", file=sys.stderr)
+        return 2
+    retention = timedelta(days=args.days) if args.days else load_settings().retention
+    tracker = TrackerEvents(args.tracker_store) if args.tracker_store else None
+    if tracker is None and not args.store_only:
+        tracker = TrackerEvents.from_environment()
+    try:
+        result = purge_all(
+            DataProtection(_database(), UserHasher.from_environment()), tracker, retention
+        )
+    finally:
+        if tracker is not None:
+            tracker.dispose()
+    print(f"Conservazione: {retention.days} giorni")
+    print(f"Conversazioni con l'URP anonimizzate: {result.handoffs}")
+    print(f"Segnalazioni senza più il numero: {result.reports}")
+    print(f"Esiti di consegna WhatsApp cancellati: {result.deliveries}")
+    if tracker is not None:
+        print(f"Eventi delle conversazioni cancellati: {result.tracker_events}")
+        print(f"Conversazioni cancellate su richiesta: {result.erased_conversations}")
+    return 0
+
+
 def _handoffs_sweep(args: argparse.Namespace) -> int:
     from urp.handoff_chat import HandoffChat
     from urp.rasa_api import RasaConversations
@@ -1038,6 +1068,27 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="segna i promemoria da mandare e rimette in coda le chat inattive"
     )
     handoffs_sweep.set_defaults(handler=_handoffs_sweep)
+
+    privacy = commands.add_parser("privacy", help="protezione dei dati personali")
+    privacy_commands = privacy.add_subparsers(dest="action", required=True, metavar="AZIONE")
+    privacy_purge = privacy_commands.add_parser(
+        "purge",
+        help="cancella i dati più vecchi del periodo di conservazione e le conversazioni "
+        "di chi ha chiesto la cancellazione",
+    )
+    privacy_purge.add_argument(
+        "--days", type=int, help="giorni di conservazione (predefinito: privacy.retention_days)"
+    )
+    privacy_purge.add_argument(
+        "--tracker-store",
+        metavar="URL",
+        help="URL SQLAlchemy del tracker store di Rasa (predefinito: URP_TRACKER_STORE_URL, "
+        "altrimenti il file SQLite URP_TRACKER_DB)",
+    )
+    privacy_purge.add_argument(
+        "--store-only", action="store_true", help="solo il database del progetto, non Rasa"
+    )
+    privacy_purge.set_defaults(handler=_privacy_purge)
 
     quick_replies = commands.add_parser("quick-replies", help="risposte rapide degli operatori")
     quick_commands = quick_replies.add_subparsers(dest="action", required=True, metavar="AZIONE")

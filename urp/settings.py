@@ -25,6 +25,7 @@ from urp.text import fold
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
 REPORTING_MODES = ("redirect", "collect")
+DEFAULT_RETENTION_DAYS = 180
 
 
 class SettingsError(ValueError):
@@ -137,6 +138,9 @@ class Settings:
     example_data: Path | None  # office data loaded by `make run` into an empty store
     source: Path
     handoff: HandoffSettings = HandoffSettings()
+    # How long conversations, handoff transcripts, reporters' numbers and WhatsApp delivery
+    # records are kept (privacy.retention_days): `urp privacy purge` deletes older ones.
+    retention: timedelta = timedelta(days=DEFAULT_RETENTION_DAYS)
     # By purpose: "reply" carries an operator's (or the bot's) late answer in {{1}}.
     whatsapp_templates: Mapping[str, MessageTemplate] = field(default_factory=dict)
     rate_limit: RateLimit = field(default_factory=RateLimit)
@@ -299,6 +303,15 @@ def _minutes(section: dict[str, Any], key: str, default: timedelta, source: Path
     return timedelta(minutes=value)
 
 
+def _retention(data: dict[str, Any], source: Path) -> timedelta:
+    value = (data.get("privacy") or {}).get("retention_days", DEFAULT_RETENTION_DAYS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise SettingsError(
+            f"{source}: privacy.retention_days deve essere un numero intero di giorni (1-3650)"
+        )
+    return timedelta(days=value)
+
+
 def _handoff(data: dict[str, Any], source: Path) -> HandoffSettings:
     section = data.get("handoff") or {}
     if not isinstance(section, dict):
@@ -423,6 +436,7 @@ def _parse_settings(data: Any, source: Path) -> Settings:
         ),
         source=source,
         handoff=_handoff(data, source),
+        retention=_retention(data, source),
         whatsapp_templates=_whatsapp_templates(data, source),
         rate_limit=_rate_limit(data, source),
     )

@@ -94,7 +94,8 @@ class RunningAssistant:
         return self.process.wait(timeout=timeout)
 
 
-def start(tmp_path: Path, **env: str) -> RunningAssistant:
+def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistant:
+    """``scripts/<script>`` (run.sh is `make run`, run-prod.sh `make run-prod`) on free ports."""
     rasa_port, actions_port = free_port(), free_port()
     console_port, widget_port = free_port(), free_port()
     token = "e2e-" + os.urandom(8).hex()
@@ -109,12 +110,14 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Never the developer's own register.
         "URP_DB_URL": f"sqlite:///{tmp_path / 'urp.db'}",
+        "URP_TRACKER_DB": str(tmp_path / "rasa-tracker.db"),
         "URP_HASH_SALT": "e2e-" + os.urandom(16).hex(),
         **env,
     }
-    environment.pop("URP_ACTION_ENDPOINT", None)
+    if "URP_ACTION_ENDPOINT" not in env:  # else a test puts something in between
+        environment.pop("URP_ACTION_ENDPOINT", None)
     process = subprocess.Popen(
-        [str(ROOT / "scripts" / "run.sh")],
+        [str(ROOT / "scripts" / script)],
         cwd=ROOT,
         env=environment,
         stdout=log.open("w"),
@@ -139,7 +142,7 @@ def start(tmp_path: Path, **env: str) -> RunningAssistant:
             break
         time.sleep(1)
     stop(running)
-    raise RuntimeError("make run did not start:\n" + log.read_text(errors="replace")[-4000:])
+    raise RuntimeError(f"{script} did not start:\n" + log.read_text(errors="replace")[-4000:])
 
 
 def stop(running: RunningAssistant) -> None:

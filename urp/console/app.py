@@ -21,7 +21,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -612,17 +612,20 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-async def _sweep_every(app: web.Application, interval: float) -> None:
+async def _sweep_every(
+    app: web.Application, interval: float, jobs: Sequence[Callable[[], object]]
+) -> None:
     console = app[CONSOLE]
     while not console.closing.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(console.closing.wait(), interval)
             return
-        try:
-            await asyncio.to_thread(console.chat.sweep)
-        except Exception:
-            # Never fatal: the next round tries again, and so do the other replicas.
-            logger.exception("console: handoff sweep failed")
+        for job in (console.chat.sweep, *jobs):
+            try:
+                await asyncio.to_thread(job)
+            except Exception:
+                # Never fatal: the next round tries again, and so do the other replicas.
+                logger.exception("console: background job failed")
 
 
 def create_app(
@@ -637,8 +640,12 @@ def create_app(
     broadcasts: BroadcastService | None = None,
     memos: MemoService | None = None,
     worker: BroadcastWorker | None = None,
+    jobs: Sequence[Callable[[], object]] = (),
 ) -> web.Application:
     """The console's web app; ``sweep_interval`` None runs no background sweep.
+
+    Every ``sweep_interval`` the handoffs are swept, then each of ``jobs`` runs (the
+    privacy purge), each in a thread, a failure logged and tried again next time.
 
     With ``broadcasts`` and ``memos`` it has the broadcast pages; with a ``worker`` (WhatsApp
     configured) it also sends them, in the background until shutdown.
@@ -672,7 +679,7 @@ def create_app(
     if sweep_interval is not None:
 
         async def sweeper(app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(_sweep_every(app, sweep_interval))
+            task = asyncio.create_task(_sweep_every(app, sweep_interval, jobs))
             yield
             console.closing.set()
             await task

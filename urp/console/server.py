@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 
 from aiohttp import web
 
@@ -21,6 +22,7 @@ from urp.broadcast_worker import BroadcastWorker
 from urp.broadcasts import BroadcastService
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
 from urp.console.app import create_app
+from urp.data_protection import DataProtection, TrackerEvents, purge_all
 from urp.db import Database, require_current_schema
 from urp.errors import OperatorError
 from urp.handoff_chat import HandoffChat
@@ -83,7 +85,15 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         ),
         memos=MemoService(database),
         worker=BroadcastWorker.from_environment(database, settings),
+        jobs=[privacy_purge(database, settings.retention)],
     )
+
+
+def privacy_purge(database: Database, retention: timedelta) -> Callable[[], object]:
+    """Retention and requested erasures, every minute (see urp.data_protection)."""
+    protection = DataProtection(database, UserHasher.from_environment())
+    tracker = TrackerEvents.from_environment()
+    return partial(purge_all, protection, tracker, retention)
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
