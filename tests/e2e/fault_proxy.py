@@ -8,6 +8,7 @@ connection that long before forwarding (the server hangs).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -86,8 +87,6 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 def _close(connection: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     connection.close()
