@@ -1,0 +1,52 @@
+"""«Cancella i miei dati» as a conversation, against a real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from actions import services
+from actions.privacy import ActionEraseMyData
+from actions.subscription import ActionSubscribe
+from tests.unit.conversation import run, tracker, user
+from urp.db import Database, upgrade
+
+NUMBER = "393331234567"
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path, monkeypatch) -> Iterator[Database]:
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()
+    database = services.database()
+    upgrade(database)
+    yield database
+    database.dispose()
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()
+
+
+def says(intent: str, text: str):
+    return tracker({**user(intent, text), "input_channel": "whatsapp"}, sender_id=NUMBER)
+
+
+def test_a_confirmed_erasure_leaves_no_subscription(store: Database) -> None:
+    run(ActionSubscribe(), says("subscribe", "Iscrivimi"))
+    events, messages = run(ActionEraseMyData(), says("affirm", "sì"))
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "erase_outcome", "value": "erased"}
+    ]
+    assert messages == []  # the rule says it (utter_erase_done)
+    events, _ = run(ActionSubscribe(), says("subscribe", "Iscrivimi"))
+    outcome = next(e["value"] for e in events if e["name"] == "subscription_outcome")
+    assert outcome == "created"  # a new subscriber, not someone recognised
+
+
+def test_the_store_down_is_said(monkeypatch) -> None:
+    monkeypatch.setenv("URP_DB_URL", "postgresql://nessuno@127.0.0.1:1/urp")
+    services.database.cache_clear()
+    events, _ = run(ActionEraseMyData(), says("affirm", "sì"))
+    assert events[-1]["value"] == "unavailable"
