@@ -3,8 +3,13 @@
 Configured as the ``event_broker`` in endpoints.yml. Rasa publishes every event of every
 conversation; the citizen's and the bot's messages of a conversation with an open
 handoff go to its transcript in the store (:meth:`urp.handoff_chat.HandoffChat.record`),
-so the console shows them even while the bot is paused. Writing happens on one worker
-thread, in the order Rasa published, so the event loop never waits for the database.
+so the console shows them even while the bot is paused. The same events feed the
+trainers' review inbox (:mod:`urp.review`): the citizens' messages the bot was unsure of,
+masked before they are stored. Writing happens on one worker thread, in the order Rasa
+published, so the event loop never waits for the database.
+
+``review: false`` turns the review inbox off (for example where ``urp review collect``
+reads the SQL tracker store instead; both together count each message once anyway).
 
 ``forward`` passes every event on to another broker as well, for example the RabbitMQ
 one of the production profile::
@@ -31,17 +36,23 @@ from rasa.utils.endpoints import EndpointConfig
 from urp.db import Database
 from urp.handoff_chat import HandoffChat
 from urp.handoffs import HandoffService
+from urp.privacy import UserHasher
 from urp.rasa_api import RasaConversations
+from urp.review.inbox import ReviewCollector
+from urp.review.store import ReviewStore
 from urp.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("user", "bot")
+# What the review inbox reads: messages, and the actions that hand a chat over.
+REVIEW_EVENTS = ("user", "bot", "action")
 
 
 class HandoffEventBroker(EventBroker):
-    def __init__(self, forward: EventBroker | None = None) -> None:
+    def __init__(self, forward: EventBroker | None = None, *, review: bool = True) -> None:
         self._forward = forward
+        self._review = ReviewCollector() if review else None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="urp-handoff")
 
     @classmethod
@@ -52,7 +63,7 @@ class HandoffEventBroker(EventBroker):
         forward = None
         if forward_config:
             forward = await EventBroker.create(EndpointConfig.from_dict(forward_config))
-        return cls(forward)
+        return cls(forward, review=bool(broker_config.kwargs.get("review", True)))
 
     @cached_property
     def chat(self) -> HandoffChat:
@@ -60,18 +71,31 @@ class HandoffEventBroker(EventBroker):
         service = HandoffService(Database.from_environment(), load_settings())
         return HandoffChat(service, RasaConversations.from_environment())
 
+    @cached_property
+    def review_store(self) -> ReviewStore:
+        return ReviewStore(Database.from_environment(), UserHasher.from_environment())
+
     def publish(self, event: dict[str, Any]) -> None:
         if self._forward is not None:
             self._forward.publish(event)
-        if event.get("event") in MESSAGE_EVENTS:
+        kind = event.get("event")
+        if kind in MESSAGE_EVENTS or (self._review is not None and kind in REVIEW_EVENTS):
             self._worker.submit(self._record, dict(event))
 
     def _record(self, event: dict[str, Any]) -> None:
-        try:
-            self.chat.record(event)
-        except Exception:
-            # Never the event itself in the log: it holds the citizen's words and number.
-            logger.exception("Messaggio non aggiunto alla conversazione passata all'URP")
+        if event.get("event") in MESSAGE_EVENTS:
+            try:
+                self.chat.record(event)
+            except Exception:
+                # Never the event itself in the log: it holds the citizen's words and number.
+                logger.exception("Messaggio non aggiunto alla conversazione passata all'URP")
+        if self._review is not None:
+            try:
+                sightings = self._review.feed(event)
+                if sightings:
+                    self.review_store.record(sightings)
+            except Exception:
+                logger.exception("Messaggio non aggiunto alla casella dei formatori")
 
     def is_ready(self) -> bool:
         return self._forward.is_ready() if self._forward is not None else True
