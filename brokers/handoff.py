@@ -38,15 +38,13 @@ from urp.handoff_chat import HandoffChat
 from urp.handoffs import HandoffService
 from urp.privacy import UserHasher
 from urp.rasa_api import RasaConversations
-from urp.review.inbox import ReviewCollector
+from urp.review.inbox import REVIEW_EVENT_TYPES, ReviewCollector
 from urp.review.store import ReviewStore
 from urp.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("user", "bot")
-# What the review inbox reads: messages, and the actions that hand a chat over.
-REVIEW_EVENTS = ("user", "bot", "action")
 
 
 class HandoffEventBroker(EventBroker):
@@ -79,7 +77,7 @@ class HandoffEventBroker(EventBroker):
         if self._forward is not None:
             self._forward.publish(event)
         kind = event.get("event")
-        if kind in MESSAGE_EVENTS or (self._review is not None and kind in REVIEW_EVENTS):
+        if kind in MESSAGE_EVENTS or (self._review is not None and kind in REVIEW_EVENT_TYPES):
             self._worker.submit(self._record, dict(event))
 
     def _record(self, event: dict[str, Any]) -> None:

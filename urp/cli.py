@@ -1129,6 +1129,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty", action="store_true", help="solo se il database non ha ancora nessun memo"
     )
     load_examples.set_defaults(handler=_data_load_examples)
+
+    from urp.review.commands import add_parsers as add_review_parsers
+
+    add_review_parsers(commands)
     return parser
 
 

@@ -39,6 +39,8 @@ HANDOFF_ACTION = "action_handoff"
 # Metadata of an operator's message in the tracker (urp.handoff_chat.OPERATOR_MESSAGE_KEY).
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
 EXTERNAL_KEY = "is_external"
+# The event types the collector reads (the others never add anything).
+REVIEW_EVENT_TYPES = ("user", "bot", "action")
 # Conversations remembered at once (for a later handoff or reply): the oldest are dropped.
 MEMORY = 10_000
 

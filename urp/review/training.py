@@ -34,6 +34,7 @@ from urp.settings import PROJECT_ROOT
 
 DATE_ENTITY = "date"  # filled by the date patterns of the spaCy pipeline, not a gazetteer
 GAZETTEERS = "gazetteers.yml"
+TRAINING_DIR_VARIABLE = "URP_TRAINING_DIR"
 
 
 class ExampleRefusedError(OperatorError, ValueError):
@@ -58,6 +59,12 @@ class TrainingData:
     nlu_dir: Path
     holdout: Path
     domain: Path
+
+    @classmethod
+    def from_environment(cls) -> TrainingData:
+        """The project's files, or those of the checkout named by ``URP_TRAINING_DIR``."""
+        folder = os.environ.get(TRAINING_DIR_VARIABLE)
+        return cls.of_project(Path(folder) if folder else PROJECT_ROOT)
 
     @classmethod
     def of_project(cls, root: Path = PROJECT_ROOT) -> TrainingData:
