@@ -5,6 +5,8 @@ tracker. This one answers 413 above :data:`MAX_BODY`, 400 to invalid UTF-8, malf
 JSON, a body that is not an object, a missing or non-string ``sender`` or ``message``
 and non-object ``metadata``; the text is cleaned and the sender rate-limited
 (channels/gate.py). The answer is the list of replies, as before (no ``stream``).
+Enabled in every profile, it also installs the server-wide guard against bodies that
+Rasa's other endpoints would answer with a 500 (channels/http_guard.py).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import http_guard
 from channels.gate import admit
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,10 @@ class StrictRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("strict_rest_webhook", __name__)
+
+        @webhook.listener("before_server_start")
+        async def guard_every_endpoint(app: Sanic, _: Any) -> None:
+            http_guard.install(app)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -114,3 +114,52 @@ def test_the_console_answers_4xx_to_bad_forms(assistant: RunningAssistant) -> No
     assert _status(login, b"username=\xff\xfe&password=x", form) == 400
     assert _status(login, b"x" * (3 * 1024 * 1024), form) == 413
     assert 400 <= _status(login, b"\xff{", "multipart/form-data; boundary=z") < 500
+
+
+GARBAGE = [b"\xff\xfe\x00 non UTF-8", b'{"sender": "a", "message": ', b"[1, 2]", b'{"text": 5}']
+
+
+@pytest.mark.parametrize("body", GARBAGE, ids=["utf8", "truncated", "list", "number"])
+def test_every_http_endpoint_answers_4xx_to_garbage(
+    assistant: RunningAssistant, body: bytes
+) -> None:
+    token = f"?token={assistant.token}"
+    endpoints = [
+        ("POST", f"{assistant.url}/model/parse{token}"),
+        ("POST", f"{assistant.url}/conversations/prova/messages{token}"),
+        ("POST", f"{assistant.url}/conversations/prova/trigger_intent{token}"),
+        ("POST", f"{assistant.url}/conversations/prova/tracker/events{token}"),
+        ("PUT", f"{assistant.url}/conversations/prova/tracker/events{token}"),
+        ("POST", f"{assistant.url}/model/test/intents{token}"),
+        ("POST", f"{assistant.url}/webhooks/callback/webhook"),
+        ("POST", f"{assistant.url}/webhooks/rest/webhook"),
+        ("POST", f"{assistant.url}/webhooks/whatsapp/webhook"),
+        ("POST", f"{assistant.url}/webhooks/twilio/webhook"),
+        ("POST", f"{assistant.url}/socket.io/?EIO=4&transport=polling"),
+        ("POST", f"http://127.0.0.1:{assistant.actions_port}/webhook"),
+        ("POST", f"{assistant.console_url}/login"),
+        ("POST", f"{assistant.widget_url}/"),
+    ]
+    statuses = {}
+    for method, url in endpoints:
+        request = urllib.request.Request(
+            url, data=body, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                statuses[url] = answer.status
+        except urllib.error.HTTPError as error:
+            statuses[url] = error.code
+    assert {url: s for url, s in statuses.items() if not 400 <= s < 500} == {}
+    # The assistant is still fine.
+    assert say(assistant, uuid.uuid4().hex, "ciao")
+
+
+def test_no_citizen_words_in_the_log(assistant: RunningAssistant) -> None:
+    words = "la mia vicina Gianna Zanzibarotti ha perso il gatto"
+    sender = "393471112233"
+    say(assistant, sender, words)
+    say(assistant, sender, "farmacia di turno oggi")
+    log = assistant.log.read_text(encoding="utf-8", errors="replace")
+    assert "Zanzibarotti" not in log
+    assert sender not in log

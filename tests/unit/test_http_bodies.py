@@ -1,0 +1,47 @@
+"""Which bodies the servers refuse with 400 before Rasa's handlers would answer 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from urp.http_bodies import body_problem
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/model/parse", b"\xff\xfe"),
+        ("/model/parse", b'{"text": '),
+        ("/model/parse", b"[1, 2]"),
+        ("/model/parse", b'"ciao"'),
+        ("/model/parse", b'{"text": 5}'),
+        ("/model/parse", b""),
+        ("/conversations/abc/messages", b'{"text": "ciao", "sender": ["user"]}'),
+        ("/conversations/abc/trigger_intent", b'{"name": null}'),
+        ("/conversations/abc/tracker/events", b"[1, 2]"),
+        ("/conversations/abc/tracker/events", b"not json"),
+        ("/webhooks/callback/webhook", b"[]"),
+        ("/webhook", b'{"next_action": 3}'),
+        ("/model/test/intents", b"[1]"),
+        ("/model/test/intents", b"\xff"),
+    ],
+)
+def test_garbage_is_refused_with_a_reason(path: str, body: bytes) -> None:
+    problem = body_problem("POST", path, body)
+    assert problem  # a reason, in Italian, for the 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/model/parse", b'{"text": "farmacia di turno"}'),
+        ("POST", "/conversations/abc/messages", b'{"text": "ciao", "sender": "user"}'),
+        ("POST", "/conversations/abc/tracker/events", b'[{"event": "bot", "text": "x"}]'),
+        ("PUT", "/conversations/abc/tracker/events", b'{"event": "pause"}'),
+        ("POST", "/model/test/intents", b"nlu:\n- intent: greet\n  examples: |\n    - ciao\n"),
+        ("POST", "/webhooks/whatsapp/webhook", b"signed raw body, checked by the channel"),
+        ("GET", "/model/parse", b""),
+    ],
+)
+def test_good_bodies_and_other_endpoints_pass(method: str, path: str, body: bytes) -> None:
+    assert body_problem(method, path, body) is None

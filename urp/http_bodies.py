@@ -1,0 +1,77 @@
+"""Which HTTP request bodies the servers refuse before they reach Rasa's handlers.
+
+Rasa 3.6's HTTP API, its callback channel and rasa-sdk's action server answer 500 to a
+JSON body of the wrong shape (a list where an object is expected, a number for a text)
+and sometimes to one that is not JSON at all. :func:`body_problem` says what is wrong with
+a body, in Italian, so that the servers' middleware (channels/http_guard.py on the Rasa
+server, actions/__init__.py on the action server) answers 400 instead. The webhooks that
+check a signature on the raw body (WhatsApp, Twilio) and socket.io read their bodies
+themselves and are not looked at here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Endpoints whose body must be a JSON object, and the fields that must then be texts.
+_OBJECT = re.compile(
+    r"^/(model/parse|conversations/[^/]+/(messages|trigger_intent|execute|predict)"
+    r"|webhooks/callback/webhook|webhook)/?$"
+)
+# Endpoints that take events: an object or a list of objects.
+_EVENTS = re.compile(r"^/conversations/[^/]+/tracker/events/?$")
+# Endpoints that also take YAML (training data, stories): only JSON of the wrong shape.
+_YAML = re.compile(r"^/model/(train|test/intents|test/stories)/?$")
+_TEXT_FIELDS = ("text", "sender", "name", "message", "next_action", "sender_id")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def body_problem(method: str, path: str, body: bytes) -> str | None:
+    """Why this body cannot be served (answered with 400), or None."""
+    if method.upper() not in WRITE_METHODS:
+        return None
+    try:
+        return _shape_problem(path, body)
+    except _NotJson as error:
+        return str(error)
+
+
+def _shape_problem(path: str, body: bytes) -> str | None:
+    if _OBJECT.match(path):
+        data = _json(body)
+        if not isinstance(data, dict):
+            return "il corpo deve essere un oggetto JSON"
+        wrong = [f for f in _TEXT_FIELDS if f in data and not isinstance(data[f], str)]
+        return f"'{wrong[0]}' deve essere un testo" if wrong else None
+    if _EVENTS.match(path):
+        data = _json(body)
+        events = data if isinstance(data, list) else [data]
+        if not all(isinstance(event, dict) for event in events):
+            return "gli eventi devono essere oggetti JSON"
+        return None
+    if _YAML.match(path):
+        try:
+            data = _json(body)
+        except _NotJson as error:
+            if "UTF-8" in str(error):
+                raise
+            return None  # YAML
+        return None if isinstance(data, dict) else "il corpo deve essere un oggetto"
+    return None
+
+
+def _json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _NotJson("il corpo non è UTF-8 valido") from error
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise _NotJson("il corpo non è JSON valido") from error
