@@ -27,6 +27,8 @@ from urp.operators import OperatorService
 from urp.privacy import UserHasher
 from urp.quick_replies import QuickReply, QuickReplyService
 from urp.rasa_api import RasaUnavailableError
+from urp.review.store import ReviewStore
+from urp.review.training import TrainingData
 from urp.settings import Settings
 from urp.subscribers import utc_now
 from urp.whatsapp.store import WhatsAppStore
@@ -175,7 +177,11 @@ class World:
 
 @contextmanager
 def console_world(
-    database: Database, settings: Settings, *, worker: BroadcastWorker | None = None
+    database: Database,
+    settings: Settings,
+    *,
+    worker: BroadcastWorker | None = None,
+    training: TrainingData | None = None,
 ) -> Iterator[World]:
     """Three accounts, a quick reply, one chat handed over on WhatsApp, the console served."""
     operators = OperatorService(database)
@@ -206,6 +212,8 @@ def console_world(
         broadcasts=BroadcastService(database, WhatsAppStore(database, UserHasher(SALT.encode()))),
         memos=MemoService(database),
         worker=worker,
+        review=ReviewStore(database, UserHasher(SALT.encode())) if training else None,
+        training=training,
     )
     with served(app) as base:
         yield World(base, database, handoffs, operators, rasa, clock, handoff)

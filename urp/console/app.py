@@ -33,6 +33,7 @@ from urp.broadcast_worker import BroadcastWorker
 from urp.broadcasts import BroadcastService
 from urp.console.access import ConsoleAccess, ConsoleSession, LoginThrottledError
 from urp.console.broadcasting import BroadcastPages, BroadcastWatcher
+from urp.console.training import TrainingPages
 from urp.console.views import Presenter, sentence, sse_event
 from urp.errors import OperatorError
 from urp.handoff_chat import DeliveryError, HandoffChat
@@ -41,6 +42,8 @@ from urp.memos import MemoService
 from urp.models import ASSIGNED
 from urp.operators import Operator, OperatorService
 from urp.quick_replies import QuickReplyService
+from urp.review.store import ReviewStore
+from urp.review.training import TrainingData
 from urp.settings import Settings
 from urp.subscribers import utc_now
 
@@ -115,6 +118,7 @@ class Console:
         self.cookies = Cookies.named(secure=secure_cookies)
         self.closing = asyncio.Event()
         self.broadcasts: BroadcastPages | None = None
+        self.training: TrainingPages | None = None
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -137,6 +141,7 @@ class Console:
         text = self.templates.get_template(template).render(
             comune=self.settings.display_name,
             broadcasting=self.broadcasts is not None,
+            training=self.training is not None,
             operator=session.operator if session else None,
             csrf_token=session.csrf_token if session else None,
             flash=flash,
@@ -641,6 +646,8 @@ def create_app(
     memos: MemoService | None = None,
     worker: BroadcastWorker | None = None,
     jobs: Sequence[Callable[[], object]] = (),
+    review: ReviewStore | None = None,
+    training: TrainingData | None = None,
 ) -> web.Application:
     """The console's web app; ``sweep_interval`` None runs no background sweep.
 
@@ -648,7 +655,8 @@ def create_app(
     privacy purge), each in a thread, a failure logged and tried again next time.
 
     With ``broadcasts`` and ``memos`` it has the broadcast pages; with a ``worker`` (WhatsApp
-    configured) it also sends them, in the background until shutdown.
+    configured) it also sends them, in the background until shutdown. With ``review`` it
+    has the trainers' pages, writing examples into ``training`` (the project's data/nlu).
     """
     console = Console(
         chat, operators, quick_replies, settings, access, secure_cookies=secure_cookies
@@ -670,6 +678,11 @@ def create_app(
     if broadcasts is not None and memos is not None:
         console.broadcasts = BroadcastPages(console, broadcasts, memos, worker)
         console.broadcasts.routes(app)
+    if review is not None:
+        console.training = TrainingPages(
+            console, review, training or TrainingData.from_environment()
+        )
+        console.training.routes(app)
     app.router.add_static("/static", HERE / "static")
 
     async def stop_streams(app: web.Application) -> None:

@@ -32,6 +32,7 @@ from urp.operators import OperatorService
 from urp.privacy import UserHasher
 from urp.quick_replies import QuickReplyService
 from urp.rasa_api import RasaConversations
+from urp.review.store import ReviewStore
 from urp.settings import load_settings
 from urp.whatsapp.store import WhatsAppStore
 
@@ -86,6 +87,7 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         memos=MemoService(database),
         worker=BroadcastWorker.from_environment(database, settings),
         jobs=[privacy_purge(database, settings.retention)],
+        review=ReviewStore(database, UserHasher.from_environment()),
     )
 
 
