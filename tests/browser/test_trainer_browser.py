@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import launch
+from tests.browser.test_broadcast_browser import database, page  # noqa: F401
 from tests.console.harness import PASSWORD, console_world
-from tests.console.test_trainer import FARMACIA, fill_inbox, item_id, training_copy
+from tests.console.test_trainer import FARMACIA, fill_inbox, item_id
+from tests.unit.review_log import training_copy
 from urp.db import Database
 from urp.nlu_data import read_examples
 from urp.settings import PROJECT_ROOT, Settings
@@ -20,28 +20,11 @@ pytestmark = pytest.mark.browser
 SCREENSHOT = PROJECT_ROOT / "results" / "browser" / "trainer.png"
 
 
-@pytest.fixture
-def database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "urp.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    database = Database(f"sqlite:///{path}")
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        context = browser.new_context(locale="it-IT", viewport={"width": 1280, "height": 1100})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-
-
 def test_label_an_item_and_see_it_leave_the_inbox(
-    database: Database, settings: Settings, page: Page, tmp_path: Path
+    database: Database,  # noqa: F811
+    settings: Settings,
+    page: Page,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     training = training_copy(tmp_path / "checkout")
     fill_inbox(database)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,25 +10,16 @@ import yaml
 
 from tests.console.harness import World, console_world
 from tests.store.conftest import SALT, raw_rows
-from tests.unit.review_log import LOG, WHATSAPP
+from tests.unit.review_log import LOG, WHATSAPP, training_copy
 from urp.db import Database
 from urp.nlu_data import read_examples
 from urp.privacy import UserHasher
 from urp.review.inbox import ReviewCollector
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
-from urp.settings import PROJECT_ROOT, Settings
+from urp.settings import Settings
 
 FARMACIA = "la farmacia del porto fa la notte?"
-
-
-def training_copy(root: Path) -> TrainingData:
-    """The project's NLU data, held-out set and domain, copied under ``root``."""
-    shutil.copytree(PROJECT_ROOT / "data" / "nlu", root / "data" / "nlu")
-    (root / "tests" / "nlu").mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml", root / "tests" / "nlu")
-    shutil.copy(PROJECT_ROOT / "domain.yml", root)
-    return TrainingData.of_project(root)
 
 
 def fill_inbox(database: Database) -> ReviewStore:

@@ -3,20 +3,18 @@ text only, and the trainers' decisions."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.store.conftest import raw_rows
-from tests.unit.review_log import LOG, WEB, WHATSAPP, user
+from tests.unit.review_log import LOG, WEB, WHATSAPP, training_copy, user
 from urp.db import Database
 from urp.nlu_data import read_examples
 from urp.privacy import UserHasher
 from urp.review.inbox import ReviewCollector
 from urp.review.store import ReviewStateError, ReviewStore
 from urp.review.training import ExampleRefusedError, TrainingData
-from urp.settings import PROJECT_ROOT
 
 GATTILE = "mi chiamo [nome], il gattile di via Flaminia [civico] è aperto? [telefono]"
 
@@ -28,11 +26,7 @@ def store(database: Database, hasher: UserHasher) -> ReviewStore:
 
 @pytest.fixture
 def training(tmp_path: Path) -> TrainingData:
-    shutil.copytree(PROJECT_ROOT / "data" / "nlu", tmp_path / "data" / "nlu")
-    (tmp_path / "tests" / "nlu").mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml", tmp_path / "tests" / "nlu")
-    shutil.copy(PROJECT_ROOT / "domain.yml", tmp_path)
-    return TrainingData.of_project(tmp_path)
+    return training_copy(tmp_path)
 
 
 def collect(store: ReviewStore, events: list[dict]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,11 +13,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
 
-from tests.unit.review_log import LOG, WHATSAPP
+from tests.unit.review_log import LOG, WHATSAPP, training_copy
 from urp.cli import main
 from urp.db import Database
 from urp.nlu_data import read_examples
-from urp.settings import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -38,10 +36,7 @@ def tracker_store(tmp_path: Path) -> str:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "checkout"
-    shutil.copytree(PROJECT_ROOT / "data" / "nlu", root / "data" / "nlu")
-    (root / "tests" / "nlu").mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml", root / "tests" / "nlu")
-    shutil.copy(PROJECT_ROOT / "domain.yml", root)
+    training_copy(root)
     monkeypatch.setenv("URP_TRAINING_DIR", str(root))
     return root
 

@@ -1,8 +1,14 @@
-"""A conversation log as Rasa stores it, with the bot unsure of some messages."""
+"""A conversation log as Rasa stores it, with the bot unsure of some messages, and a copy
+of the training data for the tests that write examples."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
+
+from urp.review.training import TrainingData
+from urp.settings import PROJECT_ROOT
 
 WHATSAPP = "393331234567"
 WEB = "c0ffee-web-chat"
@@ -113,3 +119,12 @@ LOG: list[dict[str, Any]] = [
         "metadata": {"is_external": True},
     },
 ]
+
+
+def training_copy(root: Path) -> TrainingData:
+    """The project's NLU data, held-out set and domain, copied under ``root``."""
+    shutil.copytree(PROJECT_ROOT / "data" / "nlu", root / "data" / "nlu")
+    (root / "tests" / "nlu").mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml", root / "tests" / "nlu")
+    shutil.copy(PROJECT_ROOT / "domain.yml", root)
+    return TrainingData.of_project(root)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.unit.review_log import training_copy
 from urp.nlu_data import read_examples
 from urp.review.training import ExampleRefusedError, TrainingData
 from urp.settings import PROJECT_ROOT
@@ -14,12 +14,7 @@ from urp.settings import PROJECT_ROOT
 
 @pytest.fixture
 def data(tmp_path: Path) -> TrainingData:
-    """A copy of the project's NLU data, held-out set and domain."""
-    shutil.copytree(PROJECT_ROOT / "data" / "nlu", tmp_path / "data" / "nlu")
-    (tmp_path / "tests" / "nlu").mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "tests" / "nlu" / "holdout.yml", tmp_path / "tests" / "nlu")
-    shutil.copy(PROJECT_ROOT / "domain.yml", tmp_path)
-    return TrainingData.of_project(tmp_path)
+    return training_copy(tmp_path)
 
 
 def test_an_example_goes_to_the_file_of_its_intent(data: TrainingData) -> None:

@@ -36,7 +36,7 @@ _LOWER_OR_CAPITALISED = r"[A-Za-zÀ-ÿ'’]+"
 # Words that follow "mi chiamo Anna" but are not a surname.
 _NOT_A_SURNAME = (
     "e|ed|ho|abito|vivo|sono|vorrei|volevo|chiedo|scrivo|di|da|del|della|per|e'|è|"
-    "residente|nata|nato|ma|perché|perche|non|volevo|avrei|mi|ti|vi|ci|la|il|lo|le|gli|"
+    "residente|nata|nato|ma|perché|perche|non|avrei|mi|ti|vi|ci|la|il|lo|le|gli|"
     "a|in|con|su|che|come|quando|dove|grazie|buongiorno|buonasera|salve|ciao"
 )
 _INTRODUCED = re.compile(
