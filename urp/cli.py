@@ -766,7 +766,9 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    result = HandoffChat(_handoff_service(load_settings()), conversations).sweep()
+    chat = HandoffChat(_handoff_service(load_settings()), conversations)
+    result = chat.sweep()
+    redelivered = chat.redeliver()
 
     def ids(handoffs: Sequence[Handoff]) -> str:
         return f" (conversazioni {', '.join(str(h.id) for h in handoffs)})" if handoffs else ""
@@ -778,6 +780,7 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
     )
     if result.resolved:
         print(f"Conversazioni chiuse perché inattive: {len(result.resolved)}{ids(result.resolved)}")
+    print(f"Risposte degli operatori rimandate: {redelivered}")
     return 0
 
 
@@ -1065,7 +1068,9 @@ def build_parser() -> argparse.ArgumentParser:
     handoffs_stats.add_argument("--json", action="store_true", help="stampa in formato JSON")
     handoffs_stats.set_defaults(handler=_handoffs_stats)
     handoffs_sweep = handoff_commands.add_parser(
-        "sweep", help="segna i promemoria da mandare e rimette in coda le chat inattive"
+        "sweep",
+        help="avvisa chi aspetta, rimette in coda le chat inattive, rimanda le risposte "
+        "non consegnate",
     )
     handoffs_sweep.set_defaults(handler=_handoffs_sweep)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from urp.errors import OperatorError
@@ -55,6 +55,9 @@ OPERATOR_MESSAGE_KEY = "urp_operator_message"
 EXTERNAL_KEY = "is_external"
 # Metadata the channels give a citizen's photo, audio, video...: {"type": ..., "url": ...}.
 MEDIA_KEY = "urp_media"
+# Undelivered operator replies younger than this are sent again by the background job
+# (WhatsApp accepts free text for 24 hours after the citizen last wrote).
+REDELIVER_WITHIN = timedelta(hours=24)
 MEDIA_LABELS = {
     "audio": "messaggio vocale",
     "video": "video",
@@ -221,6 +224,20 @@ class HandoffChat:
         for handoff in result.resolved:
             self._tell(handoff, RESOLVED_INTENT)
         return result
+
+    def redeliver(self) -> int:
+        """Send again, oldest first, the replies of the last :data:`REDELIVER_WITHIN` that did
+        not reach the citizen (Rasa or the channel was down); how many went out. Stops at
+        the first failure: the channel is still down, and order is kept."""
+        since = self.service.now() - REDELIVER_WITHIN
+        sent = 0
+        for message in self.service.undelivered(since):
+            try:
+                self._deliver(message)
+            except DeliveryError:
+                break
+            sent += 1
+        return sent
 
     # -- what the Rasa server hands over (event broker) ----------------------------------
 

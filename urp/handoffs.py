@@ -306,6 +306,24 @@ class HandoffService:
             ).all()
             return [_message(row, username) for row, username in rows]
 
+    def undelivered(self, since: datetime) -> list[Message]:
+        """Operators' replies since ``since`` that did not reach the citizen of a chat still
+        held, oldest first."""
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(MessageRow, OperatorRow.username)
+                .join(HandoffRow, MessageRow.handoff_id == HandoffRow.id)
+                .outerjoin(OperatorRow, MessageRow.operator_id == OperatorRow.id)
+                .where(
+                    MessageRow.author == OPERATOR,
+                    MessageRow.delivered.is_(False),
+                    MessageRow.at >= since,
+                    HandoffRow.status == ASSIGNED,
+                )
+                .order_by(MessageRow.at, MessageRow.id)
+            ).all()
+            return [_message(row, username) for row, username in rows]
+
     def message(self, message_id: int) -> Message | None:
         with self._db.transaction() as session:
             row = session.execute(

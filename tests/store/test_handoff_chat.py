@@ -153,6 +153,37 @@ def test_a_reply_rasa_did_not_take_is_kept_and_can_be_sent_again(
     assert [c[0] for c in rasa.calls] == ["trigger", "say"]
 
 
+def test_the_background_job_sends_undelivered_replies_again_in_order(
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
+) -> None:
+    rasa.down = True
+    for text in ("Prima risposta.", "Seconda risposta."):
+        with pytest.raises(DeliveryError):
+            chat.reply(held, mario, text)
+        clock.advance(seconds=5)
+    assert chat.redeliver() == 0  # still down: nothing lost, nothing sent
+    rasa.down = False
+    assert chat.redeliver() == 2
+    assert rasa.calls[-2:] == [
+        ("say", NUMBER, "Prima risposta."),
+        ("say", NUMBER, "Seconda risposta."),
+    ]
+    assert all(m.delivered for m in chat.transcript(held))
+    assert chat.redeliver() == 0  # never twice
+
+
+def test_replies_older_than_a_day_are_left_to_the_operator(
+    chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, held: int
+) -> None:
+    rasa.down = True
+    with pytest.raises(DeliveryError):
+        chat.reply(held, mario, "Risposta di ieri.")
+    clock.advance(hours=25)
+    rasa.down = False
+    assert chat.redeliver() == 0
+    assert chat.transcript(held)[-1].delivered is False
+
+
 def test_only_the_holder_can_retry_a_reply(
     chat: HandoffChat, clock: FixedClock, rasa: RecordingConversations, mario, anna, held: int
 ) -> None:

@@ -147,7 +147,8 @@ def test_handoffs_stats_and_sweep(
     assert (code, out) == (
         0,
         "Cittadini avvisati di nuovo dell'attesa: 0\n"
-        f"Conversazioni rimesse in coda perché inattive: 1 (conversazioni {second.id})\n",
+        f"Conversazioni rimesse in coda perché inattive: 1 (conversazioni {second.id})\n"
+        "Risposte degli operatori rimandate: 0\n",
     )
     clock.advance(hours=1)  # and pending for two
     assert f"attesa: 1 (conversazioni {second.id})" in run(capsys, "handoffs", "sweep")[1]

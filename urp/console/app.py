@@ -625,7 +625,7 @@ async def _sweep_every(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(console.closing.wait(), interval)
             return
-        for job in (console.chat.sweep, *jobs):
+        for job in (console.chat.sweep, console.chat.redeliver, *jobs):
             try:
                 await asyncio.to_thread(job)
             except Exception:
