@@ -99,13 +99,31 @@ def test_nlu_add_refuses_duplicates(project: Path, capsys: pytest.CaptureFixture
     assert code == 2 and "Contraddice l'intent ask_pharmacy_shift" in err
 
 
-def test_collect_needs_a_tracker_store(
-    cli_env: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_collect_reads_make_runs_tracker_store_by_default(
+    cli_env: Database,
+    tracker_store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("URP_TRACKER_STORE_URL", raising=False)
+    monkeypatch.setenv("URP_TRACKER_DB", str(tmp_path / "tracker.db"))
+    code, out, _ = run(capsys, "review", "collect", "--since", "1970-01-01")
+    assert code == 0 and "5 da rivedere" in out
+
+
+def test_collect_says_what_it_cannot_read(
+    cli_env: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("URP_TRACKER_STORE_URL", raising=False)
+    monkeypatch.setenv("URP_TRACKER_DB", str(tmp_path / "nessuno.db"))
     code, _, err = run(capsys, "review", "collect")
-    assert code == 2 and "--tracker-store" in err
-    code, _, err = run(
-        capsys, "review", "collect", "--tracker-store", "sqlite:////nessuna/cartella/x.db"
-    )
+    assert code == 2 and "non esiste" in err
+    assert not (tmp_path / "nessuno.db").exists()
+    empty = tmp_path / "vuoto.db"
+    empty.write_bytes(b"")
+    code, _, err = run(capsys, "review", "collect", "--tracker-store", f"sqlite:///{empty}")
     assert code == 2 and "tracker store non leggibile" in err

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,16 +33,12 @@ def _store() -> ReviewStore:
 
 
 def _collect(args: argparse.Namespace) -> int:
+    from urp.data_protection import tracker_store_url
     from urp.review.inbox import ReviewCollector
     from urp.review.tracker import tracker_events
 
-    url = args.tracker_store or os.environ.get(TRACKER_STORE_VARIABLE)
-    if not url:
-        print(
-            f"Errore: indica il tracker store con --tracker-store URL o {TRACKER_STORE_VARIABLE}",
-            file=sys.stderr,
-        )
-        return 2
+    # The same tracker store as the privacy purge: make run's SQLite file by default.
+    url = args.tracker_store or tracker_store_url()
     since = datetime.fromisoformat(args.since).astimezone() if args.since else None
     store = _store()
     collector = ReviewCollector()
@@ -119,7 +113,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     collect.add_argument(
         "--tracker-store",
         metavar="URL",
-        help=f"URL SQLAlchemy del tracker store (predefinito ${TRACKER_STORE_VARIABLE})",
+        help=f"URL SQLAlchemy del tracker store (predefinito ${TRACKER_STORE_VARIABLE}, "
+        "altrimenti il file SQLite di make run)",
     )
     collect.add_argument("--since", metavar="AAAA-MM-GG", help="solo gli eventi da questa data")
     collect.set_defaults(handler=_collect)

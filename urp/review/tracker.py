@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from urp.errors import OperatorError
@@ -37,9 +39,13 @@ class TrackerStoreError(OperatorError, RuntimeError):
 def tracker_events(url: str, since: datetime | None = None) -> Iterator[dict[str, Any]]:
     """The events the review inbox reads, oldest first, with their ``sender_id``."""
     try:
-        engine = sa.create_engine(url, future=True)
+        parsed = make_url(url)
+        engine = sa.create_engine(parsed, future=True)
     except (ArgumentError, ImportError) as error:
         raise TrackerStoreError(f"indirizzo del tracker store non valido: {error}") from error
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        # SQLite would create an empty file: say instead that there is nothing to read.
+        raise TrackerStoreError(f"il tracker store {parsed.database} non esiste")
     query = sa.select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.data).where(
         EVENTS.c.type_name.in_(REVIEW_EVENT_TYPES)
     )
