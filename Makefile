@@ -27,10 +27,11 @@ export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
 export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
 export URP_TRACKER_DB ?= var/rasa-tracker.db
 
-.PHONY: help install run shell test train eval-nlu bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
+.PHONY: help install run run-prod nginx shell test train eval-nlu bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
 
 help:
 	@echo "make run       avvia l'assistente in locale (installa e addestra se serve)"
+	@echo "make run-prod  profilo di produzione: 2 repliche dietro nginx, PostgreSQL, Redis, RabbitMQ"
 	@echo "make test      tutta la suite (quella che esegue la CI)"
 	@echo "make install   crea .venv dalle dipendenze bloccate"
 	@echo "make train     addestra il modello in models/"
@@ -63,6 +64,10 @@ train: install $(MODEL)
 run: install $(MODEL)
 	scripts/run.sh
 
+# The production profile against the local PostgreSQL, Redis and RabbitMQ (docs/deployment.md).
+run-prod: install nginx $(MODEL)
+	scripts/run-prod.sh
+
 # Chat in the terminal with the assistant started by `make run` (its action server).
 shell: install $(MODEL)
 	$(RASA) shell --model $(MODEL) --port $$(( $(URP_RASA_PORT) + 1 ))
@@ -78,7 +83,7 @@ lint: install
 unit: install browser
 	$(BIN)/pytest -m "not e2e"
 
-e2e: install browser $(MODEL)
+e2e: install browser nginx $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(BIN)/pytest -m e2e
 
@@ -108,12 +113,16 @@ nlu-gate: install $(MODEL)
 nlu-baseline: install $(MODEL)
 	$(BIN)/python -m urp.tools.nlu_gate --update
 
-bench: install $(MODEL)
+bench: install nginx $(MODEL)
 	$(BIN)/python -m benchmarks
 
 # The browser tests drive Debian's Chromium: Playwright downloads no browser of its own.
 browser:
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+# make run-prod's balancer (and its e2e test): Debian's nginx, run as a plain process.
+nginx:
+	test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
 
 clean:
 	rm -rf models/*.tar.gz results var/spacy

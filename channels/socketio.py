@@ -9,6 +9,12 @@
 - Metadata from the browser is only taken if it is a JSON object; a message is at most
   ``MAX_MESSAGE`` characters.
 
+- With ``URP_SOCKETIO_REDIS_URL`` (or else ``URP_REDIS_URL``) the replicas of the production
+  profile share their sockets through python-socketio's ``AsyncRedisManager``: a reply
+  emitted by any replica (an operator's, through the HTTP API of whichever replica the
+  balancer picked) reaches the browser connected to another. ``URP_SOCKETIO_CHANNEL`` names
+  the Redis pub/sub channel (default ``urp-socketio``), so two deployments can share a Redis.
+
 ``name()`` stays ``socketio``: replies with ``output_channel=latest`` (the operators')
 find this channel as before.
 """
@@ -17,13 +23,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from socketio import AsyncRedisManager, AsyncServer
 
 from channels.gate import admit
 
@@ -31,6 +39,26 @@ logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_MESSAGE = 5000
+DEFAULT_REDIS_CHANNEL = "urp-socketio"
+
+
+def redis_manager(environ: Mapping[str, str] = os.environ) -> AsyncRedisManager | None:
+    """The Redis manager the replicas share, if the environment names a Redis."""
+    url = environ.get("URP_SOCKETIO_REDIS_URL") or environ.get("URP_REDIS_URL")
+    if not url:
+        return None
+    channel = environ.get("URP_SOCKETIO_CHANNEL") or DEFAULT_REDIS_CHANNEL
+    return AsyncRedisManager(url, channel=channel)
+
+
+def share_through_redis(sio: AsyncServer, manager: AsyncRedisManager) -> None:
+    """Give a server that has no client yet a Redis manager instead of its local one.
+
+    Rasa builds the ``AsyncServer`` itself, so the manager cannot be passed to the
+    constructor; the server starts its manager (the Redis listener) at the first connection.
+    """
+    manager.set_server(sio)
+    sio.manager = manager
 
 
 def session_id(data: Any) -> str | None:
@@ -44,6 +72,8 @@ class SocketIOChannel(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        if (manager := redis_manager()) is not None:
+            share_through_redis(sio, manager)
 
         # Registering the same events again replaces Rasa's handlers.
         @sio.on("session_request", namespace=self.namespace)

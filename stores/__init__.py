@@ -1,0 +1,1 @@
+"""Rasa stores adapted to the production profile (endpoints.prod.yml)."""

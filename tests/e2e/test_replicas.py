@@ -1,0 +1,318 @@
+"""Two Rasa replicas of the production profile (`make run-prod`) on the local PostgreSQL,
+Redis and RabbitMQ, each test's own database, lock prefix, socket.io channel and queue.
+
+Messages for the same conversations reach both replicas at once: the Redis lock store
+serialises them, so every tracker holds each message once, followed by its own answers,
+in order, and RabbitMQ has every one of those events. A reply sent through either
+replica's API, or by an operator from the console behind the balancer, reaches the web chat
+whichever replica holds its socket (python-socketio's Redis manager).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import aio_pika
+import pytest
+import redis
+import requests
+import socketio
+
+from tests.e2e.servers import RunningAssistant, free_port, start, stop
+from urp.rasa_api import RasaConversations
+from urp.tools import databases
+
+pytestmark = pytest.mark.e2e
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
+REDIS_LOCK_DB = 1
+# What citizens write, each message once per conversation (the tracker must show each once).
+MESSAGES = (
+    "ciao",
+    "quali farmacie sono di turno oggi?",
+    "si può fare il bagno?",
+    "qual è l'ultimo avviso del comune?",
+    "sei un bot?",
+    "grazie mille",
+)
+CONVERSATIONS = 4
+BROKER_WAIT = 120  # seconds RabbitMQ may take to hand over what was published
+REPLY_WAIT = 120
+PASSWORD = "password-operatore-repliche"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Cluster:
+    assistant: RunningAssistant
+    replicas: tuple[str, str]  # base URLs of the two Rasa replicas, not the balancer
+    queue: str
+    run: str  # this module's unique suffix
+
+    def conversations(self, replica: str) -> RasaConversations:
+        return RasaConversations(replica, token=self.assistant.token)
+
+    def tracker(self, sender: str) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{self.replicas[0]}/conversations/{sender}/tracker",
+            params={"token": self.assistant.token, "include_events": "ALL"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.status_code
+        return response.json()["events"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    run = os.urandom(4).hex()
+    store_url = f"{POSTGRES}/urp_replicas_{run}"
+    tracker_url = f"{POSTGRES}/urp_replicas_tracker_{run}"
+    names = {
+        "queue": f"urp_replicas_{run}",
+        "exchange": f"urp_replicas_{run}",
+        "lock_prefix": f"urpreplicas{run}",
+    }
+    ports = (free_port(), free_port())
+    tmp = tmp_path_factory.mktemp("replicas")
+    assistant = None
+    try:
+        assistant = start(
+            tmp,
+            "run-prod.sh",
+            URP_REPLICA_PORTS=f"{ports[0]} {ports[1]}",
+            URP_CONSOLE_INTERNAL_PORT=str(free_port()),
+            URP_PROD_DIR=str(tmp / "prod"),
+            URP_DB_URL=store_url,
+            URP_TRACKER_STORE_URL=tracker_url,
+            URP_REDIS_URL="redis://127.0.0.1:6379/0",
+            URP_LOCK_DB=str(REDIS_LOCK_DB),
+            URP_LOCK_PREFIX=names["lock_prefix"],
+            URP_SOCKETIO_CHANNEL=f"urp-replicas-{run}",
+            RABBITMQ_QUEUE=names["queue"],
+            RABBITMQ_EXCHANGE=names["exchange"],
+        )
+        yield Cluster(
+            assistant,
+            (f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"),
+            names["queue"],
+            run,
+        )
+    finally:
+        if assistant is not None:
+            stop(assistant)
+        for url in (store_url, tracker_url):
+            databases.drop(url)
+        asyncio.run(_delete_rabbitmq(names["queue"], names["exchange"]))
+        locks = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_LOCK_DB)
+        for key in locks.scan_iter(f"{names['lock_prefix']}:*"):
+            locks.delete(key)
+        locks.close()
+
+
+async def _delete_rabbitmq(queue: str, exchange: str) -> None:
+    connection = await aio_pika.connect(RABBITMQ)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(queue)
+        await channel.exchange_delete(exchange)
+
+
+async def _published(queue_name: str, senders: set[str], count: int) -> list[dict[str, Any]]:
+    """The events of ``senders`` on the queue, once ``count`` of them have arrived."""
+    events: list[dict[str, Any]] = []
+    connection = await aio_pika.connect(RABBITMQ)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(queue_name, passive=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BROKER_WAIT
+        while len(events) < count and loop.time() < deadline:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.2)
+                continue
+            event = json.loads(message.body)
+            if event.get("sender_id") in senders:
+                events.append(event)
+    return events
+
+
+def _send(replica: str, sender: str, text: str, start_together: threading.Barrier) -> list[str]:
+    start_together.wait()
+    response = requests.post(
+        f"{replica}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=300
+    )
+    assert response.status_code == 200, response.status_code
+    return [reply.get("text", "") for reply in response.json()]
+
+
+def _turns(events: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each user message of a tracker with the bot's texts up to the next user message."""
+    turns: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for event in events:
+        if event["event"] == "user":
+            assert event["text"] not in turns, f"{event['text']!r} twice in the tracker"
+            current = turns[event["text"]] = []
+        elif event["event"] == "bot" and current is not None:
+            current.append(event.get("text") or "")
+    return turns
+
+
+def _key(event: dict[str, Any]) -> tuple[Any, ...]:
+    return (event["event"], event["timestamp"], event.get("name"), event.get("text"))
+
+
+def test_concurrent_messages_through_both_replicas_are_serialised(cluster: Cluster) -> None:
+    senders = [f"replicas-{cluster.run}-{number}" for number in range(CONVERSATIONS)]
+    jobs = [
+        (cluster.replicas[(number + index) % 2], sender, text)
+        for number, sender in enumerate(senders)
+        for index, text in enumerate(MESSAGES)
+    ]
+    start_together = threading.Barrier(len(jobs))
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = [pool.submit(_send, *job, start_together) for job in jobs]
+        replies = {
+            (sender, text): f.result() for (_, sender, text), f in zip(jobs, futures, strict=True)
+        }
+
+    expected_on_broker: Counter[tuple[Any, ...]] = Counter()
+    for sender in senders:
+        events = cluster.tracker(sender)
+        timestamps = [event["timestamp"] for event in events]
+        assert timestamps == sorted(timestamps), "tracker events out of order"
+        # Each message once, then its own answers, and the bot listening before the next.
+        turns = _turns(events)
+        assert sorted(turns) == sorted(MESSAGES)
+        for text, answers in turns.items():
+            # The REST channel sends a text's paragraphs as separate messages.
+            assert "\n\n".join(answers) == "\n\n".join(replies[sender, text]), (sender, text)
+            assert answers, f"no answer to {text!r}"
+        actions = [e for e in events if e["event"] in ("user", "action")]
+        for before, user in pairwise(actions):
+            if user["event"] == "user":
+                assert before.get("name") == "action_listen", (sender, user["text"])
+        expected_on_broker.update((sender, *_key(event)) for event in events)
+
+    published = asyncio.run(
+        _published(cluster.queue, set(senders), sum(expected_on_broker.values()))
+    )
+    on_broker = Counter((event["sender_id"], *_key(event)) for event in published)
+    assert on_broker == expected_on_broker
+
+
+class WebChat:
+    """A browser's chat window: one socket.io connection to one replica."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.received: asyncio.Queue[str] = asyncio.Queue()
+        self.session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.client.on("bot_uttered", lambda data: self.received.put_nowait(data.get("text", "")))
+        self.client.on("session_confirm", self.session.set_result)
+
+    async def open(self, replica: str) -> str:
+        await self.client.connect(replica, transports=["polling"], socketio_path="/socket.io")
+        await self.client.emit("session_request", {"session_id": None})
+        return await asyncio.wait_for(self.session, REPLY_WAIT)
+
+    async def say(self, text: str) -> None:
+        session = await self.session
+        await self.client.emit("user_uttered", {"message": text, "session_id": session})
+
+    async def wait_for(self, wanted: str) -> list[str]:
+        """The texts received until one containing ``wanted``."""
+        seen: list[str] = []
+        while not seen or wanted not in seen[-1]:
+            seen.append(await asyncio.wait_for(self.received.get(), REPLY_WAIT))
+        return seen
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+
+def test_a_reply_through_either_replica_reaches_the_socket_on_the_other(
+    cluster: Cluster,
+) -> None:
+    async def scenario(socket_replica: str, api_replica: str) -> None:
+        chat = WebChat()
+        try:
+            session = await chat.open(socket_replica)
+            await chat.say("ciao")
+            assert await chat.received.get()  # the bot's greeting, from the socket's replica
+            text = f"Risposta dall'URP attraverso {api_replica}"
+            api = cluster.conversations(api_replica)
+            await asyncio.to_thread(api.say, session, text)
+            assert (await chat.wait_for(text))[-1] == text
+        finally:
+            await chat.close()
+
+    first, second = cluster.replicas
+    asyncio.run(scenario(first, second))
+    asyncio.run(scenario(second, first))
+
+
+def _csrf(page: requests.Response) -> str:
+    match = _CSRF.search(page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+def test_an_operator_answers_from_the_console_whichever_replica_holds_the_socket(
+    cluster: Cluster,
+) -> None:
+    assistant = cluster.assistant
+    assistant.urp(
+        "operators", "add", "anna.bianchi", "--name", "Anna Bianchi",
+        URP_OPERATOR_PASSWORD=PASSWORD,
+    )  # fmt: skip
+    console = requests.Session()
+    login = console.get(f"{assistant.console_url}/login", timeout=60)
+    signed_in = console.post(
+        f"{assistant.console_url}/login",
+        data={"username": "anna.bianchi", "password": PASSWORD, "csrf_token": _csrf(login)},
+        timeout=60,
+    )
+    assert signed_in.status_code == 200
+
+    def post(url: str, page: requests.Response, **data: str) -> requests.Response:
+        answer = console.post(url, data={**data, "csrf_token": _csrf(page)}, timeout=60)
+        assert answer.status_code == 200, answer.status_code
+        return answer
+
+    async def citizen_on(replica: str) -> None:
+        chat = WebChat()
+        try:
+            await chat.open(replica)
+            # Two unclear messages in a row: the chat goes to the office's queue.
+            await chat.say("/nlu_fallback")
+            await chat.wait_for("altre parole")
+            await chat.say("/nlu_fallback")
+            await chat.wait_for("un operatore")  # queued, office open or closed
+
+            queue = await asyncio.to_thread(console.get, f"{assistant.console_url}/", timeout=60)
+            handoff = max(map(int, re.findall(r'href="/handoffs/(\d+)"', queue.text)))
+            chat_url = f"{assistant.console_url}/handoffs/{handoff}"
+            claimed = await asyncio.to_thread(post, f"{chat_url}/claim", queue)
+            await chat.wait_for("Anna")
+            reply = f"Buongiorno, sono Anna dell'URP ({replica})."
+            await asyncio.to_thread(post, f"{chat_url}/reply", claimed, text=reply)
+            assert (await chat.wait_for(reply))[-1] == reply
+            await asyncio.to_thread(post, f"{chat_url}/resolve", claimed)
+        finally:
+            await chat.close()
+
+    for replica in cluster.replicas:
+        asyncio.run(citizen_on(replica))
