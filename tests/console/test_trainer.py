@@ -82,7 +82,7 @@ def test_label_an_item_and_it_leaves_the_inbox(world: World, training: TrainingD
     assert page.url == browser.url("/formazione")
     assert "Aggiunto come esempio di ask_pharmacy_shift in data/nlu/pharmacy.yml" in page.text
     assert f'id="messaggio-{number}"' not in page.text
-    assert "<strong>4</strong> da rivedere · 1 aggiunti" in page.text
+    assert "<strong>4</strong> da rivedere · 1 aggiunto agli esempi · 0 scartati" in page.text
     assert FARMACIA in [ex.plain for ex in read_examples(training.nlu_dir / "pharmacy.yml")]
     audit = [(a["operator"], a["action"]) for a in raw_rows(world.database, "audit_events")]
     assert ("tina.verdi", "review_added") in audit
@@ -120,7 +120,7 @@ def test_out_of_scope_and_discard(world: World, training: TrainingData) -> None:
     mail = item_id(world.database, "scrivetemi la mail a [email]")
     page = browser.submit(f"/formazione/{mail}", "/formazione", azione="scarta")
     assert "Messaggio scartato." in page.text
-    assert "<strong>3</strong> da rivedere · 1 aggiunti agli esempi · 1 scartati" in page.text
+    assert "<strong>3</strong> da rivedere · 1 aggiunto agli esempi · 1 scartato" in page.text
     again = browser.submit(f"/formazione/{mail}", "/formazione", azione="scarta")
     assert "è già stato deciso" in again.text
 

@@ -90,7 +90,13 @@ def test_a_labelled_item_lands_in_its_file_and_leaves_the_inbox(
         "tina.verdi",
     )
     audit = raw_rows(database, "audit_events")
-    assert [(a["operator"], a["action"]) for a in audit] == [("tina.verdi", "review_added")]
+    assert [(a["operator"], a["action"], a["detail"]) for a in audit] == [
+        (
+            "tina.verdi",
+            "review_added",
+            f"review:{item.id} intent:ask_pharmacy_shift suggested:ask_pharmacy_shift",
+        )
+    ]
     with pytest.raises(ReviewStateError, match="già stato deciso"):
         store.discard(item.id, "tina.verdi")
 

@@ -194,7 +194,10 @@ class ReviewStore:
             relative = added.path.relative_to(training.nlu_dir.parent.parent)
         except ValueError:
             relative = added.path
-        self._close(item_id, ADDED, operator, intent=intent, nlu_file=str(relative))
+        suggested = item.suggested_intent or "-"
+        self._close(
+            item_id, ADDED, operator, intent=intent, nlu_file=str(relative), suggested=suggested
+        )
         return added
 
     def discard(self, item_id: int, operator: str) -> None:
@@ -207,7 +210,11 @@ class ReviewStore:
             raise ReviewStateError(f"Il messaggio n. {item_id} è già stato deciso.")
         return self.get(item_id)
 
-    def _close(self, item_id: int, status: str, operator: str, **values: str) -> None:
+    def _close(
+        self, item_id: int, status: str, operator: str, suggested: str = "", **values: str
+    ) -> None:
+        """Decided: in the item, and in the audit trail (with the model's suggestion, to
+        see how often trainers accept it)."""
         now: datetime = self._clock()
         with self._db.transaction(write=True) as session:
             changed = session.execute(
@@ -217,9 +224,9 @@ class ReviewStore:
             ).rowcount
             if not changed:
                 raise ReviewStateError(f"Il messaggio n. {item_id} è già stato deciso.")
-            detail = f"review:{item_id}" + (
-                f" intent:{values['intent']}" if "intent" in values else ""
-            )
+            detail = f"review:{item_id}"
+            if "intent" in values:
+                detail += f" intent:{values['intent']} suggested:{suggested}"
             session.add(
                 AuditEvent(at=now, operator=operator, action=f"review_{status}", detail=detail)
             )
