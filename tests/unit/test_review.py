@@ -27,6 +27,8 @@ from urp.review.masking import mask
         ("oppure 3331234567 grazie", "oppure [telefono] grazie"),
         ("codice fiscale RSSMRA80A01A271X", "codice fiscale [codice fiscale]"),
         ("pratica 1234567 del comune", "pratica [numero] del comune"),
+        ("iban IT60X0542811101000000123456 grazie", "iban [iban] grazie"),
+        ("IBAN: IT60 X054 2811 1010 0000 0123 456", "IBAN: [iban]"),
     ],
 )
 def test_personal_data_is_masked(text: str, masked: str) -> None:
@@ -42,6 +44,7 @@ def test_personal_data_is_masked(text: str, masked: str) -> None:
         "Sono Iscritto al memo",
         "la farmacia di turno in via Roma?",
         "ho 3 figli e 2 cani",
+        "ok23 ciao come stai oggi",
     ],
 )
 def test_what_is_not_personal_stays(text: str) -> None:

@@ -1,6 +1,6 @@
 """Personal data out of a citizen's message: what the review inbox keeps and shows.
 
-Masked: e-mail addresses, tax codes, phone numbers (and any other long number: a file
+Masked: e-mail addresses, tax codes, IBANs, phone numbers (and any other long number: a file
 number, a document), house numbers after a street name, and names in the forms people
 use to introduce themselves ("mi chiamo ...", "sono Mario Rossi", "sig.ra Bianchi",
 "cordiali saluti, Anna Verdi"). The placeholders are plain words in brackets, so the
@@ -15,11 +15,14 @@ EMAIL = "[email]"
 PHONE = "[telefono]"
 NUMBER = "[numero]"
 TAX_CODE = "[codice fiscale]"
+IBAN = "[iban]"
 HOUSE_NUMBER = "[civico]"
 NAME = "[nome]"
-PLACEHOLDERS = (EMAIL, PHONE, NUMBER, TAX_CODE, HOUSE_NUMBER, NAME)
+PLACEHOLDERS = (EMAIL, PHONE, NUMBER, TAX_CODE, IBAN, HOUSE_NUMBER, NAME)
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Spaces allowed every four characters, as banks print them.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
 _TAX_CODE = re.compile(r"\b[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]\b", re.IGNORECASE)
 # Digits with single separators (spaces, dots, dashes, slashes), optionally international.
 _DIGITS = re.compile(r"(?<![\w+])(?:\+|00)?\d(?:[ .\-/]?\d){5,}(?!\w)")
@@ -62,6 +65,12 @@ _NOT_NAMES = {
 }  # fmt: skip
 
 
+def _iban(match: re.Match[str]) -> str:
+    found = match.group(0)
+    # A real IBAN has mostly digits; "ciao23 come stai" must not look like one.
+    return IBAN if sum(c.isdigit() for c in found) >= 10 else found
+
+
 def _digits(match: re.Match[str]) -> str:
     found = match.group(0)
     if _DATE.fullmatch(found):
@@ -90,6 +99,7 @@ def mask(text: str) -> str:
     """The message with personal data replaced by placeholders (``[telefono]``...)."""
     text = _EMAIL.sub(EMAIL, text)
     text = _TAX_CODE.sub(TAX_CODE, text)
+    text = _IBAN.sub(_iban, text)
     text = _DIGITS.sub(_digits, text)
     text = _STREET.sub(_house_number, text)
     text = _INTRODUCED.sub(_name, text)
