@@ -8,12 +8,10 @@ held-out set before it is written. SQLite file, one process.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.bench_handoff import _print, _timed
 from urp.db import Database, upgrade
 from urp.privacy import UserHasher
 from urp.review.inbox import ReviewCollector, group
@@ -22,21 +20,6 @@ from urp.review.training import TrainingData
 
 EVENTS = 2000
 MESSAGE = "scusate ma il gattile di via Flaminia 12 apre anche la domenica mattina"
-
-
-def _timed(calls: int, work: Callable[[int], object]) -> list[float]:
-    times = []
-    for n in range(calls):
-        start = time.perf_counter()
-        work(n)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def _print(label: str, times: list[float]) -> None:
-    ordered = sorted(times)
-    p95 = ordered[int(0.95 * len(ordered)) - 1]
-    print(f"  {label:<44} p50 {statistics.median(times):6.2f} ms   p95 {p95:6.2f} ms")
 
 
 def _event(n: int, confidence: float) -> dict:
