@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import threading
 from collections import Counter
@@ -24,19 +23,15 @@ from typing import Any
 
 import aio_pika
 import pytest
-import redis
 import requests
 import socketio
 
-from tests.e2e.servers import RunningAssistant, free_port, start, stop
+from tests.e2e.production import RABBITMQ, Production, production
+from tests.e2e.servers import RunningAssistant
 from urp.rasa_api import RasaConversations
-from urp.tools import databases
 
 pytestmark = pytest.mark.e2e
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
-REDIS_LOCK_DB = 1
 # What citizens write, each message once per conversation (the tracker must show each once).
 MESSAGES = (
     "ciao",
@@ -55,10 +50,15 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @dataclass
 class Cluster:
-    assistant: RunningAssistant
-    replicas: tuple[str, str]  # base URLs of the two Rasa replicas, not the balancer
-    queue: str
-    run: str  # this module's unique suffix
+    production: Production
+
+    @property
+    def assistant(self) -> RunningAssistant:
+        return self.production.assistant
+
+    @property
+    def replicas(self) -> tuple[str, str]:
+        return self.production.replicas
 
     def conversations(self, replica: str) -> RasaConversations:
         return RasaConversations(replica, token=self.assistant.token)
@@ -75,57 +75,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    run = os.urandom(4).hex()
-    store_url = f"{POSTGRES}/urp_replicas_{run}"
-    tracker_url = f"{POSTGRES}/urp_replicas_tracker_{run}"
-    names = {
-        "queue": f"urp_replicas_{run}",
-        "exchange": f"urp_replicas_{run}",
-        "lock_prefix": f"urpreplicas{run}",
-    }
-    ports = (free_port(), free_port())
-    tmp = tmp_path_factory.mktemp("replicas")
-    assistant = None
-    try:
-        assistant = start(
-            tmp,
-            "run-prod.sh",
-            URP_REPLICA_PORTS=f"{ports[0]} {ports[1]}",
-            URP_CONSOLE_INTERNAL_PORT=str(free_port()),
-            URP_PROD_DIR=str(tmp / "prod"),
-            URP_DB_URL=store_url,
-            URP_TRACKER_STORE_URL=tracker_url,
-            URP_REDIS_URL="redis://127.0.0.1:6379/0",
-            URP_LOCK_DB=str(REDIS_LOCK_DB),
-            URP_LOCK_PREFIX=names["lock_prefix"],
-            URP_SOCKETIO_CHANNEL=f"urp-replicas-{run}",
-            RABBITMQ_QUEUE=names["queue"],
-            RABBITMQ_EXCHANGE=names["exchange"],
-        )
-        yield Cluster(
-            assistant,
-            (f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"),
-            names["queue"],
-            run,
-        )
-    finally:
-        if assistant is not None:
-            stop(assistant)
-        for url in (store_url, tracker_url):
-            databases.drop(url)
-        asyncio.run(_delete_rabbitmq(names["queue"], names["exchange"]))
-        locks = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_LOCK_DB)
-        for key in locks.scan_iter(f"{names['lock_prefix']}:*"):
-            locks.delete(key)
-        locks.close()
-
-
-async def _delete_rabbitmq(queue: str, exchange: str) -> None:
-    connection = await aio_pika.connect(RABBITMQ)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(queue)
-        await channel.exchange_delete(exchange)
+    with production(tmp_path_factory.mktemp("replicas")) as running:
+        yield Cluster(running)
 
 
 async def _published(queue_name: str, senders: set[str], count: int) -> list[dict[str, Any]]:
@@ -175,7 +126,7 @@ def _key(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_concurrent_messages_through_both_replicas_are_serialised(cluster: Cluster) -> None:
-    senders = [f"replicas-{cluster.run}-{number}" for number in range(CONVERSATIONS)]
+    senders = [f"replicas-{cluster.production.run}-{number}" for number in range(CONVERSATIONS)]
     jobs = [
         (cluster.replicas[(number + index) % 2], sender, text)
         for number, sender in enumerate(senders)
@@ -207,7 +158,7 @@ def test_concurrent_messages_through_both_replicas_are_serialised(cluster: Clust
         expected_on_broker.update((sender, *_key(event)) for event in events)
 
     published = asyncio.run(
-        _published(cluster.queue, set(senders), sum(expected_on_broker.values()))
+        _published(cluster.production.queue, set(senders), sum(expected_on_broker.values()))
     )
     on_broker = Counter((event["sender_id"], *_key(event)) for event in published)
     assert on_broker == expected_on_broker
