@@ -747,6 +747,7 @@ def _privacy_purge(args: argparse.Namespace) -> int:
     print(f"Conversazioni con l'URP anonimizzate: {result.handoffs}")
     print(f"Segnalazioni senza più il numero: {result.reports}")
     print(f"Esiti di consegna WhatsApp cancellati: {result.deliveries}")
+    print(f"Messaggi da rivedere cancellati: {result.review_items}")
     if tracker is not None:
         print(f"Eventi delle conversazioni cancellati: {result.tracker_events}")
         print(f"Conversazioni cancellate su richiesta: {result.erased_conversations}")

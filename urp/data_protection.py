@@ -10,7 +10,7 @@ Two jobs, one home:
   work, without the number.
 - :meth:`DataProtection.purge` — retention (``privacy.retention_days`` of the settings):
   the messages of handoffs closed before the cut-off, the numbers of older reports, the
-  WhatsApp delivery records.
+  WhatsApp delivery records, the trainers' review inbox (masked messages).
 
 The conversations themselves live in Rasa's tracker store (:class:`TrackerEvents`): the
 events older than the retention period are deleted, and so are all the events of a
@@ -25,7 +25,7 @@ Audit rows say what was erased and how much, never whose.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -51,6 +51,7 @@ from urp.models import (
     Handoff,
     HandoffMessage,
     Report,
+    ReviewItem,
     Subscriber,
     WhatsAppContact,
     WhatsAppOutbound,
@@ -84,6 +85,7 @@ class PurgeResult:
     handoffs: int  # closed handoffs whose messages and number went
     reports: int  # reports that lost the number
     deliveries: int  # WhatsApp delivery records deleted
+    review_items: int = 0  # messages of the trainers' inbox last seen before the cut-off
     tracker_events: int = 0  # Rasa events deleted (old ones and erasure requests)
     erased_conversations: int = 0
 
@@ -161,7 +163,11 @@ class DataProtection:
                 delete(WhatsAppOutbound).where(WhatsAppOutbound.sent_at < cutoff)
             ).rowcount
             session.execute(delete(WhatsAppContact).where(WhatsAppContact.last_inbound_at < cutoff))
-            if handoff_ids or reports or deliveries:
+            # The trainers' inbox holds masked messages only, but no longer than the rest.
+            review = session.execute(
+                delete(ReviewItem).where(ReviewItem.last_seen_at < cutoff)
+            ).rowcount
+            if handoff_ids or reports or deliveries or review:
                 session.add(
                     AuditEvent(
                         at=now,
@@ -170,11 +176,11 @@ class DataProtection:
                         detail=(
                             f"conservazione {retention.days} giorni: {len(handoff_ids)} "
                             f"conversazioni con l'URP, {reports} segnalazioni, "
-                            f"{deliveries} esiti di consegna"
+                            f"{deliveries} esiti di consegna, {review} messaggi da rivedere"
                         ),
                     )
                 )
-        return PurgeResult(len(handoff_ids), reports, deliveries)
+        return PurgeResult(len(handoff_ids), reports, deliveries, review_items=review)
 
     @staticmethod
     def _anonymise_handoffs(session, handoff_ids: list[int], now: datetime) -> None:
@@ -262,4 +268,4 @@ def purge_all(
     if tracker is None:
         return result
     deleted, erased = tracker.purge(protection.now() - retention)
-    return PurgeResult(result.handoffs, result.reports, result.deliveries, deleted, erased)
+    return replace(result, tracker_events=deleted, erased_conversations=erased)

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+import yaml
+
 # Endpoints whose body must be a JSON object, and the fields that must then be texts.
 _OBJECT = re.compile(
     r"^/(model/parse|conversations/[^/]+/(messages|trigger_intent|execute|predict)"
@@ -22,8 +24,13 @@ _OBJECT = re.compile(
 )
 # Endpoints that take events: an object or a list of objects.
 _EVENTS = re.compile(r"^/conversations/[^/]+/tracker/events/?$")
-# Endpoints that also take YAML (training data, stories): only JSON of the wrong shape.
-_YAML = re.compile(r"^/model/(train|test/intents|test/stories)/?$")
+# Endpoints that take training data or stories, in YAML (or Rasa's JSON): the key the
+# data must have at the top, None for any mapping.
+_TRAINING_DATA = {
+    "/model/test/intents": ("nlu", "rasa_nlu_data"),
+    "/model/test/stories": ("stories",),
+    "/model/train": None,
+}
 _TEXT_FIELDS = ("text", "sender", "name", "message", "next_action", "sender_id")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -55,14 +62,24 @@ def _shape_problem(path: str, body: bytes) -> str | None:
         if not all(isinstance(event, dict) for event in events):
             return "gli eventi devono essere oggetti JSON"
         return None
-    if _YAML.match(path):
-        try:
-            data = _json(body)
-        except _NotJson as error:
-            if "UTF-8" in str(error):
-                raise
-            return None  # YAML
-        return None if isinstance(data, dict) else "il corpo deve essere un oggetto"
+    if path.rstrip("/") in _TRAINING_DATA:
+        return _training_data_problem(_TRAINING_DATA[path.rstrip("/")], body)
+    return None
+
+
+def _training_data_problem(keys: tuple[str, ...] | None, body: bytes) -> str | None:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "il corpo non è UTF-8 valido"
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError:
+        return "il corpo non è YAML o JSON valido"
+    if not isinstance(data, dict):
+        return "il corpo deve essere una mappa di dati di addestramento"
+    if keys and not any(key in data for key in keys):
+        return f"mancano i dati: serve la chiave '{keys[0]}'"
     return None
 
 

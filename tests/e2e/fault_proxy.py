@@ -41,7 +41,7 @@ class FaultProxy:
         """Connection refused from now on; the open connections are cut."""
         listener, self._listener = self._listener, None
         if listener is not None:
-            listener.close()
+            _close(listener)  # shutdown() wakes the thread blocked in accept()
         with self._lock:
             for connection in self._connections:
                 _close(connection)

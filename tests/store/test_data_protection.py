@@ -28,6 +28,8 @@ from urp.handoffs import HandoffService
 from urp.operators import OperatorService
 from urp.privacy import UserHasher
 from urp.reports import ReportService
+from urp.review.inbox import Sighting
+from urp.review.store import ReviewStore
 from urp.settings import Settings
 from urp.subscribers import SubscriberService
 from urp.whatsapp.store import WhatsAppStore
@@ -104,6 +106,11 @@ def test_erasing_someone_unknown_is_harmless(protection: DataProtection) -> None
     assert (result.subscription, result.handoffs, result.reports) == (False, 0, 0)
 
 
+def unsure(text: str, clock: FixedClock) -> Sighting:
+    at = clock.now
+    return Sighting(text, "greet", 0.4, None, frozenset({"fallback"}), "rest", at, "c", 0.0)
+
+
 def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
     protection: DataProtection,
     database: Database,
@@ -112,6 +119,7 @@ def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
     clock: FixedClock,
 ) -> None:
     old = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    ReviewStore(database, hasher, clock=clock).record([unsure("boh vecchio", clock)])
     operators = OperatorService(database)
     mario = operators.add("mario.rossi", "Mario Rossi", "password-lunga-1", "operator")
     handoffs = HandoffService(database, settings, clock=clock)
@@ -119,10 +127,12 @@ def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
     handoffs.resolve(old, mario)
     clock.advance(days=200)
     recent = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    ReviewStore(database, hasher, clock=clock).record([unsure("boh recente", clock)])
 
     result = protection.purge(timedelta(days=180))
 
-    assert (result.handoffs, result.reports, result.deliveries) == (1, 1, 1)
+    assert (result.handoffs, result.reports, result.deliveries, result.review_items) == (1, 1, 1, 1)
+    assert [row["text"] for row in raw_rows(database, "review_items")] == ["boh recente"]
     rows = {row["id"]: row for row in raw_rows(database, "handoffs")}
     assert rows[old]["conversation_id"] == anonymous_conversation(old)
     assert rows[recent]["conversation_id"] == OTHER

@@ -24,6 +24,10 @@ from urp.http_bodies import body_problem
         ("/webhook", b'{"next_action": 3}'),
         ("/model/test/intents", b"[1]"),
         ("/model/test/intents", b"\xff"),
+        ("/model/test/intents", b'{"text": 5}'),
+        ("/model/test/intents", b"just words"),
+        ("/model/test/stories", b"nlu: []"),
+        ("/model/train", b"[unclosed"),
     ],
 )
 def test_garbage_is_refused_with_a_reason(path: str, body: bytes) -> None:
