@@ -1,0 +1,382 @@
+"""Load: closed-loop conversations over REST, ours on one and two replicas beside Rasa's starter bot.
+
+N simulated citizens (``URP_BENCH_CONVERSATIONS``, default 10) each hold one conversation at
+a time and send its next message as soon as the previous one is answered (closed loop):
+greeting, subscribe, pharmacy on duty today and tomorrow, bathing, the latest memo, small
+talk, unsubscribe, thanks, goodbye; then a new conversation. After a warm-up
+(``URP_BENCH_WARMUP``, 10 s) the answers of ``URP_BENCH_SECONDS`` (60 s) are counted:
+messages per second and p50/p95/p99 latency, for
+
+- Rasa's starter bot (``rasa init --no-prompt``, trained in a temporary folder, its own
+  defaults: tracker in memory) with the same load generator and its own English script;
+- this assistant as `make run` starts it (one Rasa process, trackers in SQLite);
+- the production profile of `make run-prod` (PostgreSQL, Redis lock store, RabbitMQ) on
+  one replica (straight to its port) and on two (through nginx), in its own databases,
+  queue and lock prefix, removed at the end.
+
+Also each Rasa server's RSS after the load, the cold start (process start to the first
+answer), and the training time of both bots (``URP_BENCH_TRAIN=0`` skips ours, ~5 min on
+2 cores; the model in models/ is the one served). Results: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.production import production
+from tests.e2e.servers import ROOT, free_port, start, stop
+
+RASA = ROOT / ".venv" / "bin" / "rasa"
+
+# One conversation of a citizen: every topic the office's assistant is used for.
+URP_SCRIPT = (
+    "ciao",
+    "iscrivimi",
+    "quali farmacie sono di turno oggi?",
+    "e domani?",
+    "si può fare il bagno a Portonovo?",
+    "qual è l'ultimo memo del comune?",
+    "sei un bot?",
+    "cancellami",
+    "grazie mille",
+    "arrivederci",
+)
+# The starter bot's own intents, as many messages.
+STARTER_SCRIPT = (
+    "hello",
+    "I am sad",
+    "no",
+    "yes",
+    "are you a bot?",
+    "great",
+    "bye",
+    "hi there",
+    "I am feeling very good",
+    "goodbye",
+)
+
+
+def _setting(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+@dataclass
+class LoadResult:
+    label: str
+    latencies: list[float] = field(default_factory=list)  # seconds, answers in the window
+    errors: int = 0
+    seconds: float = 0.0
+    rss_mb: float = 0.0
+    cpu_seconds: float = 0.0  # of the Rasa servers during the window
+    machine_busy: float = 0.0  # cores busy on the whole machine (every process) meanwhile
+    cold_start: float | None = None
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cores(self) -> float:
+        """CPU the Rasa servers had: on a shared machine, less than the cores it has."""
+        return self.cpu_seconds / self.seconds if self.seconds else 0.0
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Messages answered per CPU second of the Rasa servers: what a core is worth."""
+        return len(self.latencies) / self.cpu_seconds if self.cpu_seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+async def _citizen(
+    session: aiohttp.ClientSession,
+    url: str,
+    script: Sequence[str],
+    window: tuple[float, float],
+    result: LoadResult,
+) -> None:
+    begin, end = window
+    while time.monotonic() < end:
+        sender = "bench-" + uuid.uuid4().hex
+        for text in script:
+            sent = time.monotonic()
+            if sent >= end:
+                return
+            try:
+                async with session.post(url, json={"sender": sender, "message": text}) as answer:
+                    await answer.read()
+                    ok = answer.status == 200
+            except aiohttp.ClientError:
+                ok = False
+            done = time.monotonic()
+            if begin <= sent and done <= end:
+                if ok:
+                    result.latencies.append(done - sent)
+                else:
+                    result.errors += 1
+
+
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle nor waiting) since boot."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure_cpu(
+    pids: Sequence[int], window: tuple[float, float], result: LoadResult
+) -> None:
+    begin, end = window
+    await asyncio.sleep(max(0.0, begin - time.monotonic()))
+    start, machine = _cpu_seconds(pids), _machine_busy_seconds()
+    await asyncio.sleep(max(0.0, end - time.monotonic()))
+    result.cpu_seconds = _cpu_seconds(pids) - start
+    result.machine_busy = (_machine_busy_seconds() - machine) / result.seconds
+
+
+async def _load(
+    label: str, base_url: str, script: Sequence[str], servers: Sequence[int]
+) -> LoadResult:
+    conversations = int(_setting("URP_BENCH_CONVERSATIONS", 10))
+    warmup = _setting("URP_BENCH_WARMUP", 10)
+    seconds = _setting("URP_BENCH_SECONDS", 60)
+    result = LoadResult(label, seconds=seconds)
+    begin = time.monotonic() + warmup
+    timeout = aiohttp.ClientTimeout(total=300)
+    connector = aiohttp.TCPConnector(limit=conversations)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        url = f"{base_url}/webhooks/rest/webhook"
+        window = (begin, begin + seconds)
+        await asyncio.gather(
+            _measure_cpu(servers, window, result),
+            *(_citizen(session, url, script, window, result) for _ in range(conversations)),
+        )
+    return result
+
+
+def load(label: str, base_url: str, script: Sequence[str], servers: Sequence[int]) -> LoadResult:
+    """Closed-loop load on ``base_url``; ``servers`` are the Rasa processes whose CPU counts."""
+    result = asyncio.run(_load(label, base_url, script, servers))
+    result.rss_mb = _rss_mb(servers)
+    return result
+
+
+def _first_answer(base_url: str, message: str, started: float, process: subprocess.Popen) -> float:
+    """Seconds from ``started`` to the first REST answer of the server."""
+    import requests
+
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server at {base_url} ended with {process.returncode}")
+        try:
+            answer = requests.post(
+                f"{base_url}/webhooks/rest/webhook",
+                json={"sender": "bench-cold-" + uuid.uuid4().hex, "message": message},
+                timeout=60,
+            )
+            if answer.status_code == 200 and answer.json():
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+
+
+def _rss_mb(pids: Sequence[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every process below ``root``, with its command line."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+        commands[int(entry.name)] = command
+    found: dict[int, str] = {}
+    pending = [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found[child] = commands.get(child, "")
+            pending.append(child)
+    return found
+
+
+def _rasa_servers(process: subprocess.Popen, port: int | None = None) -> list[int]:
+    """The Rasa servers (not the action server) started below ``process``."""
+    return [
+        pid
+        for pid, command in _descendants(process.pid).items()
+        if " run " in command + " "
+        and "rasa" in command
+        and " actions" not in command
+        and (port is None or f"--port {port}" in command)
+    ]
+
+
+def _timed(command: Sequence[str], cwd: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    return time.monotonic() - started
+
+
+def starter_bot(folder: Path) -> tuple[LoadResult, float]:
+    """Rasa's starter bot: trained by ``rasa init``, served over REST, loaded."""
+    init = _timed([str(RASA), "init", "--no-prompt", "--init-dir", str(folder)], folder)
+    port = free_port()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(RASA), "run", "--port", str(port), "--interface", "127.0.0.1", "--quiet"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        cold = _first_answer(url, "hello", started, process)
+        result = load("starter bot (rasa init), 1 process", url, STARTER_SCRIPT, [process.pid])
+        result.cold_start = cold
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return result, init
+
+
+def embedded(folder: Path) -> LoadResult:
+    """This assistant as `make run` starts it."""
+    started = time.monotonic()
+    running = start(folder)
+    try:
+        cold = _first_answer(running.url, "ciao", started, running.process)
+        servers = _rasa_servers(running.process)
+        result = load("URP, make run (1 process, SQLite)", running.url, URP_SCRIPT, servers)
+        result.cold_start = cold
+    finally:
+        stop(running)
+    return result
+
+
+def replicas(folder: Path) -> tuple[LoadResult, LoadResult]:
+    """The production profile: one replica, then two behind nginx."""
+    started = time.monotonic()
+    with production(folder) as running:
+        balancer = running.assistant
+        cold = _first_answer(balancer.url, "ciao", started, balancer.process)
+        port = int(running.replicas[0].rsplit(":", 1)[1])
+        first = _rasa_servers(balancer.process, port)
+        one = load("URP, production profile, 1 replica", running.replicas[0], URP_SCRIPT, first)
+        both = _rasa_servers(balancer.process)
+        two = load("URP, production profile, 2 replicas + nginx", balancer.url, URP_SCRIPT, both)
+        one.cold_start = two.cold_start = cold
+    return one, two
+
+
+def _machine() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = Path("/proc/meminfo").read_text().split()[1]
+    load1, load5, _ = os.getloadavg()
+    return (
+        f"{cpu}, {os.cpu_count()} core, {int(memory) // 1024 // 1024} GB RAM, "
+        f"Python {platform.python_version()}, load average {load1:.1f}/{load5:.1f} at start"
+    )
+
+
+def _row(result: LoadResult) -> str:
+    cold = f"{result.cold_start:7.1f}" if result.cold_start is not None else "      -"
+    return (
+        f"  {result.label:<46} {result.throughput:6.1f} {result.percentile(0.50):7.0f} "
+        f"{result.percentile(0.95):7.0f} {result.percentile(0.99):7.0f} "
+        f"{result.rss_mb:7.0f} {cold} {result.errors:6d} {result.cores:6.2f} "
+        f"{result.per_cpu_second:7.1f} {result.machine_busy:6.2f}"
+    )
+
+
+def main() -> None:
+    conversations = int(_setting("URP_BENCH_CONVERSATIONS", 10))
+    print(f"  machine: {_machine()}")
+    print(
+        f"  {conversations} concurrent conversations, closed loop, "
+        f"{_setting('URP_BENCH_SECONDS', 60):.0f} s measured after "
+        f"{_setting('URP_BENCH_WARMUP', 10):.0f} s of warm-up"
+    )
+    with tempfile.TemporaryDirectory(prefix="urp-bench-load-") as folder:
+        base = Path(folder)
+        (base / "starter").mkdir()
+        starter, starter_training = starter_bot(base / "starter")
+        ours_training = None
+        if os.environ.get("URP_BENCH_TRAIN", "1") != "0":
+            (base / "model").mkdir()
+            ours_training = _timed(
+                [str(RASA), "train", "--out", str(base / "model"), "--fixed-model-name", "urp"],
+                ROOT,
+            )
+        (base / "embedded").mkdir()
+        make_run = embedded(base / "embedded")
+        (base / "production").mkdir()
+        one, two = replicas(base / "production")
+    print(
+        f"\n  {'configuration':<46} {'msg/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'RSS MB':>7} {'cold s':>7} {'errors':>6} {'cores':>6} {'msg/CPUs':>7} {'busy':>6}"
+    )
+    for result in (starter, make_run, one, two):
+        print(_row(result))
+    print(
+        f"\n  URP 1 replica / starter bot: {one.throughput / starter.throughput:.2f}x "
+        f"(must be >= 1.0, goal 1.5)"
+    )
+    print(f"  URP 2 replicas / 1 replica:  {two.throughput / one.throughput:.2f}x (must be >= 1.6)")
+    print(
+        "  cores: CPU the Rasa servers got; msg/CPUs: messages per CPU second of theirs; "
+        "busy: cores busy on the whole machine (every user) during the window"
+    )
+    print(f"  training: starter bot (rasa init) {starter_training:.0f} s", end="")
+    print(f", URP {ours_training:.0f} s" if ours_training is not None else ", URP skipped")
