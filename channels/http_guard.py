@@ -1,4 +1,5 @@
-"""Every HTTP endpoint of the Rasa server answers 400 to a body it cannot serve, never 500.
+"""Every HTTP endpoint of the Rasa server answers 400 to a body it cannot serve (413 to a
+message far too large), never 500.
 
 A request middleware (installed by the REST channel, which every profile enables) asks
 :func:`urp.http_bodies.body_problem` about each write request before Rasa's handlers see
@@ -12,7 +13,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from urp.http_bodies import body_problem
+from urp.http_bodies import body_problem, too_large
 
 _INSTALLED = "urp_http_guard"
 
@@ -20,7 +21,12 @@ _INSTALLED = "urp_http_guard"
 async def refuse_bad_bodies(request: Request) -> HTTPResponse | None:
     if request.headers.get("Content-Encoding"):
         return None  # compressed: the handler decompresses and checks it
-    problem = body_problem(request.method, request.path, request.body or b"")
+    body = request.body or b""
+    if too_large(request.method, request.path, len(body)):
+        return response.json(
+            {"status": "failure", "reason": "PayloadTooLarge", "code": 413}, status=413
+        )
+    problem = body_problem(request.method, request.path, body)
     if problem is None:
         return None
     return response.json(

@@ -33,6 +33,20 @@ _TRAINING_DATA = {
 }
 _TEXT_FIELDS = ("text", "sender", "name", "message", "next_action", "sender_id")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# A message for the bot is a few KB at most: above this, 413 before anything parses it.
+# (The action server's /webhook carries whole trackers and the events endpoints whole
+# conversations: not limited here.)
+MAX_MESSAGE_BODY = 1024 * 1024
+_MESSAGES = re.compile(
+    r"^/(model/parse|conversations/[^/]+/(messages|trigger_intent)|webhooks/callback/webhook)/?$"
+)
+
+
+def too_large(method: str, path: str, size: int) -> bool:
+    """Whether the body is above what the endpoint takes (answered with 413)."""
+    return (
+        method.upper() in WRITE_METHODS and size > MAX_MESSAGE_BODY and bool(_MESSAGES.match(path))
+    )
 
 
 class _NotJson(ValueError):

@@ -155,6 +155,12 @@ def test_every_http_endpoint_answers_4xx_to_garbage(
     assert say(assistant, uuid.uuid4().hex, "ciao")
 
 
+def test_a_huge_message_to_the_api_gets_413(assistant: RunningAssistant) -> None:
+    body = json.dumps({"text": "x" * 2_000_000}).encode()
+    url = f"{assistant.url}/model/parse?token={assistant.token}"
+    assert _status(url, body, "application/json") == 413
+
+
 def test_no_citizen_words_in_the_log(assistant: RunningAssistant) -> None:
     words = "la mia vicina Gianna Zanzibarotti ha perso il gatto"
     sender = "393471112233"

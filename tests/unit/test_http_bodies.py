@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from urp.http_bodies import body_problem
+from urp.http_bodies import MAX_MESSAGE_BODY, body_problem, too_large
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,12 @@ def test_garbage_is_refused_with_a_reason(path: str, body: bytes) -> None:
 )
 def test_good_bodies_and_other_endpoints_pass(method: str, path: str, body: bytes) -> None:
     assert body_problem(method, path, body) is None
+
+
+def test_only_messages_far_too_large_are_refused() -> None:
+    big = MAX_MESSAGE_BODY + 1
+    assert too_large("POST", "/model/parse", big)
+    assert too_large("POST", "/conversations/abc/messages", big)
+    assert not too_large("POST", "/model/parse", MAX_MESSAGE_BODY)
+    assert not too_large("POST", "/webhook", big * 10)  # whole trackers, for the actions
+    assert not too_large("GET", "/model/parse", big)
