@@ -34,7 +34,7 @@ from urp.memos import Memo, MemoItem, MemoService
 from urp.settings import PROJECT_ROOT
 from urp.subscribers import SubscriberService
 
-PROCESS_TIMEOUT = 120
+PROCESS_TIMEOUT = 300  # a loaded 2-core machine: generous, still ends a stuck worker
 
 
 @pytest.fixture
