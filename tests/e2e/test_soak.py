@@ -22,7 +22,7 @@ from tests.e2e.servers import RunningAssistant
 
 pytestmark = pytest.mark.e2e
 
-MESSAGES = int(os.environ.get("URP_SOAK_MESSAGES", "1000"))
+MESSAGES = int(os.environ.get("URP_SOAK_MESSAGES", "10000"))
 CONVERSATIONS = 200
 WARM_UP = CONVERSATIONS * 2
 PARALLEL = 4
