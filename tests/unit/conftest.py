@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions import clock
+from actions import clock, services
+from urp.db import Database, upgrade
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -22,3 +23,18 @@ def at() -> Iterator[Callable[..., None]]:
 
     yield freeze
     clock.now_override = None
+
+
+@pytest.fixture
+def actions_store(tmp_path, monkeypatch) -> Iterator[Database]:
+    """The actions' services on a new, migrated SQLite store with a test salt."""
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()
+    database = services.database()
+    upgrade(database)
+    yield database
+    database.dispose()
+    services.database.cache_clear()
+    services.user_hasher.cache_clear()

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from actions import services
 from actions.privacy import ActionEraseMyData
 from actions.subscription import ActionSubscribe
 from tests.unit.conversation import run, tracker, user
-from urp.db import Database, upgrade
+from urp.db import Database
 
 NUMBER = "393331234567"
 
 
 @pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch) -> Iterator[Database]:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
-    monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
-    services.database.cache_clear()
-    services.user_hasher.cache_clear()
-    database = services.database()
-    upgrade(database)
-    yield database
-    database.dispose()
-    services.database.cache_clear()
-    services.user_hasher.cache_clear()
+def store(actions_store: Database) -> Database:
+    return actions_store
 
 
 def says(intent: str, text: str):

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import services
 from actions.subscription import ActionSubscribe, ActionSubscriptionStatus, ActionUnsubscribe
 from tests.unit.conversation import run, tracker
-from urp.db import Database, upgrade
+from urp.db import Database
 
 
 @pytest.fixture(autouse=True)
-def register(tmp_path, monkeypatch) -> Iterator[Database]:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
-    monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
-    services.database.cache_clear()
-    services.user_hasher.cache_clear()
-    database = services.database()
-    upgrade(database)
-    yield database
-    database.dispose()
-    services.database.cache_clear()
-    services.user_hasher.cache_clear()
+def register(actions_store: Database) -> Database:
+    return actions_store
 
 
 def says(text: str, *topics: str, sender: str = "+393331234567", intent: str = "subscribe"):
