@@ -6,7 +6,9 @@ handoff go to its transcript in the store (:meth:`urp.handoff_chat.HandoffChat.r
 so the console shows them even while the bot is paused. The same events feed the
 trainers' review inbox (:mod:`urp.review`): the citizens' messages the bot was unsure of,
 masked before they are stored. Writing happens on one worker thread, in the order Rasa
-published, so the event loop never waits for the database.
+published, so the event loop never waits for the database. The thread takes the events
+waiting for it together: one query tells which of their conversations are handed over,
+instead of one per event (docs/performance.md).
 
 ``review: false`` turns the review inbox off (for example where ``urp review collect``
 reads the SQL tracker store instead; both together count each message once anyway).
@@ -24,9 +26,11 @@ one of the production profile::
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
+import threading
 from asyncio import AbstractEventLoop
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 
@@ -45,13 +49,17 @@ from urp.settings import load_settings
 logger = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("user", "bot")
+BATCH = 200  # events taken together by the worker, at most
+_STOP = object()
 
 
 class HandoffEventBroker(EventBroker):
     def __init__(self, forward: EventBroker | None = None, *, review: bool = True) -> None:
         self._forward = forward
         self._review = ReviewCollector() if review else None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="urp-handoff")
+        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="urp-handoff", daemon=True)
+        self._worker.start()
 
     @classmethod
     async def from_endpoint_config(
@@ -78,16 +86,37 @@ class HandoffEventBroker(EventBroker):
             self._forward.publish(event)
         kind = event.get("event")
         if kind in MESSAGE_EVENTS or (self._review is not None and kind in REVIEW_EVENT_TYPES):
-            self._worker.submit(self._record, dict(event))
+            self._pending.put(dict(event))
 
-    def _record(self, event: dict[str, Any]) -> None:
-        if event.get("event") in MESSAGE_EVENTS:
-            try:
-                self.chat.record(event)
-            except Exception:
-                # Never the event itself in the log: it holds the citizen's words and number.
-                logger.exception("Messaggio non aggiunto alla conversazione passata all'URP")
-        if self._review is not None:
+    def _work(self) -> None:
+        while True:
+            batch = [self._pending.get()]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            events = [event for event in batch if event is not _STOP]
+            if events:
+                self._record(events)
+            if len(events) < len(batch):
+                return
+
+    def _record(self, events: list[dict[str, Any]]) -> None:
+        messages = [event for event in events if event.get("event") in MESSAGE_EVENTS]
+        try:
+            if messages:
+                self.chat.record_all(messages)
+        except Exception:
+            for message in messages:  # one by one: a message that fails loses no other
+                try:
+                    self.chat.record(message)
+                except Exception:
+                    # Never the event itself in the log: it holds the citizen's words and number.
+                    logger.exception("Messaggio non aggiunto alla conversazione passata all'URP")
+        if self._review is None:
+            return
+        for event in events:
             try:
                 sightings = self._review.feed(event)
                 if sightings:
@@ -99,6 +128,7 @@ class HandoffEventBroker(EventBroker):
         return self._forward.is_ready() if self._forward is not None else True
 
     async def close(self) -> None:
-        self._worker.shutdown(wait=True)
+        self._pending.put(_STOP)
+        await asyncio.to_thread(self._worker.join)
         if self._forward is not None:
             await self._forward.close()

@@ -1,9 +1,11 @@
 """Input channels loaded by the Rasa server (credentials.yml): REST, web chat, WhatsApp
-Cloud API, Twilio. Importing the package also guards every custom action of the server
-(:mod:`channels.action_guard`): whichever channel a conversation comes from, a failing
-action server gets the citizen an apology and an operator.
+Cloud API, Twilio. Importing the package also changes two things of the Rasa server's
+custom actions, whichever channel a conversation comes from: a failing action server gets
+the citizen an apology and an operator (:mod:`channels.action_guard`), and the action
+server's answers are checked with a schema compiled once (:mod:`channels.action_results`).
 """
 
-from channels import action_guard
+from channels import action_guard, action_results
 
 action_guard.install()
+action_results.install()

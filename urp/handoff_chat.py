@@ -20,7 +20,7 @@ The conversation id (the phone number on WhatsApp) is never logged here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -249,15 +249,10 @@ class HandoffChat:
         already there; the console's own triggers (``EXTERNAL_*``) are not messages. A citizen writing "torna al bot" while an operator holds the chat
         closes it and goes back to the assistant.
         """
-        kind = event.get("event")
-        sender = event.get("sender_id")
-        if kind not in ("user", "bot") or not isinstance(sender, str) or not sender:
+        if not _transcript_candidate(event):
             return None
+        kind, sender = event["event"], event["sender_id"]
         metadata = event.get("metadata") or {}
-        if isinstance(metadata, dict) and (
-            OPERATOR_MESSAGE_KEY in metadata or metadata.get(EXTERNAL_KEY)
-        ):
-            return None  # the console stored it already, or it is the console's own trigger
         handoff = self.service.for_conversation(sender)
         if handoff is None or _event_time(event) <= handoff.created_at:
             return None
@@ -287,6 +282,22 @@ class HandoffChat:
         if handoff.status == ASSIGNED and is_back_to_bot(event.get("text")):
             self._citizen_returns(handoff)
         return message
+
+    def record_all(self, events: Sequence[Mapping[str, Any]]) -> list[Message]:
+        """:meth:`record` for many events, in order, with one query for who is handed over.
+
+        The Rasa server publishes several events for each message of every conversation;
+        only the few conversations with an open handoff need more than that query.
+        """
+        candidates = [event for event in events if _transcript_candidate(event)]
+        handed_over = self.service.open_conversations({e["sender_id"] for e in candidates})
+        recorded = []
+        for event in candidates:
+            if event["sender_id"] in handed_over:
+                message = self.record(event)
+                if message is not None:
+                    recorded.append(message)
+        return recorded
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -367,6 +378,19 @@ class HandoffChat:
             if text and text.strip():
                 return self.service.add_message(handoff.id, author, text)
             return None
+
+
+def _transcript_candidate(event: Mapping[str, Any]) -> bool:
+    """A citizen's or the bot's message, not one the console stored or sent itself."""
+    sender = event.get("sender_id")
+    if event.get("event") not in ("user", "bot") or not isinstance(sender, str) or not sender:
+        return False
+    metadata = event.get("metadata") or {}
+    # The console stored an operator's message already; its own triggers are not messages.
+    return not (
+        isinstance(metadata, dict)
+        and (OPERATOR_MESSAGE_KEY in metadata or metadata.get(EXTERNAL_KEY))
+    )
 
 
 def _event_time(event: Mapping[str, Any]) -> datetime:

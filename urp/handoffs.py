@@ -245,6 +245,20 @@ class HandoffService:
             row = self._open_row(session, conversation_id)
             return self._handoff(session, row) if row else None
 
+    def open_conversations(self, conversation_ids: Collection[str]) -> set[str]:
+        """Which of these conversations have an open handoff: one query for them all."""
+        if not conversation_ids:
+            return set()
+        with self._db.transaction() as session:
+            return set(
+                session.execute(
+                    select(HandoffRow.conversation_id).where(
+                        HandoffRow.conversation_id.in_(list(conversation_ids)),
+                        HandoffRow.status.in_(OPEN_STATUSES),
+                    )
+                ).scalars()
+            )
+
     def add_message(
         self,
         handoff_id: int,

@@ -275,6 +275,37 @@ def test_citizen_and_bot_messages_after_the_handoff_join_the_transcript(
     ]
 
 
+def test_many_events_at_once_reach_only_the_handed_over_transcripts_in_order(
+    chat: HandoffChat, service: HandoffService, clock: FixedClock
+) -> None:
+    """What the event broker's worker does with the events waiting for it."""
+    handoff_id = opened(service, clock)
+    others = [{**event("user", f"ciao {n}", clock), "sender_id": f"altro-{n}"} for n in range(5)]
+    events = [
+        others[0],
+        event("user", "è per la residenza", clock),
+        *others[1:3],
+        event("bot", "Un operatore ti risponderà", clock),
+        event("bot", "Buongiorno", clock, metadata={OPERATOR_MESSAGE_KEY: 7}),
+        *others[3:],
+        event("user", "grazie", clock),
+    ]
+    recorded = chat.record_all(events)
+    assert [m.text for m in recorded] == [
+        "è per la residenza",
+        "Un operatore ti risponderà",
+        "grazie",
+    ]
+    lines = [(m.author, m.text) for m in chat.transcript(handoff_id)][2:]
+    assert lines == [
+        ("citizen", "è per la residenza"),
+        ("bot", "Un operatore ti risponderà"),
+        ("citizen", "grazie"),
+    ]
+    assert chat.record_all(others) == []
+    assert chat.record_all([]) == []
+
+
 def test_photos_and_positions_are_kept_as_such(
     chat: HandoffChat, service: HandoffService, clock: FixedClock
 ) -> None:

@@ -1,0 +1,104 @@
+"""Rasa's SQL tracker store, without reading a conversation back to save it.
+
+Rasa 3.6's ``SQLTrackerStore`` saves a conversation in three steps: it reads the whole
+conversation back from the database and rebuilds it, to find which events are new for the
+event broker; it counts the conversation's stored events, to find which are new for the
+table; then it writes them. Both questions have the same answer, known already: the
+events that were in the conversation when it was read at the start of the message. Here
+the store remembers that number on the conversation it hands out and saves only what came
+after it, with no read and no count; and it reads a conversation's events as JSON, not as
+whole ORM rows. Together, about half the tracker store's cost per message
+(docs/performance.md). Rows, columns, queries and the events on the broker are Rasa's.
+
+On SQLite (the embedded default of `make run`) the file is in write-ahead-log mode with
+``synchronous=NORMAL``, SQLite's advice for it: a commit no longer waits for the disk twice,
+readers (the console's purge, ``urp review collect``) never block the server, and a crash
+of the server loses nothing; only a power cut can lose the last messages.
+
+A conversation this store did not read (a new one, or one rebuilt by the HTTP API) is
+saved the Rasa way, and remembered from then on. Messages of one conversation are handled
+one at a time (the lock store, across replicas too), so what was read is what is stored.
+
+endpoints.yml and endpoints.prod.yml name it with Rasa's own SQL settings::
+
+    tracker_store:
+      type: stores.tracker.IncrementalSQLTrackerStore
+      dialect: sqlite
+      db: ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# The number of a conversation's events already in the table, kept on the tracker itself.
+STORED = "_urp_stored_events"
+
+
+def stored_events(tracker: DialogueStateTracker) -> int | None:
+    """How many of ``tracker``'s events are stored, if this store knows it."""
+    stored = getattr(tracker, STORED, None)
+    if stored is None or stored > len(tracker.events) or tracker._max_event_history:
+        return None  # a bounded history loses old events: only Rasa's count is right
+    return stored
+
+
+def _write_ahead_log(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class IncrementalSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _write_ahead_log)
+            self.engine.dispose()  # connections opened while creating the table: new ones
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's query, reading only the events' JSON rather than whole ORM rows."""
+        with self.session_scope() as session:
+            query = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).with_entities(self.SQLEvent.data)
+            events = [json.loads(data) for (data,) in query]
+        if not self.domain or not events:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        # Rasa saves what follows the latest session's start: a full history counts more.
+        if not fetch_events_from_all_sessions:
+            setattr(tracker, STORED, len(tracker.events))
+        return tracker
+
+    def _new_events(self, tracker: DialogueStateTracker) -> list[Event] | None:
+        stored = stored_events(tracker)
+        if stored is None:
+            return None
+        return list(itertools.islice(tracker.events, stored, None))
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        new = self._new_events(tracker)
+        if new is None or self.event_broker is None:
+            await super().stream_events(tracker)
+        else:
+            await self._stream_new_events(self.event_broker, new, tracker.sender_id)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        new = self._new_events(tracker)
+        return super()._additional_events(session, tracker) if new is None else iter(new)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(tracker)
+        setattr(tracker, STORED, len(tracker.events))

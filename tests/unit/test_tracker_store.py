@@ -1,0 +1,162 @@
+"""The tracker store that saves without reading back: same rows, same broker events as
+Rasa's own SQLTrackerStore, on a real SQLite file, across messages and sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from stores.tracker import STORED, IncrementalSQLTrackerStore
+from tests.unit.test_validate import ROOT
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+class RecordingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def message(text: str, when: float) -> list:
+    return [
+        UserUttered(text, {"name": "greet", "confidence": 1.0}, timestamp=when),
+        SlotSet("last_service", "pharmacy", timestamp=when + 0.1),
+        ActionExecuted("utter_greet", timestamp=when + 0.2),
+        BotUttered("Ciao!", timestamp=when + 0.3),
+        ActionExecuted("action_listen", timestamp=when + 0.4),
+    ]
+
+
+async def converse(store: SQLTrackerStore, sender: str, start: float, *, saves: int = 1) -> None:
+    """What Rasa's processor does: a new conversation, then messages, read and saved each time."""
+    tracker = await store.get_or_create_tracker(sender)  # stores an action_listen, now
+    for number in range(3):
+        if number == 0:
+            tracker.update(ActionExecuted("action_session_start", timestamp=start))
+            tracker.update(SessionStarted(timestamp=start + 0.1))
+            tracker.update(ActionExecuted("action_listen", timestamp=start + 0.2))
+        for event in message(f"messaggio {number}", start + 10 + number):
+            tracker.update(event)
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+    # A new session in the same conversation, as after an hour of silence.
+    later = start + 3600
+    tracker.update(ActionExecuted("action_session_start", timestamp=later))
+    tracker.update(SessionStarted(timestamp=later + 0.1))
+    tracker.update(SlotSet("last_service", "pharmacy", timestamp=later + 0.2))
+    tracker.update(ActionExecuted("action_listen", timestamp=later + 0.3))
+    for event in message("di nuovo", later + 1):
+        tracker.update(event)
+    for _ in range(saves):
+        await store.save(tracker)
+
+
+def rows(path: Path) -> list[tuple]:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                "FROM events ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    return [(*row[:5], json.loads(row[5])) for row in found]
+
+
+def test_same_rows_and_broker_events_as_rasas_store(tmp_path: Path) -> None:
+    ours_broker, rasas_broker = RecordingBroker(), RecordingBroker()
+    ours = IncrementalSQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(tmp_path / "ours.db"), event_broker=ours_broker
+    )
+    rasas = SQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db"), event_broker=rasas_broker
+    )
+    start = time.time() + 10
+    for store in (ours, rasas):
+        asyncio.run(converse(store, "cittadino", start))
+
+    ours_rows, rasas_rows = rows(tmp_path / "ours.db"), rows(tmp_path / "rasa.db")
+    # The first action_listen is stamped when each store created the conversation.
+    assert ours_rows[1:] == rasas_rows[1:]
+    assert ours_rows[0][:2] == rasas_rows[0][:2]
+    assert len(ours_rows) == 1 + 3 + 3 * 5 + 4 + 5
+    assert ours_broker.published[1:] == rasas_broker.published[1:]
+    assert len(ours_broker.published) == len(rows(tmp_path / "ours.db"))
+    tracker = asyncio.run(ours.retrieve("cittadino"))
+    assert tracker.events[0] == SessionStarted(timestamp=start + 3600.1)
+    # Read back as Rasa's own store reads the same file: the same conversation.
+    same_file = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "ours.db"))
+    for fetch in ("retrieve", "retrieve_full_tracker"):
+        theirs = asyncio.run(getattr(same_file, fetch)("cittadino"))
+        mine = asyncio.run(getattr(ours, fetch)("cittadino"))
+        assert list(mine.events) == list(theirs.events)
+        assert mine.current_slot_values() == theirs.current_slot_values()
+    assert asyncio.run(ours.retrieve("nessuno")) is None
+    assert tracker.get_slot("last_service") == "pharmacy"
+
+
+def test_saving_again_adds_nothing(tmp_path: Path) -> None:
+    """Rasa's own store stores the new session again here (it counts the stored events
+    from the latest session's start, but the tracker in hand begins at the one before)."""
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+
+    asyncio.run(converse(store, "cittadino", time.time() + 10, saves=2))
+    assert len(rows(tmp_path / "t.db")) == 1 + 3 + 3 * 5 + 4 + 5
+
+
+def test_a_tracker_it_did_not_read_is_saved_the_rasa_way(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    before = len(rows(tmp_path / "t.db"))
+    # As the HTTP API does: a tracker rebuilt from events, some of them already stored.
+    stored = asyncio.run(store.retrieve("cittadino"))
+    rebuilt = DialogueStateTracker.from_events("cittadino", list(stored.events), DOMAIN.slots)
+    rebuilt.update(UserUttered("ancora", timestamp=200.0))
+    assert getattr(rebuilt, STORED, None) is None
+    asyncio.run(store.save(rebuilt))
+    assert len(rows(tmp_path / "t.db")) == before + 1
+
+
+def test_full_history_is_not_taken_for_the_stored_session(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    full = asyncio.run(store.retrieve_full_tracker("cittadino"))
+    assert getattr(full, STORED, None) is None
+
+
+@pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.prod.yml"])
+def test_both_profiles_use_it(endpoints: str) -> None:
+    config = EndpointConfig.from_dict(
+        __import__("yaml").safe_load((ROOT / endpoints).read_text())["tracker_store"]
+    )
+    assert config.type == "stores.tracker.IncrementalSQLTrackerStore"
+
+
+def test_sqlite_file_is_in_write_ahead_log_mode(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
