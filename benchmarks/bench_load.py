@@ -2,8 +2,9 @@
 
 N simulated citizens (``URP_BENCH_CONVERSATIONS``, default 10) each hold one conversation at
 a time and send its next message as soon as the previous one is answered (closed loop):
-greeting, subscribe, pharmacy on duty today and tomorrow, bathing, the latest memo, small
-talk, unsubscribe, thanks, goodbye; then a new conversation. After a warm-up
+greeting, subscribe, then in a different order each time pharmacy on duty today and
+tomorrow, bathing, the latest memo, small talk; unsubscribe, thanks, goodbye; then a new
+conversation. After a warm-up
 (``URP_BENCH_WARMUP``, 10 s) the answers of ``URP_BENCH_SECONDS`` (60 s) are counted:
 messages per second and p50/p95/p99 latency, for
 
@@ -24,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import random
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,20 +40,27 @@ from tests.e2e.production import production
 from tests.e2e.servers import ROOT, free_port, start, stop
 
 RASA = ROOT / ".venv" / "bin" / "rasa"
+Script = Callable[[random.Random], Sequence[str]]  # the messages of one conversation
 
-# One conversation of a citizen: every topic the office's assistant is used for.
-URP_SCRIPT = (
-    "ciao",
-    "iscrivimi",
-    "quali farmacie sono di turno oggi?",
-    "e domani?",
-    "si può fare il bagno a Portonovo?",
-    "qual è l'ultimo memo del comune?",
-    "sei un bot?",
-    "cancellami",
-    "grazie mille",
-    "arrivederci",
+# One conversation of a citizen: every topic the office's assistant is used for. The
+# questions in the middle come in another order in each conversation (seeded), so the
+# dialogue goes through varied states, as real conversations do.
+URP_OPENING = ("ciao", "iscrivimi")
+URP_QUESTIONS = (
+    ("quali farmacie sono di turno oggi?", "e domani?"),
+    ("si può fare il bagno a Portonovo?",),
+    ("qual è l'ultimo memo del comune?",),
+    ("sei un bot?",),
 )
+URP_CLOSING = ("cancellami", "grazie mille", "arrivederci")
+
+
+def urp_script(chance: random.Random) -> tuple[str, ...]:
+    questions = list(URP_QUESTIONS)
+    chance.shuffle(questions)
+    return (*URP_OPENING, *(text for question in questions for text in question), *URP_CLOSING)
+
+
 # The starter bot's own intents, as many messages.
 STARTER_SCRIPT = (
     "hello",
@@ -65,6 +74,10 @@ STARTER_SCRIPT = (
     "I am feeling very good",
     "goodbye",
 )
+
+
+def starter_script(chance: random.Random) -> tuple[str, ...]:
+    return STARTER_SCRIPT
 
 
 def _setting(name: str, default: float) -> float:
@@ -106,14 +119,15 @@ class LoadResult:
 async def _citizen(
     session: aiohttp.ClientSession,
     url: str,
-    script: Sequence[str],
+    script: Script,
     window: tuple[float, float],
     result: LoadResult,
+    chance: random.Random,
 ) -> None:
     begin, end = window
     while time.monotonic() < end:
         sender = "bench-" + uuid.uuid4().hex
-        for text in script:
+        for text in script(chance):
             sent = time.monotonic()
             if sent >= end:
                 return
@@ -160,9 +174,7 @@ async def _measure_cpu(
     result.machine_busy = (_machine_busy_seconds() - machine) / result.seconds
 
 
-async def _load(
-    label: str, base_url: str, script: Sequence[str], servers: Sequence[int]
-) -> LoadResult:
+async def _load(label: str, base_url: str, script: Script, servers: Sequence[int]) -> LoadResult:
     conversations = int(_setting("URP_BENCH_CONVERSATIONS", 10))
     warmup = _setting("URP_BENCH_WARMUP", 10)
     seconds = _setting("URP_BENCH_SECONDS", 60)
@@ -175,12 +187,15 @@ async def _load(
         window = (begin, begin + seconds)
         await asyncio.gather(
             _measure_cpu(servers, window, result),
-            *(_citizen(session, url, script, window, result) for _ in range(conversations)),
+            *(
+                _citizen(session, url, script, window, result, random.Random(citizen))
+                for citizen in range(conversations)
+            ),
         )
     return result
 
 
-def load(label: str, base_url: str, script: Sequence[str], servers: Sequence[int]) -> LoadResult:
+def load(label: str, base_url: str, script: Script, servers: Sequence[int]) -> LoadResult:
     """Closed-loop load on ``base_url``; ``servers`` are the Rasa processes whose CPU counts."""
     result = asyncio.run(_load(label, base_url, script, servers))
     result.rss_mb = _rss_mb(servers)
@@ -279,7 +294,7 @@ def starter_bot(folder: Path) -> tuple[LoadResult, float]:
     try:
         url = f"http://127.0.0.1:{port}"
         cold = _first_answer(url, "hello", started, process)
-        result = load("starter bot (rasa init), 1 process", url, STARTER_SCRIPT, [process.pid])
+        result = load("starter bot (rasa init), 1 process", url, starter_script, [process.pid])
         result.cold_start = cold
     finally:
         process.terminate()
@@ -294,7 +309,7 @@ def embedded(folder: Path) -> LoadResult:
     try:
         cold = _first_answer(running.url, "ciao", started, running.process)
         servers = _rasa_servers(running.process)
-        result = load("URP, make run (1 process, SQLite)", running.url, URP_SCRIPT, servers)
+        result = load("URP, make run (1 process, SQLite)", running.url, urp_script, servers)
         result.cold_start = cold
     finally:
         stop(running)
@@ -309,9 +324,9 @@ def replicas(folder: Path) -> tuple[LoadResult, LoadResult]:
         cold = _first_answer(balancer.url, "ciao", started, balancer.process)
         port = int(running.replicas[0].rsplit(":", 1)[1])
         first = _rasa_servers(balancer.process, port)
-        one = load("URP, production profile, 1 replica", running.replicas[0], URP_SCRIPT, first)
+        one = load("URP, production profile, 1 replica", running.replicas[0], urp_script, first)
         both = _rasa_servers(balancer.process)
-        two = load("URP, production profile, 2 replicas + nginx", balancer.url, URP_SCRIPT, both)
+        two = load("URP, production profile, 2 replicas + nginx", balancer.url, urp_script, both)
         one.cold_start = two.cold_start = cold
     return one, two
 

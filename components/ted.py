@@ -22,37 +22,19 @@ config.yml::
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 from rasa.core.featurizers.precomputation import MessageContainerForCoreFeaturization
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
+from components.dialogue_states import states_key
+
 CACHE_SIZE = "cache_size"
-
-
-def states_key(states: list[State]) -> Hashable:
-    """The states as a hashable value: each is {part: {feature: value}} of plain values."""
-    return tuple(
-        tuple(
-            (part, tuple(sorted((name, _hashable(value)) for name, value in features.items())))
-            for part, features in sorted(state.items())
-        )
-        for state in states
-    )
-
-
-def _hashable(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        return tuple(_hashable(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((key, _hashable(item)) for key, item in value.items()))
-    return value
 
 
 @DefaultV1Recipe.register(
@@ -64,7 +46,7 @@ class CachedTEDPolicy(TEDPolicy):
         return {**TEDPolicy.get_default_config(), CACHE_SIZE: 4096}
 
     @property
-    def _scores(self) -> OrderedDict[Hashable, PolicyPrediction]:
+    def _scores(self) -> OrderedDict[str, PolicyPrediction]:
         scores = self.__dict__.get("_cached_scores")
         if scores is None:
             scores = self.__dict__["_cached_scores"] = OrderedDict()

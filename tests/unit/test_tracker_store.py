@@ -160,3 +160,19 @@ def test_sqlite_file_is_in_write_ahead_log_mode(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_events_are_rebuilt_as_rasa_rebuilds_them() -> None:
+    from rasa.shared.core.events import deserialise_events as rasas
+
+    from stores.tracker import deserialise_events
+
+    tracker = DialogueStateTracker("cittadino", DOMAIN.slots)
+    for event in message("ciao", time.time()):
+        tracker.update(event)
+    serialised = [event.as_dict() for event in tracker.events]
+    serialised += [{"event": "topic", "topic": "vecchio"}, {"nothing": 1}]
+    assert deserialise_events(serialised) == rasas(serialised)
+    assert deserialise_events(serialised) == rasas(serialised)  # classes remembered
+    with pytest.raises(ValueError):
+        deserialise_events([{"event": "sconosciuto"}])
