@@ -53,7 +53,7 @@ class CachedTEDPolicy(TEDPolicy):
         return scores
 
     def _states_are_everything(self) -> bool:
-        """Whether TED sees nothing but the dialogue states (no text, no entities)."""
+        """Whether TED sees nothing but the dialogue states (not the message's text)."""
         return (
             self.model is not None
             and not self.only_e2e

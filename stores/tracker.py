@@ -7,10 +7,10 @@ table; then it writes them. Both questions have the same answer, known already: 
 events that were in the conversation when it was read at the start of the message. Here
 the store remembers that number on the conversation it hands out and saves only what came
 after it, with no read and no count. It reads a conversation's events as JSON, not as
-whole ORM rows, writes the new ones in one INSERT, and finds each event's class in a table instead of Rasa's walk through
-every subclass of ``Event`` for every event. Together, about half the tracker store's cost
-per message
-(docs/performance.md). Rows, columns, queries and the events on the broker are Rasa's.
+whole ORM rows, writes the new ones in one INSERT, and finds each event's class in a table
+instead of Rasa's walk through every subclass of ``Event`` for every event. Together,
+about half the tracker store's cost per message (docs/performance.md). Rows, columns,
+queries and the events on the broker are Rasa's.
 
 On SQLite (the embedded default of `make run`) the file is in write-ahead-log mode with
 ``synchronous=NORMAL``, SQLite's advice for it: a commit no longer waits for the disk twice,
@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,12 +69,12 @@ def deserialise_events(serialised: Iterable[dict[str, Any]]) -> list[Event]:
     return events
 
 
-def stored_events(tracker: DialogueStateTracker) -> int | None:
-    """How many of ``tracker``'s events are stored, if this store knows it."""
+def new_events(tracker: DialogueStateTracker) -> list[Event] | None:
+    """The events of ``tracker`` not stored yet, if this store knows which they are."""
     stored = getattr(tracker, STORED, None)
     if stored is None or stored > len(tracker.events) or tracker._max_event_history:
         return None  # a bounded history loses old events: only Rasa's count is right
-    return stored
+    return list(itertools.islice(tracker.events, stored, None))
 
 
 def _write_ahead_log(connection: Any, _record: Any) -> None:
@@ -108,25 +108,8 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             setattr(tracker, STORED, len(tracker.events))
         return tracker
 
-    def _new_events(self, tracker: DialogueStateTracker) -> list[Event] | None:
-        stored = stored_events(tracker)
-        if stored is None:
-            return None
-        return list(itertools.islice(tracker.events, stored, None))
-
-    async def stream_events(self, tracker: DialogueStateTracker) -> None:
-        new = self._new_events(tracker)
-        if new is None or self.event_broker is None:
-            await super().stream_events(tracker)
-        else:
-            await self._stream_new_events(self.event_broker, new, tracker.sender_id)
-
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
-        new = self._new_events(tracker)
-        return super()._additional_events(session, tracker) if new is None else iter(new)
-
     async def save(self, tracker: DialogueStateTracker) -> None:
-        new = self._new_events(tracker)
+        new = new_events(tracker)
         if new is None:
             await super().save(tracker)
         else:

@@ -102,3 +102,22 @@ def test_matching_rules_are_looked_up_once_per_table_and_states(monkeypatch) -> 
     assert policy._get_possible_keys(unhappy, one) == {"1c"}
     assert policy._get_possible_keys(rules, two) == {"2b"}
     assert looked_up == [(id(rules), 1), (id(unhappy), 1), (id(rules), 2)]
+
+
+def test_the_states_are_computed_once_per_turn(monkeypatch) -> None:
+    from components import dialogue_states
+
+    computed = []
+
+    def rasas(self, domain, *arguments):
+        computed.append(len(self.events))
+        return _rasas_past_states(self, domain, *arguments)
+
+    monkeypatch.setattr(dialogue_states, "_rasas_past_states", rasas)
+    tracker = DialogueStateTracker.from_events("cittadino", CONVERSATION[:5], DOMAIN.slots)
+    for _ in range(3):
+        tracker.past_states(DOMAIN)
+    tracker.update(CONVERSATION[5])
+    tracker.past_states(DOMAIN)
+    tracker.past_states(DOMAIN, ignore_rule_only_turns=True, rule_only_data=RULE_ONLY)
+    assert computed == [5, 6, 6]

@@ -176,3 +176,24 @@ def test_events_are_rebuilt_as_rasa_rebuilds_them() -> None:
     assert deserialise_events(serialised) == rasas(serialised)  # classes remembered
     with pytest.raises(ValueError):
         deserialise_events([{"event": "sconosciuto"}])
+
+
+def test_saving_a_conversation_it_read_reads_nothing_back(tmp_path: Path) -> None:
+    broker = RecordingBroker()
+    store = IncrementalSQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), event_broker=broker
+    )
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    for event in message("ancora", time.time() + 7200):
+        tracker.update(event)
+    statements: list[str] = []
+    sa.event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement.split()[0]),
+    )
+    published = len(broker.published)
+    asyncio.run(store.save(tracker))
+    assert statements == ["INSERT"]  # no SELECT: neither a read-back nor a count
+    assert len(broker.published) == published + 5
