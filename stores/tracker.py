@@ -12,6 +12,13 @@ instead of Rasa's walk through every subclass of ``Event`` for every event. Toge
 about half the tracker store's cost per message (docs/performance.md). Rows, columns,
 queries and the events on the broker are Rasa's.
 
+Each read and each write is one SQL statement, run outside a transaction (autocommit): one
+round trip to PostgreSQL instead of three (BEGIN, the statement, COMMIT or ROLLBACK). A
+single statement is atomic and sees one snapshot by itself, so nothing changes in what is
+read or written. On a database server the round trips wait in a worker thread, not on
+Rasa's event loop (Rasa 3.6 calls SQLAlchemy directly from it): while PostgreSQL answers or
+flushes a commit to disk, the replica goes on with the other conversations' messages.
+
 On SQLite (the embedded default of `make run`) the file is in write-ahead-log mode with
 ``synchronous=NORMAL``, SQLite's advice for it: a commit no longer waits for the disk twice,
 readers (the console's purge, ``urp review collect``) never block the server, and a crash
@@ -31,6 +38,7 @@ endpoints.yml and endpoints.prod.yml name it with Rasa's own SQL settings::
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -90,16 +98,36 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _write_ahead_log)
             self.engine.dispose()  # connections opened while creating the table: new ones
+        # One statement at a time, each its own transaction (module docstring).
+        self._statements = sa.orm.sessionmaker(
+            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        # A database server's round trips wait off the event loop; an SQLite file answers
+        # faster than a thread would start (and an in-memory one lives in one thread only).
+        self._off_loop = self.engine.dialect.name != "sqlite"
+
+    async def _run(self, work: Any, *args: Any) -> Any:
+        if self._off_loop:
+            return await asyncio.to_thread(work, *args)
+        return work(*args)
+
+    def _read(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[Event]:
+        """Rasa's query, reading only the events' JSON rather than whole ORM rows."""
+        with self._statements() as session:
+            query = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).with_entities(self.SQLEvent.data)
+            return deserialise_events(json.loads(data) for (data,) in query)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        # Rasa's rows, in one INSERT of many values rather than one ORM object each.
+        with self._statements() as session:
+            session.execute(sa.insert(self.SQLEvent.__table__), rows)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        """Rasa's query, reading only the events' JSON rather than whole ORM rows."""
-        with self.session_scope() as session:
-            query = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            ).with_entities(self.SQLEvent.data)
-            events = deserialise_events(json.loads(data) for (data,) in query)
+        events = await self._run(self._read, sender_id, fetch_events_from_all_sessions)
         if not self.domain or not events:
             return None
         tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
@@ -116,11 +144,7 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             if self.event_broker is not None:
                 await self._stream_new_events(self.event_broker, new, tracker.sender_id)
             if new:
-                # Rasa's rows, in one INSERT of many values rather than one ORM object each.
-                rows = [_row(tracker.sender_id, event) for event in new]
-                with self.session_scope() as session:
-                    session.execute(sa.insert(self.SQLEvent.__table__), rows)
-                    session.commit()
+                await self._run(self._insert, [_row(tracker.sender_id, event) for event in new])
         setattr(tracker, STORED, len(tracker.events))
 
 

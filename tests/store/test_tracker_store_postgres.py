@@ -1,0 +1,122 @@
+"""The production tracker store on a real PostgreSQL: the conversation Rasa's own store
+reads back, one statement per read and per write with no transaction around it, and the
+event loop free while PostgreSQL makes it wait."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.engine import make_url
+
+from stores.tracker import IncrementalSQLTrackerStore
+from tests.store.conftest import POSTGRES_SERVER
+from tests.unit.test_tracker_store import DOMAIN, RecordingBroker, converse, message
+
+
+@pytest.fixture
+def tracker_url() -> Iterator[sa.engine.URL]:
+    """An empty database of its own for Rasa's ``events`` table."""
+    if os.environ.get("URP_SKIP_POSTGRES") == "1":
+        pytest.skip("PostgreSQL tests skipped (URP_SKIP_POSTGRES=1)")
+    server = make_url(os.environ.get("URP_TEST_POSTGRES_URL") or POSTGRES_SERVER)
+    name = f"urp_test_tracker_{secrets.token_hex(6)}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def store_on(
+    url: sa.engine.URL, kind: type = IncrementalSQLTrackerStore, **kwargs
+) -> SQLTrackerStore:
+    return kind(
+        DOMAIN,
+        dialect="postgresql",
+        host=url.host,
+        port=url.port,
+        db=url.database,
+        username=url.username,
+        password=url.password,
+        **kwargs,
+    )
+
+
+def test_the_conversation_reads_back_as_rasas_store_reads_it(tracker_url: sa.engine.URL) -> None:
+    broker = RecordingBroker()
+    ours = store_on(tracker_url, event_broker=broker)
+    asyncio.run(converse(ours, "cittadino", time.time() + 10, saves=2))
+    rasas = store_on(tracker_url, SQLTrackerStore)
+    for fetch in ("retrieve", "retrieve_full_tracker"):
+        theirs = asyncio.run(getattr(rasas, fetch)("cittadino"))
+        mine = asyncio.run(getattr(ours, fetch)("cittadino"))
+        assert list(mine.events) == list(theirs.events)
+    full = asyncio.run(ours.retrieve_full_tracker("cittadino"))
+    assert len(full.events) == 1 + 3 + 3 * 5 + 4 + 5  # saved twice, stored once
+    assert len(broker.published) == len(full.events)
+    for store in (ours, rasas):
+        store.engine.dispose()
+
+
+def test_each_read_and_write_is_one_statement_outside_a_transaction(
+    tracker_url: sa.engine.URL,
+) -> None:
+    store = store_on(tracker_url)
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    statements: list[tuple[str, bool]] = []
+
+    def record(connection, cursor, statement, *rest) -> None:
+        # psycopg2 opens a transaction by itself unless the connection is in autocommit.
+        statements.append((statement.split()[0], cursor.connection.autocommit))
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    assert statements == [("SELECT", True)]
+    for event in message("ancora", time.time() + 7200):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert statements == [("SELECT", True), ("INSERT", True)]
+    assert len(asyncio.run(store.retrieve("cittadino")).events) == len(tracker.events)
+    store.engine.dispose()
+
+
+def test_the_event_loop_runs_on_while_postgresql_makes_a_read_wait(
+    tracker_url: sa.engine.URL,
+) -> None:
+    store = store_on(tracker_url)
+    asyncio.run(converse(store, "cittadino", time.time() + 10))
+    # Another session holds the table: the read waits until it lets go, half a second on.
+    holder = sa.create_engine(tracker_url, future=True).connect()
+    holder.exec_driver_sql("BEGIN")
+    holder.exec_driver_sql("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+    release = threading.Timer(0.5, holder.rollback)
+
+    async def read_while_ticking() -> tuple[int, int]:
+        ticks = 0
+        reading = asyncio.create_task(store.retrieve("cittadino"))
+        release.start()
+        while not reading.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return ticks, len((await reading).events)
+
+    try:
+        ticks, events = asyncio.run(read_while_ticking())
+    finally:
+        release.join()
+        holder.close()
+        store.engine.dispose()
+    assert events == 3 + 5  # the latest session, from its SessionStarted
+    assert ticks >= 10  # a read on the event loop itself would have frozen it
