@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from stores.lock import AtomicRedisLockStore
@@ -83,3 +85,79 @@ def test_the_lock_is_served_in_ticket_order(prefix: str) -> None:
     assert lock is not None and not lock.is_locked(ticket)
     second.cleanup("conversazione", ticket)
     assert second.get_lock("conversazione") is None
+
+
+def test_its_queue_is_rasas_own_json(prefix: str) -> None:
+    ours = replica(prefix)
+    rasas = RedisLockStore(host="127.0.0.1", port=6379, db=REDIS_DB, key_prefix=prefix)
+    assert rasas.issue_ticket("conversazione") == 0
+    assert ours.issue_ticket("conversazione") == 1
+    assert rasas.issue_ticket("conversazione") == 2
+    lock = rasas.get_lock("conversazione")
+    assert [ticket.number for ticket in lock.tickets] == [0, 1, 2]
+    assert all(ticket.expires > time.time() + 50 for ticket in lock.tickets)
+    ours.cleanup("conversazione", 0)
+    assert rasas.get_lock("conversazione").now_serving == 1
+
+
+def test_expired_tickets_are_dropped_when_a_ticket_is_taken(prefix: str) -> None:
+    store = replica(prefix)
+    assert store.issue_ticket("conversazione", lock_lifetime=0.05) == 0
+    time.sleep(0.1)  # a replica died holding ticket 0
+    assert store.issue_ticket("conversazione") == 0  # the queue was empty again
+    assert [t.number for t in store.get_lock("conversazione").tickets] == [0]
+
+
+def test_a_message_costs_two_round_trips_that_leave_the_event_loop_free(prefix: str) -> None:
+    store = replica(prefix)
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
+
+    async def lock_while_redis_is_paused() -> tuple[int, list[str]]:
+        client = store._async_scripts().issue.registered_client
+        commands: list[str] = []
+        execute = client.execute_command
+
+        async def counted(*args, **kwargs):
+            commands.append(str(args[0]))
+            return await execute(*args, **kwargs)
+
+        client.execute_command = counted
+        ticks = 0
+        admin.execute_command("CLIENT", "PAUSE", "300", "WRITE")  # Redis holds writers back
+
+        async def hold() -> None:
+            async with store.lock("conversazione") as held:
+                assert held.now_serving == 0
+
+        holding = asyncio.create_task(hold())
+        while not holding.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        await holding
+        return ticks, commands
+
+    ticks, commands = asyncio.run(lock_while_redis_is_paused())
+    admin.close()
+    assert commands == ["EVALSHA", "EVALSHA"]  # take the ticket, give it back
+    assert ticks >= 10  # a blocking client would have frozen the loop for 300 ms
+    assert store.get_lock("conversazione") is None
+
+
+def test_a_second_message_waits_for_the_first_on_another_replica(prefix: str) -> None:
+    first, second = replica(prefix), replica(prefix)
+    order: list[str] = []
+
+    async def message(store: AtomicRedisLockStore, name: str) -> None:
+        async with store.lock("conversazione", wait_time_in_seconds=0.01):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.1)
+            order.append(f"{name} out")
+
+    async def both() -> None:
+        one = asyncio.create_task(message(first, "uno"))
+        await asyncio.sleep(0.02)
+        await asyncio.gather(one, message(second, "due"))
+
+    asyncio.run(both())
+    assert order == ["uno in", "uno out", "due in", "due out"]
+    assert first.get_lock("conversazione") is None
