@@ -7,8 +7,9 @@ so the console shows them even while the bot is paused. The same events feed the
 trainers' review inbox (:mod:`urp.review`): the citizens' messages the bot was unsure of,
 masked before they are stored. Writing happens on one worker thread, in the order Rasa
 published, so the event loop never waits for the database. The thread takes the events
-waiting for it together: one query tells which of their conversations are handed over,
-instead of one per event (docs/performance.md).
+arriving within 0.2 seconds together: one query tells which of their conversations are
+handed over, instead of one per message (docs/performance.md); a transcript is at most that
+much later in the console.
 
 ``review: false`` turns the review inbox off (for example where ``urp review collect``
 reads the SQL tracker store instead; both together count each message once anyway).
@@ -30,6 +31,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from asyncio import AbstractEventLoop
 from functools import cached_property
 from typing import Any
@@ -50,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("user", "bot")
 BATCH = 200  # events taken together by the worker, at most
+GATHER = 0.2  # seconds the worker waits for more events before writing what it has
 _STOP = object()
 
 
@@ -91,9 +94,11 @@ class HandoffEventBroker(EventBroker):
     def _work(self) -> None:
         while True:
             batch = [self._pending.get()]
-            while len(batch) < BATCH:
+            # What else arrives in the next moment joins: one query for many messages.
+            gathered = time.monotonic() + GATHER
+            while len(batch) < BATCH and batch[-1] is not _STOP:
                 try:
-                    batch.append(self._pending.get_nowait())
+                    batch.append(self._pending.get(timeout=max(0.0, gathered - time.monotonic())))
                 except queue.Empty:
                     break
             events = [event for event in batch if event is not _STOP]

@@ -46,7 +46,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -98,10 +98,15 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _write_ahead_log)
             self.engine.dispose()  # connections opened while creating the table: new ones
-        # One statement at a time, each its own transaction (module docstring).
-        self._statements = sa.orm.sessionmaker(
-            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # One statement at a time, each its own transaction (module docstring), on an engine
+        # of its own: switching a pooled connection to autocommit and back costs psycopg2 a
+        # round trip each time.
+        self.autocommit_engine = sa.create_engine(
+            self.engine.url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(self.engine.url)
         )
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.autocommit_engine, "connect", _write_ahead_log)
+        self._statements = sa.orm.sessionmaker(bind=self.autocommit_engine)
         # A database server's round trips wait off the event loop; an SQLite file answers
         # faster than a thread would start (and an in-memory one lives in one thread only).
         self._off_loop = self.engine.dialect.name != "sqlite"

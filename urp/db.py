@@ -99,13 +99,14 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.url = parsed
-        readers = self.engine
+        self._reader_engine = self.engine
         if self.dialect == "postgresql":
             # At PostgreSQL's default READ COMMITTED each statement sees what was committed when
             # it began, inside a transaction or not. Readers skip BEGIN and COMMIT, two
-            # round trips of the three a one-query read cost (docs/performance.md).
-            readers = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._readers = sessionmaker(readers, future=True, expire_on_commit=False)
+            # round trips of the three a one-query read cost (docs/performance.md). Their
+            # own pool: switching a connection to autocommit and back costs a round trip.
+            self._reader_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", **options)
+        self._readers = sessionmaker(self._reader_engine, future=True, expire_on_commit=False)
         self._writers = sessionmaker(
             self.engine.execution_options(urp_write=True), future=True, expire_on_commit=False
         )
@@ -148,6 +149,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._reader_engine.dispose()
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:

@@ -54,6 +54,11 @@ def store_on(
     )
 
 
+def dispose(store: IncrementalSQLTrackerStore) -> None:
+    store.engine.dispose()
+    store.autocommit_engine.dispose()
+
+
 def test_the_conversation_reads_back_as_rasas_store_reads_it(tracker_url: sa.engine.URL) -> None:
     broker = RecordingBroker()
     ours = store_on(tracker_url, event_broker=broker)
@@ -66,8 +71,8 @@ def test_the_conversation_reads_back_as_rasas_store_reads_it(tracker_url: sa.eng
     full = asyncio.run(ours.retrieve_full_tracker("cittadino"))
     assert len(full.events) == 1 + 3 + 3 * 5 + 4 + 5  # saved twice, stored once
     assert len(broker.published) == len(full.events)
-    for store in (ours, rasas):
-        store.engine.dispose()
+    dispose(ours)
+    rasas.engine.dispose()
 
 
 def test_each_read_and_write_is_one_statement_outside_a_transaction(
@@ -81,7 +86,7 @@ def test_each_read_and_write_is_one_statement_outside_a_transaction(
         # psycopg2 opens a transaction by itself unless the connection is in autocommit.
         statements.append((statement.split()[0], cursor.connection.autocommit))
 
-    sa.event.listen(store.engine, "before_cursor_execute", record)
+    sa.event.listen(store.autocommit_engine, "before_cursor_execute", record)
     tracker = asyncio.run(store.retrieve("cittadino"))
     assert statements == [("SELECT", True)]
     for event in message("ancora", time.time() + 7200):
@@ -89,7 +94,7 @@ def test_each_read_and_write_is_one_statement_outside_a_transaction(
     asyncio.run(store.save(tracker))
     assert statements == [("SELECT", True), ("INSERT", True)]
     assert len(asyncio.run(store.retrieve("cittadino")).events) == len(tracker.events)
-    store.engine.dispose()
+    dispose(store)
 
 
 def test_the_event_loop_runs_on_while_postgresql_makes_a_read_wait(
@@ -117,6 +122,6 @@ def test_the_event_loop_runs_on_while_postgresql_makes_a_read_wait(
     finally:
         release.join()
         holder.close()
-        store.engine.dispose()
+        dispose(store)
     assert events == 3 + 5  # the latest session, from its SessionStarted
     assert ticks >= 10  # a read on the event loop itself would have frozen it

@@ -79,3 +79,24 @@ def test_a_store_failure_is_logged_without_the_message(store, monkeypatch, caplo
     asyncio.run(broker.close())
     assert "Messaggio non aggiunto" in caplog.text
     assert NUMBER not in caplog.text and "3331234567" not in caplog.text
+
+
+def test_messages_arriving_together_are_recorded_with_one_query(store) -> None:
+    batches: list[int] = []
+
+    class CountingChat:
+        def record_all(self, messages: list[dict[str, Any]]) -> None:
+            batches.append(len(messages))
+
+    async def a_burst_then_a_pause() -> None:
+        broker = HandoffEventBroker(review=False)
+        broker.__dict__["chat"] = CountingChat()  # instead of the store's
+        for number in range(6):  # three messages answered, as quickly as Rasa saves them
+            kind = "user" if number % 2 == 0 else "bot"
+            broker.publish({"event": kind, "sender_id": NUMBER, "text": "t", "timestamp": 1.0})
+        await asyncio.sleep(0.6)  # the worker has written them
+        broker.publish({"event": "user", "sender_id": NUMBER, "text": "t", "timestamp": 2.0})
+        await broker.close()
+
+    asyncio.run(a_burst_then_a_pause())
+    assert batches == [6, 1]

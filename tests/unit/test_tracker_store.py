@@ -189,7 +189,7 @@ def test_saving_a_conversation_it_read_reads_nothing_back(tmp_path: Path) -> Non
         tracker.update(event)
     statements: list[str] = []
     sa.event.listen(
-        store.engine,
+        store.autocommit_engine,
         "before_cursor_execute",
         lambda conn, cursor, statement, *rest: statements.append(statement.split()[0]),
     )
