@@ -35,9 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aio_pika
 import aiohttp
 
-from tests.e2e.production import production
+from tests.e2e.production import RABBITMQ, production
 from tests.e2e.servers import ROOT, free_port, start, stop
 
 RASA = ROOT / ".venv" / "bin" / "rasa"
@@ -331,6 +332,24 @@ class Round:
     two: LoadResult
 
 
+def emptied(queue: str) -> None:
+    """RabbitMQ's queue of events emptied before a measure.
+
+    The benchmark has no consumer for it (one in this process would cost more CPU than the
+    broker saves): left alone, the queue would grow by every event of the whole benchmark and
+    RabbitMQ spend more and more CPU keeping it, a state no deployment runs in
+    (docs/deployment.md: a consumer or a length limit). Each measure starts from empty.
+    """
+
+    async def purge() -> None:
+        connection = await aio_pika.connect(RABBITMQ)
+        async with connection:
+            channel = await connection.channel()
+            await (await channel.get_queue(queue)).purge()
+
+    asyncio.run(purge())
+
+
 def rounds(folder: Path, starter: Starter, count: int) -> list[Round]:
     """The production profile beside the starter bot, ``count`` times in turn.
 
@@ -349,7 +368,9 @@ def rounds(folder: Path, starter: Starter, count: int) -> list[Round]:
             base = load(
                 "starter bot (rasa init), 1 process", starter.url, starter_script, starter.pids
             )
+            emptied(running.queue)
             one = load("URP, production profile, 1 replica", running.replicas[0], urp_script, first)
+            emptied(running.queue)
             two = load(
                 "URP, production profile, 2 replicas + nginx", balancer.url, urp_script, both
             )
