@@ -5,7 +5,7 @@ a time and send its next message as soon as the previous one is answered (closed
 greeting, subscribe, then in a different order each time pharmacy on duty today and
 tomorrow, bathing, the latest memo, small talk; unsubscribe, thanks, goodbye; then a new
 conversation. After a warm-up
-(``URP_BENCH_WARMUP``, 10 s) the answers of ``URP_BENCH_SECONDS`` (60 s) are counted:
+(``URP_BENCH_WARMUP``, 10 s) the answers of ``URP_BENCH_SECONDS`` (40 s) are counted:
 messages per second and p50/p95/p99 latency, for
 
 - Rasa's starter bot (``rasa init --no-prompt``, trained in a temporary folder, its own
@@ -15,8 +15,11 @@ messages per second and p50/p95/p99 latency, for
   one replica (straight to its port) and on two (through nginx), in its own databases,
   queue and lock prefix, removed at the end.
 
+The starter bot, one replica and two replicas are measured in turn, ``URP_BENCH_ROUNDS``
+times (3): each ratio is taken within a round and the median of the rounds is the result.
+
 Also each Rasa server's RSS after the load, the cold start (process start to the first
-answer), and the training time of both bots (``URP_BENCH_TRAIN=0`` skips ours, ~5 min on
+answer), and the training time of both bots (``URP_BENCH_TRAIN=0`` skips ours, ~10 min on
 2 cores; the model in models/ is the one served). Results: docs/performance.md.
 """
 
