@@ -53,7 +53,7 @@ async def admit(
     metadata: dict[str, Any] | None = None,
 ) -> bool:
     """Pass the message to Rasa if the sender is within the limit; whether it passed."""
-    verdict = limiter().check(sender)
+    verdict = await limiter().check_async(sender)
     if verdict is Verdict.NOTICE and output is not None:
         await output.send_text_message(sender, notice_text())
     if verdict is not Verdict.PASS:

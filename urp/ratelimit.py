@@ -7,12 +7,15 @@ empty bucket takes to fill), the others are dropped and counted (:attr:`RateLimi
 logged at INFO with the hashed sender only): the citizen is told, and writes again later. Other senders have their own buckets: they never wait.
 
 In memory by default; with ``URP_REDIS_URL`` the buckets live in Redis (one Lua script,
-atomic), so replicas behind a balancer share them. Redis unreachable: the limit fails
-open (the message goes on) rather than leaving a citizen unanswered.
+atomic), so replicas behind a balancer share them; the channels ask it with Redis's
+asyncio client (:meth:`RateLimiter.check_async`), so a replica never waits on the socket.
+Redis unreachable: the limit fails open (the message goes on) rather than leaving a
+citizen unanswered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -51,6 +54,9 @@ class RateLimit:
 def sender_key(sender: str) -> str:
     """The sender as logs and Redis see it: never the phone number itself."""
     return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+_VERDICTS = (Verdict.PASS, Verdict.NOTICE, Verdict.DROP)  # the Lua script's answers
 
 
 class _MemoryBuckets:
@@ -112,24 +118,38 @@ class _RedisBuckets:
     def __init__(self, url: str, limit: RateLimit, clock: Callable[[], float]) -> None:
         import redis  # only when configured
 
+        self._url = url
         self._limit = limit
         self._clock = clock
         self._client = redis.Redis.from_url(url, socket_timeout=1.0)
         self._script = self._client.register_script(_LUA)
+        self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
 
-    def take(self, key: str) -> Verdict:
+    def _call(self, key: str) -> dict[str, Any]:
         ttl = max(1, int(self._limit.window * _IDLE_FACTOR))
-        result: Any = self._script(
-            keys=[f"urp:ratelimit:{key}"],
-            args=[
+        return {
+            "keys": [f"urp:ratelimit:{key}"],
+            "args": [
                 self._limit.burst,
                 self._limit.per_minute / 60.0,
                 self._clock(),
                 ttl,
                 self._limit.window,
             ],
-        )
-        return (Verdict.PASS, Verdict.NOTICE, Verdict.DROP)[int(result)]
+        }
+
+    def take(self, key: str) -> Verdict:
+        return _VERDICTS[int(self._script(**self._call(key)))]
+
+    async def take_async(self, key: str) -> Verdict:
+        """The same script through Redis's asyncio client: the event loop never waits."""
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            client = redis.asyncio.Redis.from_url(self._url, socket_timeout=1.0)
+            self._async = (loop, client.register_script(_LUA))
+        return _VERDICTS[int(await self._async[1](**self._call(key)))]
 
 
 class RateLimiter:
@@ -155,8 +175,27 @@ class RateLimiter:
         try:
             verdict = self._buckets.take(key)
         except Exception:  # Redis down: better answered than silent
-            logger.warning("Limite dei messaggi non disponibile: messaggio accettato")
-            return Verdict.PASS
+            return self._unavailable()
+        return self._counted(key, verdict)
+
+    async def check_async(self, sender: str) -> Verdict:
+        """:meth:`check` for a server's event loop: Redis is asked without blocking it."""
+        key = sender_key(sender)
+        try:
+            if isinstance(self._buckets, _RedisBuckets):
+                verdict = await self._buckets.take_async(key)
+            else:
+                verdict = self._buckets.take(key)
+        except Exception:
+            return self._unavailable()
+        return self._counted(key, verdict)
+
+    @staticmethod
+    def _unavailable() -> Verdict:
+        logger.warning("Limite dei messaggi non disponibile: messaggio accettato")
+        return Verdict.PASS
+
+    def _counted(self, key: str, verdict: Verdict) -> Verdict:
         if verdict is not Verdict.PASS:
             self.dropped += 1
             logger.info("Messaggio oltre il limite da %s: %s", key, verdict.value)

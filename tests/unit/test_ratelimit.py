@@ -85,6 +85,45 @@ def test_replicas_share_the_buckets_through_redis() -> None:
 def test_redis_down_fails_open() -> None:
     limiter = RateLimiter(LIMIT, redis_url="redis://127.0.0.1:1/0")
     assert all(limiter.check("x") is Verdict.PASS for _ in range(10))
+    assert asyncio.run(limiter.check_async("x")) is Verdict.PASS
+
+
+def test_a_server_asks_without_blocking_and_gets_the_same_verdicts(make_limiter: Any) -> None:
+    """What the channels call: the same buckets as check, shared with it."""
+    clock = Clock()
+    limiter = make_limiter(clock)
+    sender = uuid.uuid4().hex
+
+    async def flood() -> list[Verdict]:
+        return [await limiter.check_async(sender) for _ in range(5)]
+
+    assert asyncio.run(flood()) == [Verdict.PASS] * 3 + [Verdict.NOTICE, Verdict.DROP]
+    assert limiter.check(sender) is Verdict.DROP  # the same bucket
+    assert limiter.dropped == 3
+    clock.now += 10
+    assert asyncio.run(flood())[0] is Verdict.PASS  # a new event loop: a new client
+
+
+def test_the_event_loop_runs_on_while_redis_makes_the_limit_wait() -> None:
+    url = _redis_url()
+    import redis
+
+    limiter = RateLimiter(LIMIT, redis_url=url, clock=Clock())
+    admin = redis.Redis.from_url(url)
+
+    async def ask_while_ticking() -> tuple[int, Verdict]:
+        ticks = 0
+        admin.execute_command("CLIENT", "PAUSE", "300", "WRITE")  # the script writes: it waits
+        asking = asyncio.create_task(limiter.check_async(uuid.uuid4().hex))
+        while not asking.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return ticks, await asking
+
+    ticks, verdict = asyncio.run(ask_while_ticking())
+    admin.close()
+    assert verdict is Verdict.PASS
+    assert ticks >= 10  # a blocking client would have frozen the loop for 300 ms
 
 
 def test_the_sender_key_hides_the_number() -> None:
