@@ -106,7 +106,7 @@ return save()
 )
 
 
-def _lock(conversation_id: str, stored: bytes | str | None) -> TicketLock | None:
+def _lock(stored: bytes | str | None) -> TicketLock | None:
     return TicketLock.from_dict(json.loads(stored)) if stored else None
 
 
@@ -163,7 +163,7 @@ class AtomicRedisLockStore(RedisLockStore):
         except redis.RedisError as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
         try:
-            lock = _lock(conversation_id, stored)
+            lock = _lock(stored)
             while lock is not None and lock.is_locked(ticket):
                 logger.debug(
                     "Conversation %s busy: ticket %s waits %s s",
@@ -172,10 +172,7 @@ class AtomicRedisLockStore(RedisLockStore):
                     wait_time_in_seconds,
                 )
                 await asyncio.sleep(wait_time_in_seconds)
-                lock = _lock(
-                    conversation_id,
-                    await scripts.refresh(keys=keys, args=[conversation_id, time.time()]),
-                )
+                lock = _lock(await scripts.refresh(keys=keys, args=[conversation_id, time.time()]))
             if lock is None:  # every ticket expired while this one waited
                 raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             yield lock
