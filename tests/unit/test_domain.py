@@ -12,6 +12,8 @@ from urp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+# Action names: an action with settings (send_domain) is a mapping of one key.
+ACTIONS = [a if isinstance(a, str) else next(iter(a)) for a in DOMAIN["actions"]]
 TEXTS = [
     (name, variant["text"])
     for name, variants in DOMAIN["responses"].items()
@@ -76,5 +78,41 @@ def test_every_custom_action_is_implemented() -> None:
 
     executor = ActionExecutor()
     executor.register_package("actions")
-    declared = {a for a in DOMAIN["actions"] if a.startswith("action_")}
+    declared = {a for a in ACTIONS if a.startswith("action_")}
     assert declared <= set(executor.actions)
+
+
+def test_only_the_actions_that_read_the_domain_receive_it() -> None:
+    """endpoints enable Rasa's selective domain: an action whose code reads ``domain``
+    must say send_domain in domain.yml, or it would read an empty one."""
+    import inspect
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_sdk.executor import ActionExecutor
+
+    for endpoints in ("endpoints.yml", "endpoints.prod.yml"):
+        config = yaml.safe_load((ROOT / endpoints).read_text())["action_endpoint"]
+        assert config["enable_selective_domain"] is True
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    endpoint = EndpointConfig("http://azioni", enable_selective_domain=True)
+    tracker = DialogueStateTracker("cittadino", domain.slots)
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    readers = set()
+    for name, run in executor.actions.items():
+        if not run.__module__.startswith("actions."):
+            continue  # rasa-sdk's own run (forms): the validate_ actions get the domain
+        # The body of run, below its signature.
+        body = re.split(r"\)\s*->[^\n]*:\n", inspect.getsource(run), maxsplit=1)[1]
+        if re.search(r"\bdomain\b", body):
+            readers.add(name)
+    assert "action_session_start" in readers
+    for name in executor.actions:
+        sent = "domain" in RemoteAction(name, endpoint)._action_call_format(tracker, domain)
+        assert sent == (name in readers or name.startswith("validate_")), name
+    assert "domain" not in RemoteAction("action_pharmacy_shift", endpoint)._action_call_format(
+        tracker, domain
+    )
