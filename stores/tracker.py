@@ -25,7 +25,18 @@ readers (the console's purge, ``urp review collect``) never block the server, an
 of the server loses nothing; only a power cut can lose the last messages.
 
 A conversation this store did not read (a new one, or one rebuilt by the HTTP API) is
-saved the Rasa way, and remembered from then on. Messages of one conversation are handled
+saved the Rasa way, and remembered from then on.
+
+Each replica also keeps the conversations it saved last (``URP_TRACKER_CACHE``, 1,000 by
+default, 0 turns it off; each for at most 10 minutes): the next message of a conversation
+reads only the rows added after the latest one it knows, with that row itself as a check,
+instead of every event of the session. When the row is gone (a purge, an erasure), when the
+rows in between are not the ones this replica wrote, or when another replica started a new
+session, the conversation is read in full as before. Rows written meanwhile by the other
+replicas are applied to the kept conversation, as Rasa's rebuild applies every event. The
+conversation handed out is the one a full read would build: the same events, the same state.
+It leaves the cache while a message uses it and comes back when it is saved, so a message
+that fails before saving leaves nothing behind. Messages of one conversation are handled
 one at a time (the lock store, across replicas too), so what was read is what is stored.
 
 endpoints.yml and endpoints.prod.yml name it with Rasa's own SQL settings::
@@ -42,12 +53,17 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Iterable
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import Event
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -55,6 +71,13 @@ logger = logging.getLogger(__name__)
 
 # The number of a conversation's events already in the table, kept on the tracker itself.
 STORED = "_urp_stored_events"
+# On a tracker read from the table: the id of the latest row read, and the types of the
+# rows this replica wrote after it (their ids are not returned by the INSERT).
+ANCHOR = "_urp_anchor_row"
+WRITTEN = "_urp_written_types"
+CACHE_ENV = "URP_TRACKER_CACHE"
+DEFAULT_CACHE = 1000
+KEEP_SECONDS = 600.0
 _EVENT_CLASSES: dict[str, type[Event] | None] = {}
 
 
@@ -85,6 +108,22 @@ def new_events(tracker: DialogueStateTracker) -> list[Event] | None:
     return list(itertools.islice(tracker.events, stored, None))
 
 
+def cache_size() -> int:
+    try:
+        return max(0, int(os.environ.get(CACHE_ENV) or DEFAULT_CACHE))
+    except ValueError:
+        return DEFAULT_CACHE
+
+
+@dataclass
+class _Kept:
+    """A conversation as this replica saved it."""
+
+    tracker: DialogueStateTracker
+    domain: Domain  # the model's domain it was built with
+    kept_at: float
+
+
 def _write_ahead_log(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -110,19 +149,84 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         # A database server's round trips wait off the event loop; an SQLite file answers
         # faster than a thread would start (and an in-memory one lives in one thread only).
         self._off_loop = self.engine.dialect.name != "sqlite"
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._cache_size = cache_size()
 
     async def _run(self, work: Any, *args: Any) -> Any:
         if self._off_loop:
             return await asyncio.to_thread(work, *args)
         return work(*args)
 
-    def _read(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[Event]:
-        """Rasa's query, reading only the events' JSON rather than whole ORM rows."""
+    def _read(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> tuple[list[Event], int | None]:
+        """Rasa's query, reading only the events' JSON rather than whole ORM rows; the events
+        and the id of the latest row."""
         with self._statements() as session:
             query = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            ).with_entities(self.SQLEvent.data)
-            return deserialise_events(json.loads(data) for (data,) in query)
+            ).with_entities(self.SQLEvent.id, self.SQLEvent.data)
+            found = query.all()
+        events = deserialise_events(json.loads(data) for (_, data) in found)
+        return events, (found[-1][0] if found else None)
+
+    def _read_after(self, sender_id: str, anchor: int) -> Sequence[Any]:
+        """The conversation's rows from the one with id ``anchor`` on: (id, type, JSON)."""
+        table = self.SQLEvent.__table__
+        query = (
+            sa.select(table.c.id, table.c.type_name, table.c.data)
+            .where(table.c.sender_id == sender_id, table.c.id >= anchor)
+            .order_by(table.c.id)
+        )
+        with self.autocommit_engine.connect() as connection:
+            return connection.execute(query).all()
+
+    async def _kept_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation this replica saved last, brought up to date; None to read it all."""
+        kept = self._kept.pop(sender_id, None)  # a message uses it: back when it is saved
+        if kept is None or kept.domain is not self.domain:
+            return None
+        tracker = kept.tracker
+        anchor, written = getattr(tracker, ANCHOR, None), getattr(tracker, WRITTEN, ())
+        if (
+            anchor is None
+            or time.monotonic() - kept.kept_at > KEEP_SECONDS
+            or getattr(tracker, STORED, None) != len(tracker.events)  # changed after saving
+        ):
+            return None
+        rows = await self._run(self._read_after, sender_id, anchor)
+        mine = len(written)
+        if (
+            not rows
+            or rows[0][0] != anchor  # the latest row read is gone: purged or erased
+            or tuple(row[1] for row in rows[1 : 1 + mine]) != tuple(written)
+        ):
+            return None
+        others = rows[1 + mine :]  # written by another replica since
+        if any(row[1] == SessionStarted.type_name for row in others):
+            return None  # a new session: a full read starts from it
+        for event in deserialise_events(json.loads(row[2]) for row in others):
+            tracker.update(event)
+        setattr(tracker, STORED, len(tracker.events))
+        setattr(tracker, ANCHOR, rows[-1][0])
+        setattr(tracker, WRITTEN, ())
+        return tracker
+
+    def _keep(self, tracker: DialogueStateTracker, new: list[Event]) -> None:
+        """Keep a conversation just saved, if the next read would build the same one."""
+        sender_id = tracker.sender_id
+        self._kept.pop(sender_id, None)
+        if (
+            not self._cache_size
+            or self.domain is None
+            or getattr(tracker, ANCHOR, None) is None  # not from a read of its latest session
+            or any(isinstance(event, SessionStarted) for event in new)  # the read starts there
+        ):
+            return
+        setattr(tracker, WRITTEN, (*getattr(tracker, WRITTEN, ()), *(e.type_name for e in new)))
+        self._kept[sender_id] = _Kept(tracker, self.domain, time.monotonic())
+        while len(self._kept) > self._cache_size:
+            self._kept.popitem(last=False)
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         # Rasa's rows, in one INSERT of many values rather than one ORM object each.
@@ -132,18 +236,25 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        events = await self._run(self._read, sender_id, fetch_events_from_all_sessions)
+        if not fetch_events_from_all_sessions and self.domain:
+            tracker = await self._kept_tracker(sender_id)
+            if tracker is not None:
+                return tracker
+        events, anchor = await self._run(self._read, sender_id, fetch_events_from_all_sessions)
         if not self.domain or not events:
             return None
         tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
         # Rasa saves what follows the latest session's start: a full history counts more.
         if not fetch_events_from_all_sessions:
             setattr(tracker, STORED, len(tracker.events))
+            setattr(tracker, ANCHOR, anchor)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         new = new_events(tracker)
         if new is None:
+            self._kept.pop(tracker.sender_id, None)
+            setattr(tracker, ANCHOR, None)  # saved the Rasa way: which rows follow is unknown
             await super().save(tracker)
         else:
             if self.event_broker is not None:
@@ -151,6 +262,8 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             if new:
                 await self._run(self._insert, [_row(tracker.sender_id, event) for event in new])
         setattr(tracker, STORED, len(tracker.events))
+        if new is not None:
+            self._keep(tracker, new)
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The production tracker store on a real PostgreSQL: the conversation Rasa's own store
-reads back, one statement per read and per write with no transaction around it, and the
-event loop free while PostgreSQL makes it wait."""
+reads back, one statement per read and per write with no transaction around it, the
+event loop free while PostgreSQL makes it wait, and two replicas keeping one conversation."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import EventVerbosity
 from sqlalchemy.engine import make_url
 
 from stores.tracker import IncrementalSQLTrackerStore
@@ -125,3 +126,39 @@ def test_the_event_loop_runs_on_while_postgresql_makes_a_read_wait(
         dispose(store)
     assert events == 3 + 5  # the latest session, from its SessionStarted
     assert ticks >= 10  # a read on the event loop itself would have frozen it
+
+
+def test_two_replicas_keep_the_conversation_each_as_a_full_read_builds_it(
+    tracker_url: sa.engine.URL,
+) -> None:
+    """Messages of one conversation alternate between two replicas' stores: each reads
+    only the rows after the latest it knows, and hands out what Rasa's store reads."""
+    replicas = (store_on(tracker_url), store_on(tracker_url))
+    rasas = store_on(tracker_url, SQLTrackerStore)
+    asyncio.run(converse(replicas[0], "cittadino", time.time() - 7200))
+    reads: list[str] = []
+    for replica in replicas:
+        sa.event.listen(
+            replica.autocommit_engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, *rest: reads.append(" ".join(statement.split())),
+        )
+    try:
+        for number in range(6):
+            replica = replicas[number % 2]
+            tracker = asyncio.run(replica.retrieve("cittadino"))
+            theirs = asyncio.run(rasas.retrieve("cittadino"))
+            assert tracker.current_state(EventVerbosity.ALL) == theirs.current_state(
+                EventVerbosity.ALL
+            )
+            for event in message(f"messaggio {number}", time.time()):
+                tracker.update(event)
+            asyncio.run(replica.save(tracker))
+    finally:
+        for store in replicas:
+            dispose(store)
+        rasas.engine.dispose()
+    selects = [read for read in reads if read.startswith("SELECT")]
+    # The second replica reads the conversation in full once; every other read is short.
+    assert len(selects) == 6
+    assert sum("events.id >=" in read for read in selects) == 4

@@ -21,7 +21,7 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from stores.tracker import STORED, IncrementalSQLTrackerStore
@@ -197,3 +197,174 @@ def test_saving_a_conversation_it_read_reads_nothing_back(tmp_path: Path) -> Non
     asyncio.run(store.save(tracker))
     assert statements == ["INSERT"]  # no SELECT: neither a read-back nor a count
     assert len(broker.published) == published + 5
+
+
+# The conversations a replica keeps between two messages (URP_TRACKER_CACHE).
+
+
+def same_as_a_full_read(tracker: DialogueStateTracker, path: Path) -> None:
+    """The tracker handed out is the one Rasa's own store builds from the same file."""
+    theirs = asyncio.run(
+        SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path)).retrieve(tracker.sender_id)
+    )
+    assert tracker.current_state(EventVerbosity.ALL) == theirs.current_state(EventVerbosity.ALL)
+
+
+def reads_of(store: IncrementalSQLTrackerStore) -> list[str]:
+    """The SELECT statements the store sends from now on."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(" ".join(statement.split()))
+
+    sa.event.listen(store.autocommit_engine, "before_cursor_execute", record)
+    return statements
+
+
+def one_more_message(store: IncrementalSQLTrackerStore, sender: str, text: str) -> None:
+    """A message as the processor handles it: read, answer, save."""
+    tracker = asyncio.run(store.retrieve(sender))
+    for event in message(text, time.time()):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+
+
+def started(store: IncrementalSQLTrackerStore, sender: str = "cittadino") -> None:
+    """A conversation with two sessions, its latest read and saved by ``store``."""
+    asyncio.run(converse(store, sender, time.time() - 7200))
+    one_more_message(store, sender, "e adesso?")
+
+
+def test_the_next_message_reads_only_the_rows_after_the_latest_it_knows(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    reads = reads_of(store)
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    assert len(reads) == 1 and "events.id >=" in reads[0]
+    same_as_a_full_read(tracker, tmp_path / "t.db")
+    # Message after message, the conversation stays the stored one.
+    for number in range(3):
+        for event in message(f"ancora {number}", time.time()):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("cittadino"))
+        same_as_a_full_read(tracker, tmp_path / "t.db")
+    assert len(reads) == 4 and all("events.id >=" in read for read in reads)
+
+
+def test_what_another_replica_wrote_meanwhile_is_applied(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.db")
+    first = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=path)
+    second = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=path)
+    started(first)
+    one_more_message(second, "cittadino", "risposta sull'altra replica")
+    one_more_message(second, "cittadino", "e un'altra ancora")
+    reads = reads_of(first)
+    tracker = asyncio.run(first.retrieve("cittadino"))
+    assert len(reads) == 1 and "events.id >=" in reads[0]
+    same_as_a_full_read(tracker, tmp_path / "t.db")
+    assert tracker.latest_message.text == "e un'altra ancora"
+    # And its own next message is stored once, after the other replica's.
+    for event in message("di nuovo qui", time.time()):
+        tracker.update(event)
+    asyncio.run(first.save(tracker))
+    same_as_a_full_read(asyncio.run(second.retrieve("cittadino")), tmp_path / "t.db")
+    same_as_a_full_read(asyncio.run(first.retrieve("cittadino")), tmp_path / "t.db")
+
+
+def test_a_new_session_started_elsewhere_is_read_in_full(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.db")
+    first = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=path)
+    second = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=path)
+    started(first)
+    tracker = asyncio.run(second.retrieve("cittadino"))
+    now = time.time() + 1  # after the last message's events
+    tracker.update(ActionExecuted("action_session_start", timestamp=now))
+    tracker.update(SessionStarted(timestamp=now + 0.01))
+    tracker.update(ActionExecuted("action_listen", timestamp=now + 0.02))
+    for event in message("dopo un'ora", now + 0.1):
+        tracker.update(event)
+    asyncio.run(second.save(tracker))
+    mine = asyncio.run(first.retrieve("cittadino"))
+    same_as_a_full_read(mine, tmp_path / "t.db")
+    assert mine.events[0] == SessionStarted(timestamp=now + 0.01)
+
+
+def test_an_erased_conversation_is_not_brought_back(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    with store.engine.begin() as connection:  # as the purge does (urp/data_protection.py)
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'cittadino'"))
+    assert asyncio.run(store.retrieve("cittadino")) is None
+
+
+def test_rows_that_are_not_its_own_make_it_read_in_full(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    with store.engine.begin() as connection:  # its last message's rows, but one
+        connection.execute(
+            sa.text(
+                "DELETE FROM events WHERE id = (SELECT max(id) - 1 FROM events "
+                "WHERE sender_id = 'cittadino')"
+            )
+        )
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    same_as_a_full_read(tracker, tmp_path / "t.db")
+
+
+def test_a_message_that_fails_before_saving_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    failed = asyncio.run(store.retrieve("cittadino"))
+    for event in message("questo non arriva al salvataggio", time.time()):
+        failed.update(event)
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    assert tracker is not failed
+    same_as_a_full_read(tracker, tmp_path / "t.db")
+    assert tracker.latest_message.text == "e adesso?"
+
+
+def test_a_conversation_changed_after_saving_is_not_handed_out(tmp_path: Path) -> None:
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    tracker = asyncio.run(store.retrieve("cittadino"))
+    asyncio.run(store.save(tracker))
+    tracker.update(UserUttered("mai salvato", timestamp=time.time()))
+    again = asyncio.run(store.retrieve("cittadino"))
+    assert again is not tracker
+    same_as_a_full_read(again, tmp_path / "t.db")
+
+
+def test_the_cache_is_bounded_and_can_be_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("URP_TRACKER_CACHE", "2")
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    for sender in ("prima", "seconda", "terza"):
+        started(store, sender)
+    assert list(store._kept) == ["seconda", "terza"]
+    reads = reads_of(store)
+    asyncio.run(store.retrieve("prima"))
+    assert len(reads) == 1 and "events.id >=" not in reads[0]
+
+    monkeypatch.setenv("URP_TRACKER_CACHE", "0")
+    off = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "off.db"))
+    started(off)
+    assert not off._kept
+    reads = reads_of(off)
+    same_as_a_full_read(asyncio.run(off.retrieve("cittadino")), tmp_path / "off.db")
+    assert len(reads) == 1 and "events.id >=" not in reads[0]
+
+
+def test_a_conversation_kept_too_long_is_read_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stores import tracker as module
+
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    started(store)
+    monkeypatch.setattr(module, "KEEP_SECONDS", -1.0)
+    reads = reads_of(store)
+    same_as_a_full_read(asyncio.run(store.retrieve("cittadino")), tmp_path / "t.db")
+    assert len(reads) == 1 and "events.id >=" not in reads[0]
