@@ -9,6 +9,7 @@ the package (``urp/migrations``), so ``urp db upgrade`` works from any directory
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -32,6 +33,8 @@ DEFAULT_DB_DIR = PROJECT_ROOT / "var"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+# A database server's pooled connection left unused this long is pinged before it is lent.
+PING_AFTER_IDLE = 10.0
 
 
 class DatabaseError(OperatorError, RuntimeError):
@@ -70,6 +73,35 @@ def _configure_sqlite(engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _ping_when_idle(engine: Any) -> None:
+    """SQLAlchemy's pre-ping, for the connections that sat unused in the pool a while.
+
+    A pooled connection may have died while it waited: the server restarted, a proxy or a
+    firewall dropped it. ``pool_pre_ping`` finds out with a round trip before every
+    checkout, one more query for every transaction. Here only a connection idle for
+    ``PING_AFTER_IDLE`` seconds is pinged; a dead one is replaced before anyone uses it.
+    A connection returned moments ago is lent as it is: if the server went down in
+    between, that query fails as any query in flight would, and SQLAlchemy renews the
+    whole pool, so the next transaction gets a fresh connection.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["urp_returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("urp_returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE:
+            return  # just opened, or in use moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)  # False: disconnected
+        except engine.dialect.dbapi.Error as error:
+            raise DisconnectionError("connessione al database caduta") from error
+        if not alive:
+            raise DisconnectionError("connessione al database caduta")
+
+
 class Database:
     """An engine and its session factories for one database URL."""
 
@@ -88,8 +120,6 @@ class Database:
                 "poolclass": QueuePool,
                 "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
             }
-        else:
-            options["pool_pre_ping"] = True  # survive a server restart under a long-running app
         try:
             self.engine = create_engine(parsed, **options)
         except (ArgumentError, ImportError) as error:
@@ -98,6 +128,8 @@ class Database:
             ) from error
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        else:
+            _ping_when_idle(self.engine)  # survive a server restart under a long-running app
         self.url = parsed
         self._reader_engine = self.engine
         if self.dialect == "postgresql":
@@ -106,6 +138,7 @@ class Database:
             # round trips of the three a one-query read cost (docs/performance.md). Their
             # own pool: switching a connection to autocommit and back costs a round trip.
             self._reader_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", **options)
+            _ping_when_idle(self._reader_engine)
         self._readers = sessionmaker(self._reader_engine, future=True, expire_on_commit=False)
         self._writers = sessionmaker(
             self.engine.execution_options(urp_write=True), future=True, expire_on_commit=False
