@@ -5,7 +5,9 @@ submodules; each module holds one topic.
 
 rasa-sdk answers 500 to a JSON body of the wrong shape; when the action server imports
 this package (its Sanic app, ``rasa_sdk``, already exists then) a request middleware
-answers 400 instead (:mod:`urp.http_bodies`). Imported anywhere else, nothing happens.
+answers 400 instead (:mod:`urp.http_bodies`), and hands the JSON it parsed on to rasa-sdk,
+which would otherwise parse the whole tracker a second time. Imported anywhere else,
+nothing happens.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from urp.http_bodies import body_problem
+from urp.http_bodies import checked_body
 
 
 async def _refuse_bad_bodies(request: Request) -> HTTPResponse | None:
     if request.headers.get("Content-Encoding"):
         return None  # deflated by Rasa: rasa-sdk decompresses it
-    problem = body_problem(request.method, request.path, request.body or b"")
-    return None if problem is None else response.json({"error": problem}, status=400)
+    problem, parsed = checked_body(request.method, request.path, request.body or b"")
+    if problem is not None:
+        return response.json({"error": problem}, status=400)
+    if parsed is not None:
+        request.parsed_json = parsed  # rasa-sdk's request.json: the tracker is parsed once
+    return None
 
 
 with contextlib.suppress(SanicException):  # not inside the action server: tests, tools

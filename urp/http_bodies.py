@@ -55,30 +55,36 @@ class _NotJson(ValueError):
 
 def body_problem(method: str, path: str, body: bytes) -> str | None:
     """Why this body cannot be served (answered with 400), or None."""
+    return checked_body(method, path, body)[0]
+
+
+def checked_body(method: str, path: str, body: bytes) -> tuple[str | None, Any]:
+    """What :func:`body_problem` says, and the JSON it parsed to say it (None if none):
+    a server can hand it on instead of parsing the body again."""
     if method.upper() not in WRITE_METHODS:
-        return None
+        return None, None
     try:
         return _shape_problem(path, body)
     except _NotJson as error:
-        return str(error)
+        return str(error), None
 
 
-def _shape_problem(path: str, body: bytes) -> str | None:
+def _shape_problem(path: str, body: bytes) -> tuple[str | None, Any]:
     if _OBJECT.match(path):
         data = _json(body)
         if not isinstance(data, dict):
-            return "il corpo deve essere un oggetto JSON"
+            return "il corpo deve essere un oggetto JSON", None
         wrong = [f for f in _TEXT_FIELDS if f in data and not isinstance(data[f], str)]
-        return f"'{wrong[0]}' deve essere un testo" if wrong else None
+        return (f"'{wrong[0]}' deve essere un testo", None) if wrong else (None, data)
     if _EVENTS.match(path):
         data = _json(body)
         events = data if isinstance(data, list) else [data]
         if not all(isinstance(event, dict) for event in events):
-            return "gli eventi devono essere oggetti JSON"
-        return None
+            return "gli eventi devono essere oggetti JSON", None
+        return None, data
     if path.rstrip("/") in _TRAINING_DATA:
-        return _training_data_problem(_TRAINING_DATA[path.rstrip("/")], body)
-    return None
+        return _training_data_problem(_TRAINING_DATA[path.rstrip("/")], body), None
+    return None, None
 
 
 def _training_data_problem(keys: tuple[str, ...] | None, body: bytes) -> str | None:

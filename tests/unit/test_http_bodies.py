@@ -58,3 +58,24 @@ def test_only_messages_far_too_large_are_refused() -> None:
     assert not too_large("POST", "/model/parse", MAX_MESSAGE_BODY)
     assert not too_large("POST", "/webhook", big * 10)  # whole trackers, for the actions
     assert not too_large("GET", "/model/parse", big)
+
+
+def test_the_action_server_parses_the_tracker_once() -> None:
+    """The middleware's JSON is handed to rasa-sdk (``request.json``), not parsed again."""
+    import asyncio
+    import json
+    from types import SimpleNamespace
+
+    from actions import _refuse_bad_bodies
+
+    body = json.dumps({"next_action": "action_latest_memo", "tracker": {"events": []}}).encode()
+    request = SimpleNamespace(
+        method="POST", path="/webhook", body=body, headers={}, parsed_json=None
+    )
+    assert asyncio.run(_refuse_bad_bodies(request)) is None
+    assert request.parsed_json == json.loads(body)
+    refused = SimpleNamespace(
+        method="POST", path="/webhook", body=b"[]", headers={}, parsed_json=None
+    )
+    assert asyncio.run(_refuse_bad_bodies(refused)).status == 400
+    assert refused.parsed_json is None
