@@ -36,7 +36,10 @@ session, the conversation is read in full as before. Rows written meanwhile by t
 replicas are applied to the kept conversation, as Rasa's rebuild applies every event. The
 conversation handed out is the one a full read would build: the same events, the same state.
 It leaves the cache while a message uses it and comes back when it is saved, so a message
-that fails before saving leaves nothing behind. Messages of one conversation are handled
+that fails before saving leaves nothing behind. The retention purge deletes events older
+than the retention period (months) and leaves the newer ones: only a session that went
+on for months without an hour of silence (session_expiration_time) would keep, in its
+copy here, events the purge deleted, until it paused for 10 minutes. Messages of one conversation are handled
 one at a time (the lock store, across replicas too), so what was read is what is stored.
 
 endpoints.yml and endpoints.prod.yml name it with Rasa's own SQL settings::
