@@ -29,18 +29,18 @@ saved the Rasa way, and remembered from then on.
 
 Each replica also keeps the conversations it saved last (``URP_TRACKER_CACHE``, 1,000 by
 default, 0 turns it off; each until 10 minutes after its save): the next message of a
-conversation
-reads only the rows added after the latest one it knows, with that row itself as a check,
-instead of every event of the session. When the row is gone (a purge, an erasure), when the
-rows in between are not the ones this replica wrote, or when another replica started a new
-session, the conversation is read in full as before. Rows written meanwhile by the other
-replicas are applied to the kept conversation, as Rasa's rebuild applies every event. The
-conversation handed out is the one a full read would build: the same events, the same state.
-It leaves the cache while a message uses it and comes back when it is saved, so a message
-that fails before saving leaves nothing behind. The retention purge deletes events older
-than the retention period (months) and leaves the newer ones: only a session that went
-on for months without an hour of silence (session_expiration_time) would keep, in its
-copy here, events the purge deleted, until it paused for 10 minutes.
+conversation reads only the rows added after the latest one it knows, with that row
+itself as a check, instead of every event of the session. When the row is gone (a purge,
+an erasure), when the rows in between are not the ones this replica wrote, or when
+another replica started a new session, the conversation is read in full as before. Rows
+written meanwhile by the other replicas are applied to the kept conversation, as Rasa's
+rebuild applies every event. The conversation handed out is the one a full read would
+build: the same events, the same state. It leaves the cache while a message uses it and
+comes back when it is saved, so a message that fails before saving leaves nothing
+behind. The retention purge deletes events older than the retention period (months) and
+leaves the newer ones: only a session that went on for months without an hour of silence
+(session_expiration_time) would keep, in its copy here, events the purge deleted, until
+it paused for 10 minutes.
 
 Messages of one conversation are handled one at a time (the lock store, across replicas
 too), so what was read is what is stored.
