@@ -84,6 +84,9 @@ class _MemoryBuckets:
                 self._forget(now)
             return verdict
 
+    async def take_async(self, key: str) -> Verdict:
+        return self.take(key)  # in memory: nothing to wait for
+
     def _forget(self, now: float) -> None:
         idle = self._limit.window * _IDLE_FACTOR
         for key in [k for k, (_, last, _) in self._buckets.items() if now - last > idle]:
@@ -182,10 +185,7 @@ class RateLimiter:
         """:meth:`check` for a server's event loop: Redis is asked without blocking it."""
         key = sender_key(sender)
         try:
-            if isinstance(self._buckets, _RedisBuckets):
-                verdict = await self._buckets.take_async(key)
-            else:
-                verdict = self._buckets.take(key)
+            verdict = await self._buckets.take_async(key)
         except Exception:
             return self._unavailable()
         return self._counted(key, verdict)
