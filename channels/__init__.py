@@ -1,7 +1,8 @@
 """Input channels loaded by the Rasa server (credentials.yml): REST, web chat, WhatsApp
-Cloud API, Twilio. Importing the package also changes two things of the Rasa server's
+Cloud API, Twilio. Importing the package also changes three things of the Rasa server's
 custom actions, whichever channel a conversation comes from: a failing action server gets
-the citizen an apology and an operator (:mod:`channels.action_guard`), and the action
+the citizen an apology and an operator (:mod:`channels.action_guard`), the connections to
+the action server are reused (:mod:`channels.action_connections`), and the action
 server's answers are checked with a schema compiled once (:mod:`channels.action_results`).
 """
 

@@ -26,6 +26,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, FollowupAction, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from channels import action_connections
 from urp.handoffs import HandoffService, transcript_from_events
 from urp.settings import current_settings
 
@@ -70,6 +71,7 @@ def open_handoff(tracker: DialogueStateTracker) -> bool:
 async def guarded_run(
     self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
 ) -> list[Event]:
+    self.action_endpoint = action_connections.kept_alive(self.action_endpoint)
     try:
         return await asyncio.wait_for(
             _unguarded_run(self, output_channel, nlg, tracker, domain), action_timeout()

@@ -1,0 +1,161 @@
+"""Custom actions reuse their connection to the action server.
+
+Rasa's own RemoteAction (guarded, as the channels package installs it) against a real HTTP
+server that records the client port of every request: one port for many actions means one
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sanic.config
+from aiohttp import web
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.utils.endpoints import EndpointConfig
+
+from channels import action_connections
+from tests.unit.test_action_guard import DOMAIN, conversation, free_port, texts
+
+
+class ActionServer:
+    """Answers every action with a text; notes the client port of each request."""
+
+    def __init__(self, close_idle_after: float | None = None) -> None:
+        self.close_idle_after = close_idle_after
+        self.ports: list[int] = []
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        self.ports.append(request.transport.get_extra_info("peername")[1])
+        if self.close_idle_after is not None:  # as a server's idle timeout does
+            asyncio.get_running_loop().call_later(self.close_idle_after, request.transport.close)
+        body = await request.json()
+        return web.json_response({"events": [], "responses": [{"text": body["next_action"]}]})
+
+    async def __aenter__(self) -> ActionServer:
+        app = web.Application()
+        app.router.add_post("/webhook", self.handler)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/webhook"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+async def act(endpoint: EndpointConfig, name: str = "action_pharmacy_shift") -> list[str]:
+    action = RemoteAction(name, endpoint)
+    nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+    return texts(await action.run(CollectingOutputChannel(), nlg, conversation(), DOMAIN))
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    monkeypatch.delenv(action_connections.KEEPALIVE_ENV, raising=False)
+    action_connections._kept.clear()
+    yield
+    action_connections._kept.clear()
+
+
+def test_actions_share_one_connection_and_each_gets_its_answer() -> None:
+    async def scenario() -> tuple[list[list[str]], list[int]]:
+        async with ActionServer() as server:
+            endpoint = EndpointConfig(server.url)
+            answers = [await act(endpoint, name) for name in ("action_a", "action_b")]
+            # Concurrent actions get connections of their own, kept for the next ones.
+            answers += await asyncio.gather(*(act(endpoint) for _ in range(3)))
+            answers.append(await act(EndpointConfig(server.url), "action_c"))  # a copy
+            return answers, server.ports
+
+    answers, ports = asyncio.run(scenario())
+    assert answers[:2] == [["action_a"], ["action_b"]]
+    assert answers[2:5] == [["action_pharmacy_shift"]] * 3
+    assert answers[5] == ["action_c"]
+    assert ports[0] == ports[1] and {ports[0], ports[5]} <= set(ports[2:5])
+    assert len(set(ports)) == 3
+
+
+def test_zero_keepalive_opens_a_connection_per_action_as_rasa_does(monkeypatch) -> None:
+    monkeypatch.setenv(action_connections.KEEPALIVE_ENV, "0")
+
+    async def scenario() -> list[int]:
+        async with ActionServer() as server:
+            endpoint = EndpointConfig(server.url)
+            assert [await act(endpoint) for _ in range(3)] == [["action_pharmacy_shift"]] * 3
+            return server.ports
+
+    assert len(set(asyncio.run(scenario()))) == 3
+
+
+def test_an_idle_connection_is_let_go_after_the_keepalive(monkeypatch) -> None:
+    monkeypatch.setenv(action_connections.KEEPALIVE_ENV, "0.2")
+
+    async def scenario() -> list[int]:
+        async with ActionServer() as server:
+            endpoint = EndpointConfig(server.url)
+            await act(endpoint)
+            await act(endpoint)
+            await asyncio.sleep(0.6)
+            assert await act(endpoint) == ["action_pharmacy_shift"]
+            return server.ports
+
+    first, second, third = asyncio.run(scenario())
+    assert first == second != third
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used_again() -> None:
+    async def scenario() -> list[int]:
+        async with ActionServer(close_idle_after=0.1) as server:
+            endpoint = EndpointConfig(server.url)
+            await act(endpoint)
+            await asyncio.sleep(0.5)
+            assert await act(endpoint) == ["action_pharmacy_shift"]  # no failure, no handoff
+            return server.ports
+
+    first, second = asyncio.run(scenario())
+    assert first != second
+
+
+def test_the_session_is_closed_when_the_server_stops_or_the_loop_ends() -> None:
+    async def stopped_server() -> None:
+        async with ActionServer() as server:
+            await act(EndpointConfig(server.url))
+            [kept] = action_connections._kept.values()
+            [session] = kept._sessions.values()
+            await action_connections.close_all()  # the REST channel's after_server_stop
+            assert session.closed and not kept._sessions and not kept._keepers
+
+    asyncio.run(stopped_server())
+    action_connections._kept.clear()
+
+    async def ended_loop():
+        async with ActionServer() as server:
+            await act(EndpointConfig(server.url))
+        [kept] = action_connections._kept.values()
+        [session] = kept._sessions.values()
+        return session
+
+    assert asyncio.run(ended_loop()).closed  # asyncio.run cancelled the keeper
+
+
+def test_the_default_keepalive_is_shorter_than_the_action_servers_idle_timeout() -> None:
+    # The action server (Sanic) closes an idle connection after KEEP_ALIVE_TIMEOUT seconds:
+    # a client letting go first never sends on a connection being closed.
+    sanic_idle = sanic.config.DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"]
+    assert sanic_idle > action_connections.DEFAULT_KEEPALIVE
+    assert action_connections.keepalive_seconds() == action_connections.DEFAULT_KEEPALIVE
+
+
+@pytest.mark.parametrize("value", ["tanto", "-1"])
+def test_an_odd_keepalive_setting_falls_back_to_the_default(monkeypatch, value) -> None:
+    monkeypatch.setenv(action_connections.KEEPALIVE_ENV, value)
+    assert action_connections.keepalive_seconds() == action_connections.DEFAULT_KEEPALIVE
