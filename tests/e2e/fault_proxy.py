@@ -3,7 +3,8 @@
 Put between the Rasa server and the action server, or between the assistant and
 PostgreSQL, it forwards bytes both ways while ``up``; ``down()`` refuses new connections
 and cuts the open ones (the server is gone); ``slow(seconds)`` holds every new
-connection that long before forwarding (the server hangs).
+connection, and every request on a connection already open (kept alive by the client),
+that long before forwarding (the server hangs).
 """
 
 from __future__ import annotations
@@ -71,19 +72,20 @@ class FaultProxy:
             return
         with self._lock:
             self._connections |= {client, server}
-        for source, sink in ((client, server), (server, client)):
-            threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+        for source, sink, held in ((client, server, True), (server, client, False)):
+            threading.Thread(target=self._pipe, args=(source, sink, held), daemon=True).start()
 
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        _close(source)
-        _close(sink)
+    def _pipe(self, source: socket.socket, sink: socket.socket, held: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if held and self.delay:
+                    time.sleep(self.delay)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(sink)
 
 
 def _close(connection: socket.socket) -> None:
