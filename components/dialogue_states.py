@@ -86,7 +86,9 @@ def past_states(
     key = (omit_unset_slots, ignore_rule_only_turns, _frozen(rule_only_data))
     states = cached[3].get(key)
     if states is None:
-        states = cached[3][key] = _replayed_states(self, domain, key, rule_only_data)
+        states = cached[3][key] = _replayed_states(
+            self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+        )
     # {part: {feature: value}}: values are strings and tuples, the dicts are what changes.
     return [{part: dict(features) for part, features in state.items()} for state in states]
 
@@ -103,11 +105,15 @@ class _Replay:
         self,
         conversation: DialogueStateTracker,
         domain: Domain,
-        key: Hashable,
+        omit_unset_slots: bool,
+        ignore_rule_only_turns: bool,
         rule_only_data: dict[str, Any] | None,
     ) -> None:
-        self.domain, self.key = domain, key
-        self.omit_unset_slots, self.ignore_rule_only_turns = bool(key[0]), bool(key[1])
+        self.domain = domain
+        self.omit_unset_slots, self.ignore_rule_only_turns = (
+            omit_unset_slots,
+            ignore_rule_only_turns,
+        )
         self.rule_only_data = rule_only_data
         self.applied: list[Event] = []
         self.tracker = conversation.init_copy()
@@ -115,12 +121,11 @@ class _Replay:
         self.last_ml_action_sub_state: SubState | None = None
         self.turn_was_hidden = False
 
-    def continues(self, applied: list[Event], domain: Domain, key: Hashable) -> bool:
+    def continues(self, applied: list[Event], domain: Domain) -> bool:
         """Whether ``applied`` begins with the very events replayed so far."""
         done = self.applied
         return (
             self.domain is domain
-            and self.key == key
             and len(applied) >= len(done)
             and all(new is old for new, old in zip(applied, done, strict=False))
         )
@@ -165,15 +170,20 @@ class _Replay:
 def _replayed_states(
     tracker: DialogueStateTracker,
     domain: Domain,
-    key: Hashable,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
     rule_only_data: dict[str, Any] | None,
 ) -> list[State]:
-    """The tracker's past states, replaying only the events it got since the last time."""
+    """The tracker's past states, replaying only the events it got since the last time.
+    One replay per set of arguments, each a key of ``past_states``' cache."""
     replays = tracker.__dict__.setdefault(REPLAYS, {})
+    key = (omit_unset_slots, ignore_rule_only_turns, _frozen(rule_only_data))
     applied = tracker.applied_events()
     replay = replays.get(key)
-    if replay is None or not replay.continues(applied, domain, key):
-        replay = replays[key] = _Replay(tracker, domain, key, rule_only_data)
+    if replay is None or not replay.continues(applied, domain):
+        replay = replays[key] = _Replay(
+            tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+        )
     return replay.advance(applied)
 
 
