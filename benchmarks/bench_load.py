@@ -16,7 +16,7 @@ messages per second and p50/p95/p99 latency, for
   queue and lock prefix, removed at the end.
 
 The starter bot, one replica and two replicas are measured in turn, ``URP_BENCH_ROUNDS``
-times (3): each ratio is taken within a round and the median of the rounds is the result.
+times (5): each ratio is taken within a round and the median of the rounds is the result.
 
 Also each Rasa server's RSS after the load, the cold start (process start to the first
 answer), and the training time of both bots (``URP_BENCH_TRAIN=0`` skips ours, ~10 min on
@@ -473,7 +473,7 @@ def _row(result: LoadResult) -> str:
 
 def main() -> None:
     conversations = int(_setting("URP_BENCH_CONVERSATIONS", 10))
-    count = int(_setting("URP_BENCH_ROUNDS", 3))
+    count = int(_setting("URP_BENCH_ROUNDS", 5))
     print(f"  machine: {_machine()}")
     print(
         f"  {conversations} concurrent conversations, closed loop, "

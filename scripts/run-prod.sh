@@ -36,6 +36,12 @@ export RABBITMQ_PASSWORD="${RABBITMQ_PASSWORD:-guest}"
 export RABBITMQ_QUEUE="${RABBITMQ_QUEUE:-urp_events}"
 export RABBITMQ_EXCHANGE="${RABBITMQ_EXCHANGE:-urp_events}"
 
+# One replica per core: each runs TensorFlow on one thread. With TensorFlow's default (a
+# pool as large as the machine for every replica) the replicas' threads compete for the
+# same cores (docs/performance.md).
+export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
+export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
+
 export URP_RASA_PORT="$RASA_PORT"
 # The console, the handoff recorder and the demo site reach Rasa through the balancer.
 export URP_RASA_URL="${URP_RASA_URL:-http://${HOST}:${RASA_PORT}}"
