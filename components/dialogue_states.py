@@ -87,7 +87,7 @@ def past_states(
     states = cached[3].get(key)
     if states is None:
         states = cached[3][key] = _replayed_states(
-            self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+            self, domain, key, omit_unset_slots, ignore_rule_only_turns, rule_only_data
         )
     # {part: {feature: value}}: values are strings and tuples, the dicts are what changes.
     return [{part: dict(features) for part, features in state.items()} for state in states]
@@ -170,14 +170,14 @@ class _Replay:
 def _replayed_states(
     tracker: DialogueStateTracker,
     domain: Domain,
+    key: Hashable,
     omit_unset_slots: bool,
     ignore_rule_only_turns: bool,
     rule_only_data: dict[str, Any] | None,
 ) -> list[State]:
     """The tracker's past states, replaying only the events it got since the last time.
-    One replay per set of arguments, each a key of ``past_states``' cache."""
+    One replay per set of arguments; ``key`` is theirs in ``past_states``' cache."""
     replays = tracker.__dict__.setdefault(REPLAYS, {})
-    key = (omit_unset_slots, ignore_rule_only_turns, _frozen(rule_only_data))
     applied = tracker.applied_events()
     replay = replays.get(key)
     if replay is None or not replay.continues(applied, domain):
