@@ -42,7 +42,7 @@ from pathlib import Path
 import aio_pika
 
 from tests.e2e.production import RABBITMQ, production
-from tests.e2e.servers import ROOT, free_port, start, stop
+from tests.e2e.servers import ROOT, free_port, processes_below, start, stop
 
 RASA = ROOT / ".venv" / "bin" / "rasa"
 Script = Callable[[random.Random], Sequence[str]]  # the messages of one conversation
@@ -294,35 +294,11 @@ def _rss_mb(pids: Sequence[int]) -> float:
     return total / 1024
 
 
-def _descendants(root: int) -> dict[int, str]:
-    """Every process below ``root``, with its command line."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-        commands[int(entry.name)] = command
-    found: dict[int, str] = {}
-    pending = [root]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found[child] = commands.get(child, "")
-            pending.append(child)
-    return found
-
-
 def _rasa_servers(process: subprocess.Popen, port: int | None = None) -> list[int]:
     """The Rasa servers (not the action server) started below ``process``."""
     return [
         pid
-        for pid, command in _descendants(process.pid).items()
+        for pid, command in processes_below(process.pid).items()
         if " run " in command + " "
         and "rasa" in command
         and " actions" not in command

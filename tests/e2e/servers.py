@@ -18,6 +18,30 @@ ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Sportello URP è pronto."
 
 
+def processes_below(root: int) -> dict[int, str]:
+    """Every process below ``root``, with its command line."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+        commands[int(entry.name)] = command
+    found: dict[int, str] = {}
+    pending = [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found[child] = commands.get(child, "")
+            pending.append(child)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 from collections import Counter
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -27,7 +29,7 @@ import requests
 import socketio
 
 from tests.e2e.production import RABBITMQ, Production, production
-from tests.e2e.servers import RunningAssistant
+from tests.e2e.servers import RunningAssistant, processes_below
 from urp.rasa_api import RasaConversations
 
 pytestmark = pytest.mark.e2e
@@ -267,3 +269,31 @@ def test_an_operator_answers_from_the_console_whichever_replica_holds_the_socket
 
     for replica in cluster.replicas:
         asyncio.run(citizen_on(replica))
+
+
+def test_each_replica_keeps_to_a_core_of_its_own(cluster: Cluster) -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip("one core: the replicas are not pinned")
+    below = processes_below(cluster.assistant.process.pid)
+    pinned = []
+    for replica in cluster.replicas:
+        port = replica.rsplit(":", 1)[1]
+        (pid,) = [
+            pid
+            for pid, command in below.items()
+            if f"--port {port} " in command + " " and " run " in command and "rasa" in command
+        ]
+        # Every thread, TensorFlow's and the database's too, on the same single core.
+        threads = {
+            frozenset(os.sched_getaffinity(int(task.name)))
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        }
+        assert len(threads) == 1
+        pinned.append(threads.pop())
+    assert pinned == [{cores[0]}, {cores[1]}]
+    # The action server is not: it runs on any core.
+    (actions,) = [
+        pid for pid, command in below.items() if "rasa" in command and " actions" in command
+    ]
+    assert os.sched_getaffinity(actions) == set(cores)

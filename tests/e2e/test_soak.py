@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.servers import RunningAssistant
+from tests.e2e.servers import RunningAssistant, processes_below
 
 pytestmark = pytest.mark.e2e
 
@@ -42,30 +42,10 @@ TEXTS = [
 GROWTH_BOUND = 1.5  # RSS at the end / after the warm-up
 
 
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        found += children
-        frontier += children
-    return found
-
-
 def _rasa_pid(assistant: RunningAssistant) -> int:
-    for pid in _descendants(assistant.process.pid):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--model" in command and not any(part == b"actions" for part in command):
+    for pid, command in processes_below(assistant.process.pid).items():
+        parts = command.split()
+        if "--model" in parts and "actions" not in parts:
             return pid
     raise AssertionError("processo di Rasa non trovato")
 

@@ -17,7 +17,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import EventVerbosity
 from sqlalchemy.engine import make_url
 
-from stores.tracker import IncrementalSQLTrackerStore
+from stores.tracker import SENDER_ORDER_INDEX, IncrementalSQLTrackerStore
 from tests.store.conftest import POSTGRES_SERVER
 from tests.unit.test_tracker_store import DOMAIN, RecordingBroker, converse, message
 
@@ -162,3 +162,35 @@ def test_two_replicas_keep_the_conversation_each_as_a_full_read_builds_it(
     # The second replica reads the conversation in full once; every other read is short.
     assert len(selects) == 6
     assert sum("events.id >=" in read for read in selects) == 4
+
+
+def test_replicas_starting_together_leave_one_valid_index_by_sender_and_order(
+    tracker_url: sa.engine.URL,
+) -> None:
+    rasas = store_on(tracker_url, SQLTrackerStore)
+    asyncio.run(converse(rasas, "cittadino", time.time() + 10))
+    rasas.engine.dispose()
+    gate = threading.Barrier(3)
+    stores: list[IncrementalSQLTrackerStore] = []
+
+    def start() -> None:
+        gate.wait()
+        stores.append(store_on(tracker_url))
+
+    starting = [threading.Thread(target=start) for _ in range(3)]
+    for thread in starting:
+        thread.start()
+    for thread in starting:
+        thread.join()
+    assert len(stores) == 3
+    with stores[0].autocommit_engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT indexdef, indisvalid FROM pg_indexes JOIN pg_index"
+            " ON pg_index.indexrelid = (schemaname || '.' || indexname)::regclass"
+            f" WHERE tablename = 'events' AND indexname = '{SENDER_ORDER_INDEX}'"
+        ).all()
+    assert len(found) == 1
+    assert found[0][0].endswith("(sender_id, id)") and found[0][1]
+    for store in stores:
+        assert len(asyncio.run(store.retrieve("cittadino")).events) == 3 + 5
+        dispose(store)

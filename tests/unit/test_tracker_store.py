@@ -24,7 +24,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
-from stores.tracker import STORED, IncrementalSQLTrackerStore
+from stores.tracker import SENDER_ORDER_INDEX, STORED, IncrementalSQLTrackerStore
 from tests.unit.test_validate import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -160,6 +160,35 @@ def test_sqlite_file_is_in_write_ahead_log_mode(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def index_columns(engine: sa.engine.Engine) -> dict[str, list[str]]:
+    return {
+        index["name"]: index["column_names"] for index in sa.inspect(engine).get_indexes("events")
+    }
+
+
+def test_a_conversation_is_read_by_an_index_on_sender_and_order(tmp_path: Path) -> None:
+    # A table Rasa's own store made, with a conversation in it: the index comes with ours.
+    path = tmp_path / "t.db"
+    rasas = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    asyncio.run(converse(rasas, "cittadino", time.time() + 10))
+    assert SENDER_ORDER_INDEX not in index_columns(rasas.engine)
+    store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    assert index_columns(store.engine)[SENDER_ORDER_INDEX] == ["sender_id", "id"]
+    with store.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id, type_name, data FROM events"
+            " WHERE sender_id = 'cittadino' AND id >= 3 ORDER BY id"
+        ).all()
+    assert SENDER_ORDER_INDEX in str(plan)
+    # Started again on the same table (a restart, a second replica): nothing new, no error.
+    again = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert index_columns(again.engine) == index_columns(store.engine)
+    assert len(asyncio.run(again.retrieve("cittadino")).events) == 3 + 5
+    # Rasa's table in a new database of the same process is made without it, then gets it.
+    other = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "u.db"))
+    assert SENDER_ORDER_INDEX in index_columns(other.engine)
 
 
 def test_events_are_rebuilt_as_rasa_rebuilds_them() -> None:
