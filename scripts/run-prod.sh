@@ -44,10 +44,13 @@ export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
 # And each replica stays on a core of its own (taskset), when the machine lets this script
 # use at least as many cores as there are replicas: a replica the kernel moves from core to
 # core loses its caches each time (10-18% more messages per second pinned, on two cores).
-# The services (action server, databases, nginx) run on any core. URP_REPLICA_CPUS: "auto" (default), "none",
-# or the cores one by one ("0 1"). Measured in docs/performance.md.
+# The services (action server, databases, nginx) run on any core. URP_REPLICA_CPUS: "auto"
+# (default; nothing pinned without util-linux's taskset), "none", or the cores one by one
+# ("0 1"). Measured in docs/performance.md.
 REPLICA_CPUS="${URP_REPLICA_CPUS:-auto}"
-if [[ "$REPLICA_CPUS" == auto ]]; then
+if [[ "$REPLICA_CPUS" == auto ]] && ! command -v taskset >/dev/null; then
+  REPLICA_CPUS=""
+elif [[ "$REPLICA_CPUS" == auto ]]; then
   REPLICA_CPUS="$("$BIN/python" -c 'import os, sys
 cores, replicas = sorted(os.sched_getaffinity(0)), int(sys.argv[1])
 print(*(cores[:replicas] if len(cores) >= replicas > 1 else []))' "${#REPLICA_PORTS[@]}")"

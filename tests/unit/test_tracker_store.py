@@ -183,7 +183,7 @@ def test_a_conversation_is_read_by_an_index_on_sender_and_order(tmp_path: Path) 
         ).all()
     assert SENDER_ORDER_INDEX in str(plan)
     # Started again on the same table (a restart, a second replica): nothing new, no error.
-    again = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    again = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
     assert index_columns(again.engine) == index_columns(store.engine)
     assert len(asyncio.run(again.retrieve("cittadino")).events) == 3 + 5
     # Rasa's table in a new database of the same process is made without it, then gets it.
