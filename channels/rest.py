@@ -6,8 +6,10 @@ JSON, a body that is not an object, a missing or non-string ``sender`` or ``mess
 and non-object ``metadata``; the text is cleaned and the sender rate-limited
 (channels/gate.py). The answer is the list of replies, as before (no ``stream``).
 Enabled in every profile, it also installs the server-wide guard against bodies that
-Rasa's other endpoints would answer with a 500 (channels/http_guard.py), and closes the
-kept connections to the action server when the server stops (channels/action_connections.py).
+Rasa's other endpoints would answer with a 500 (channels/http_guard.py), takes the loaded
+model out of the garbage collector's way once the server has started (channels/heap.py),
+and closes the kept connections to the action server when the server stops
+(channels/action_connections.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_connections, http_guard
+from channels import action_connections, heap, http_guard
 from channels.gate import admit
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,10 @@ class StrictRestInput(RestInput):
         @webhook.listener("before_server_start")
         async def guard_every_endpoint(app: Sanic, _: Any) -> None:
             http_guard.install(app)
+
+        @webhook.listener("after_server_start")
+        async def settle_the_garbage_collector(*_: Any) -> None:
+            heap.settle()
 
         @webhook.listener("after_server_stop")
         async def close_action_connections(*_: Any) -> None:
