@@ -68,9 +68,12 @@ run: install $(MODEL)
 run-prod: install nginx $(MODEL)
 	scripts/run-prod.sh
 
-# Chat in the terminal with the assistant started by `make run` (its action server).
+# Chat in the terminal with the assistant started by `make run` (its action server, with the
+# secret it asks of every call: URP_ACTION_SECRET, or the one `make run` keeps in var/).
 shell: install $(MODEL)
-	$(RASA) shell --model $(MODEL) --port $$(( $(URP_RASA_PORT) + 1 ))
+	@secret="$${URP_ACTION_SECRET:-$$(cat var/action-secret 2>/dev/null || true)}"; \
+	test -n "$$secret" || { echo "Avvia prima l'assistente con make run (in un altro terminale)." >&2; exit 1; }; \
+	URP_ACTION_SECRET="$$secret" $(RASA) shell --model $(MODEL) --port $$(( $(URP_RASA_PORT) + 1 ))
 
 # Every warning fails, except Rasa's false positive on form questions (see the module).
 validate: install

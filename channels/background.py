@@ -1,66 +1,52 @@
-"""Webhooks answer at once; the messages are handled afterwards, in order per citizen."""
+"""Webhook channels: each message stored before the 2xx, then handed to Rasa from the store.
+
+A provider (Meta, Twilio) delivers again only what got no 2xx: so the webhook answers 200
+only once the messages are in the inbox (:mod:`urp.whatsapp.inbox`), and 503 when the
+database cannot take them. A worker started with the server hands them to Rasa, in order
+per citizen, including those a crashed or restarted process left unanswered.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.services import whatsapp_store
+from channels import services
+from urp.whatsapp.inbox import Claimed, Inbox, InboxWorker
 from urp.whatsapp.store import WhatsAppStore
+from urp.whatsapp.webhook import InboundMessage
 
 logger = logging.getLogger(__name__)
 
-Job = tuple[str, str, Callable[[], Awaitable[None]]]  # (sender, message id, work)
+Deliver = Callable[[UserMessage], Awaitable[Any]]
 
 
-class OrderedBackground:
-    """Runs jobs in background tasks; one sender's jobs run one at a time, in order."""
+class AgentNotReadyError(RuntimeError):
+    """No model loaded: the message waits in the inbox for a later attempt."""
 
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._queued: Counter[str] = Counter()
 
-    def submit(self, jobs: Sequence[Job]) -> None:
-        # Queued now, while still in the request: arrival order is the order of the locks.
-        for sender, _, _ in jobs:
-            self._queued[sender] += 1
-            self._locks.setdefault(sender, asyncio.Lock())
-        task = asyncio.get_running_loop().create_task(self._run(jobs))
-        self._tasks.add(task)  # a reference, or the loop may drop the task
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, jobs: Sequence[Job]) -> None:
-        for sender, message_id, work in jobs:
-            try:
-                async with self._locks[sender]:
-                    await work()
-            except Exception:
-                # The message id only: the sender is a phone number.
-                logger.exception("Messaggio %s non elaborato", message_id)
-            finally:
-                self._queued[sender] -= 1
-                if not self._queued[sender]:
-                    del self._queued[sender]
-                    del self._locks[sender]
-
-    async def drain(self) -> None:
-        """Wait for everything submitted so far (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+async def already_handled(agent: Any, sender_id: str, message_id: str) -> bool:
+    """Whether Rasa's tracker has the message: it was handled before a crash or a restart
+    lost the mark in the inbox."""
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    return tracker is not None and any(
+        isinstance(event, UserUttered) and event.message_id == message_id
+        for event in tracker.events
+    )
 
 
 class WebhookInput(InputChannel):
     """A provider's webhook channel: credentials from the environment only, a client to
-    answer with, background work in order per citizen, the shared store, a health route.
+    answer with, the inbox and its worker, the shared store, a health route.
     """
 
     settings_class: ClassVar[Any]  # with from_environment() -> settings or None
@@ -73,18 +59,71 @@ class WebhookInput(InputChannel):
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.client = self.client_class(settings) if settings else None
-        self.background = OrderedBackground()
+        self.worker: InboxWorker | None = None
 
     @property
     def store(self) -> WhatsAppStore:
-        return whatsapp_store()
+        return services.whatsapp_store()
 
-    def webhook_blueprint(self) -> Blueprint:
-        """The channel's blueprint with ``GET /`` saying whether it is configured."""
+    @property
+    def inbox(self) -> Inbox:
+        return services.inbox()
+
+    async def handle(self, message: InboundMessage, deliver: Deliver) -> None:
+        """Pass one stored message to Rasa through ``deliver`` (each channel's own)."""
+        raise NotImplementedError
+
+    def webhook_blueprint(self, on_new_message: Deliver) -> Blueprint:
+        """The channel's blueprint: ``GET /`` saying whether it is configured, and the
+        inbox's worker running from the server's start to its stop."""
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok", "configured": self.settings is not None})
 
+        @webhook.listener("after_server_start")
+        async def start_worker(app: Any, _loop: Any) -> None:
+            if self.settings is None:
+                return
+            handle = partial(self._process, app, on_new_message)
+            self.worker = InboxWorker(self.inbox, self.name(), handle)
+            self.worker.start()
+
+        @webhook.listener("before_server_stop")
+        async def stop_worker(_app: Any, _loop: Any) -> None:
+            if self.worker is not None:
+                await self.worker.stop()
+
         return webhook
+
+    async def accept(self, messages: Sequence[InboundMessage]) -> HTTPResponse | None:
+        """Store the messages before the provider gets its 2xx: None once stored, else the
+        503 that makes the provider deliver them again."""
+        try:
+            await asyncio.to_thread(self.inbox.accept, self.name(), messages)
+        except Exception:
+            logger.exception(
+                "Messaggi %s non salvati: rifiutati perché siano rimandati", self.name()
+            )
+            return response.text("servizio momentaneamente non disponibile", status=503)
+        if self.worker is not None:
+            self.worker.wake()
+        return None
+
+    async def _process(self, app: Any, on_new_message: Deliver, claim: Claimed) -> None:
+        agent = app.ctx.agent  # looked up each time: loading a new model replaces it
+        if not agent.is_ready():
+            raise AgentNotReadyError("nessun modello caricato")
+
+        async def deliver(message: UserMessage) -> None:
+            # Rasa's tracker keeps the provider's id: a later claim can tell it was handled.
+            message.message_id = claim.message_id
+            if claim.attempts > 1 and await already_handled(
+                agent, message.sender_id, claim.message_id
+            ):
+                logger.info("Messaggio %s già gestito prima del riavvio", claim.message_id)
+                return
+            await on_new_message(message)
+
+        await self.handle(claim.message, deliver)

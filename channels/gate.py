@@ -1,33 +1,131 @@
 """Every channel's door to Rasa: the text cleaned (urp.inbound), the sender rate-limited
 (urp.ratelimit). A refused message never reaches Rasa; the first of a flood is answered
 with ``utter_rate_limited`` from domain.yml, through the channel it came from.
+
+What a channel may do depends on who vouches for the sender:
+
+- WhatsApp and Twilio (:data:`SIGNED_CHANNELS`): Meta or Twilio sign each delivery, and the
+  sender is the citizen's number. The conversation id is the number, the connector's
+  metadata is kept, and so are the payloads the connector composes for a position or a
+  photo (``/report_problem{...}``).
+- Every other channel (REST, callback, the web chat): the caller picks the sender. The
+  conversation id is ``<channel>:<sender>`` (:func:`conversation_id`), which no phone
+  number can be, so no caller reaches a WhatsApp citizen's conversation (nor another
+  channel's); the caller's metadata is dropped (``is_external``, ``urp_media``...
+  would hide messages from the operator or show what the channel never received); each
+  message also counts against the client's address (``client=``, :func:`request_client`).
+
+From every channel, a text starting with ``/`` reaches Rasa as an intent only if it is a
+bare intent of the domain (``/affirm``, as the words would give) or one of the bot's own
+buttons (``/subscribe{"topic": "bandi"}``); never an ``EXTERNAL_`` intent, which only
+the console and the Rasa HTTP API may trigger. Any other is read as words.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 
-from urp.inbound import clean
-from urp.ratelimit import NOTICE_RESPONSE, RateLimiter, Verdict
+from urp.inbound import EXTERNAL_PREFIX, SHORTCUT_PREFIX, Shortcuts, clean
+from urp.ratelimit import (
+    NOTICE_RESPONSE,
+    RateLimiter,
+    Verdict,
+    client_address,
+    trusted_proxies,
+)
 from urp.settings import current_settings
 
 logger = logging.getLogger(__name__)
 
 DOMAIN = Path(__file__).resolve().parents[1] / "domain.yml"
+# The channels whose sender is vouched for by a signature: the citizen's phone number.
+SIGNED_CHANNELS = frozenset({"whatsapp", "twilio"})
+NAMESPACE_SEPARATOR = ":"
+# A template placeholder left in a button payload: the payload changes, not allow-listed.
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _limiter: RateLimiter | None = None
 
 
 @lru_cache(maxsize=1)
+def _domain() -> dict[str, Any]:
+    return yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+
+
 def notice_text() -> str:
-    domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
-    return str(domain["responses"][NOTICE_RESPONSE][0]["text"])
+    return str(_domain()["responses"][NOTICE_RESPONSE][0]["text"])
+
+
+def _rendered_payload(template: str) -> str | None:
+    """A button's payload as Rasa sends it ("{{" is "{"); None if a slot fills it in."""
+    escaped = template.replace("{{", "\0").replace("}}", "\1")
+    if _PLACEHOLDER.search(escaped) or "{" in escaped or "}" in escaped:
+        return None
+    return escaped.replace("\0", "{").replace("\1", "}")
+
+
+@lru_cache(maxsize=2)
+def shortcuts(signed: bool) -> Shortcuts:
+    """The ``/intent`` texts a channel may send: bare intents of the domain, the buttons."""
+    domain = _domain()
+    intents = {str(i if isinstance(i, str) else next(iter(i))) for i in domain["intents"]}
+    intents.add(DEFAULT_NLU_FALLBACK_INTENT_NAME)
+    payloads = set()
+    for variations in domain.get("responses", {}).values():
+        for variation in variations:
+            for button in variation.get("buttons") or ():
+                payload = _rendered_payload(str(button.get("payload") or ""))
+                if payload and payload.startswith(SHORTCUT_PREFIX):
+                    payloads.add(payload)
+    return Shortcuts(
+        intents=frozenset(i for i in intents if not i.startswith(EXTERNAL_PREFIX)),
+        payloads=frozenset(payloads),
+        media=signed,
+    )
+
+
+def conversation_id(input_channel: str, sender: str) -> str:
+    """The conversation a channel's sender writes in: ``<channel>:<sender>`` unless signed."""
+    if input_channel in SIGNED_CHANNELS:
+        return sender
+    return f"{input_channel}{NAMESPACE_SEPARATOR}{sender}"
+
+
+def caller_id(input_channel: str, conversation: str) -> str:
+    """The sender as the caller named it, for a reply (the inverse of conversation_id)."""
+    if input_channel in SIGNED_CHANNELS:
+        return conversation
+    return conversation.removeprefix(f"{input_channel}{NAMESPACE_SEPARATOR}")
+
+
+@lru_cache(maxsize=1)
+def proxies() -> tuple[Any, ...]:
+    """``URP_TRUSTED_PROXIES``, read once: the channels ask at start, so a typo stops it."""
+    return trusted_proxies()
+
+
+def request_client(peer: str | None, headers: Mapping[str, Any] | None = None) -> str | None:
+    """The client address a request counts against (None: the machine itself).
+
+    ``headers`` is Sanic's (or any mapping with ``getall``/``get``): ``X-Forwarded-For`` is
+    believed only from a trusted proxy (``URP_TRUSTED_PROXIES``).
+    """
+    forwarded: list[str] = []
+    if headers is not None:
+        getall = getattr(headers, "getall", None)
+        if getall is not None:
+            forwarded = [str(v) for v in getall("x-forwarded-for", [])]
+        elif headers.get("x-forwarded-for"):
+            forwarded = [str(headers.get("x-forwarded-for"))]
+    return client_address(peer, forwarded, proxies())
 
 
 def limiter() -> RateLimiter:
@@ -51,21 +149,31 @@ async def admit(
     *,
     input_channel: str,
     metadata: dict[str, Any] | None = None,
+    client: str | None = None,
 ) -> bool:
-    """Pass the message to Rasa if the sender is within the limit; whether it passed."""
-    verdict = await limiter().check_async(sender)
+    """Pass the message to Rasa if the sender (and ``client``) are within the limit.
+
+    ``metadata`` is what the connector itself set: it is kept only for the signed channels.
+    ``client`` is the caller's address (:func:`request_client`), for the others. Returns
+    whether the message passed.
+    """
+    signed = input_channel in SIGNED_CHANNELS
+    conversation = conversation_id(input_channel, sender)
+    verdict = await limiter().check_async(conversation, address=None if signed else client)
     if verdict is Verdict.NOTICE and output is not None:
-        await output.send_text_message(sender, notice_text())
+        await output.send_text_message(conversation, notice_text())
     if verdict is not Verdict.PASS:
         return False
-    inbound = clean(text)
+    inbound = clean(text, shortcuts=shortcuts(signed))
+    if inbound.shortcut_refused:
+        logger.info("Intento scritto con «/» dal canale %s: letto come testo", input_channel)
     await on_new_message(
         UserMessage(
             inbound.text,
             output,
-            sender,
+            conversation,
             input_channel=input_channel,
-            metadata=inbound.metadata(metadata),
+            metadata=inbound.metadata(metadata if signed else None),
         )
     )
     return True

@@ -1,10 +1,12 @@
 """Rasa's REST channel, strict: ``POST /webhooks/rest/webhook`` ``{"sender", "message"}``.
 
 Rasa's own channel answers 500 to a body that is not JSON and passes anything to the
-tracker. This one answers 413 above :data:`MAX_BODY`, 400 to invalid UTF-8, malformed
-JSON, a body that is not an object, a missing or non-string ``sender`` or ``message``
-and non-object ``metadata``; the text is cleaned and the sender rate-limited
-(channels/gate.py). The answer is the list of replies, as before (no ``stream``).
+tracker. This one answers 413 above :data:`MAX_BODY`, 400 to invalid UTF-8, malformed or
+too deeply nested JSON, a body that is not an object, a missing or non-string ``sender``
+or ``message`` and non-object ``metadata``; the text is cleaned and the sender and the
+client's address rate-limited (channels/gate.py). The conversation is ``rest:<sender>``
+(never a WhatsApp citizen's) and the caller's ``metadata`` is ignored. The answer is the
+list of replies, as before (no ``stream``), addressed to the sender as the caller named it.
 Enabled in every profile, it also installs the server-wide guard against bodies that
 Rasa's other endpoints would answer with a 500 (channels/http_guard.py), takes the loaded
 model out of the garbage collector's way once the server has started (channels/heap.py),
@@ -27,26 +29,34 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import action_connections, heap, http_guard
-from channels.gate import admit
+from channels.gate import admit, caller_id, proxies, request_client
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-MAX_SENDER = 128
+# With the channel's prefix ("callback:" the longest) the conversation id stays within the
+# 128 characters the store keeps for it.
+MAX_SENDER = 100
 
 
 class InvalidRequest(ValueError):
     """Answered with 400 and this message."""
 
 
-def parse_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
-    """(sender, message, metadata) of a REST request; :class:`InvalidRequest` if it is bad."""
+def parse_request(body: bytes) -> tuple[str, str]:
+    """(sender, message) of a REST request; :class:`InvalidRequest` if it is bad.
+
+    ``metadata`` may be given, as Rasa's channel allows, but only as an object: it is not
+    passed on (only a channel connector sets metadata).
+    """
     try:
         payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InvalidRequest("il corpo non è UTF-8 valido") from error
     except ValueError as error:
         raise InvalidRequest("il corpo non è JSON valido") from error
+    except RecursionError as error:  # '[' * 100000: json's recursion gives up
+        raise InvalidRequest("il corpo è annidato troppo in profondità") from error
     if not isinstance(payload, dict):
         raise InvalidRequest("il corpo deve essere un oggetto JSON")
     sender, message = payload.get("sender"), payload.get("message")
@@ -57,7 +67,7 @@ def parse_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequest("'metadata' deve essere un oggetto JSON")
-    return sender, message, metadata or {}
+    return sender, message
 
 
 class StrictRestInput(RestInput):
@@ -66,6 +76,7 @@ class StrictRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        proxies()  # a wrong URP_TRUSTED_PROXIES stops the server at start
         webhook = Blueprint("strict_rest_webhook", __name__)
 
         @webhook.listener("before_server_start")
@@ -90,7 +101,7 @@ class StrictRestInput(RestInput):
             if len(body) > MAX_BODY:
                 return response.json({"error": "richiesta troppo grande"}, status=413)
             try:
-                sender, message, metadata = parse_request(body)
+                sender, message = parse_request(body)
             except InvalidRequest as error:
                 return response.json({"error": str(error)}, status=400)
             collector = CollectingOutputChannel()
@@ -101,11 +112,16 @@ class StrictRestInput(RestInput):
                     collector,
                     sender,
                     input_channel=self.name(),
-                    metadata=metadata,
+                    client=request_client(request.ip, request.headers),
                 )
             except (asyncio.CancelledError, Exception):
                 # Like Rasa's channel: what was answered so far; never the text in the log.
                 logger.exception("Messaggio REST non elaborato")
-            return response.json(collector.messages)
+            return response.json(
+                [
+                    {**m, "recipient_id": caller_id(self.name(), str(m.get("recipient_id")))}
+                    for m in collector.messages
+                ]
+            )
 
         return webhook

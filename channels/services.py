@@ -1,6 +1,7 @@
 """What the channels share in one Rasa process: one database engine, one store.
 
-Built on first use, not at the server's start (a webhook may never be called).
+Built on first use, not at the server's start (a webhook may never be called), except
+for a configured WhatsApp or Twilio channel, whose inbox worker starts with the server.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import lru_cache
 from urp.broadcasts import BroadcastService
 from urp.db import Database
 from urp.privacy import UserHasher
+from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
 
 
@@ -21,6 +23,12 @@ def database() -> Database:
 @lru_cache(maxsize=1)
 def whatsapp_store() -> WhatsAppStore:
     return WhatsAppStore(database(), UserHasher.from_environment())
+
+
+@lru_cache(maxsize=1)
+def inbox() -> Inbox:
+    """The messages acknowledged to Meta and Twilio, kept until Rasa has handled them."""
+    return Inbox(database(), whatsapp_store(), UserHasher.from_environment())
 
 
 @lru_cache(maxsize=1)

@@ -3,11 +3,14 @@
 - Rasa 3.6 calls ``sio.enter_room`` without awaiting it; with python-socketio 5 that is a
   coroutine, so with ``session_persistence`` the browser never joined its conversation's
   room and never received a reply. Here it is awaited.
-- The session id the browser sends becomes the conversation id. Rasa takes any string;
-  here only ids this channel hands out (32 hex digits) are accepted, so a page cannot
-  write into someone else's conversation (a WhatsApp one is keyed by a phone number).
-- Metadata from the browser is only taken if it is a JSON object; a message is at most
-  ``MAX_MESSAGE`` characters.
+- The session id the browser sends names the conversation. Rasa takes any string; here
+  only ids this channel hands out (32 hex digits) are accepted, and the conversation is
+  ``socketio:<session id>`` (channels/gate.py), so a page can never write into another
+  channel's conversation (a WhatsApp one is keyed by a phone number). The browser's room
+  stays the bare session id: the output takes the prefix off (:class:`WebOutput`).
+- Metadata from the browser is ignored; a message is at most ``MAX_MESSAGE`` characters,
+  and counts against the connection's address as well as the session (the address of
+  the socket.io handshake, ``X-Forwarded-For`` only from a trusted proxy).
 
 - With ``URP_SOCKETIO_REDIS_URL`` (or else ``URP_REDIS_URL``) the replicas of the production
   profile share their sockets through python-socketio's ``AsyncRedisManager``: a reply
@@ -21,7 +24,6 @@ find this channel as before.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,7 +35,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from socketio import AsyncRedisManager, AsyncServer
 
-from channels.gate import admit
+from channels.gate import admit, caller_id, proxies, request_client
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,34 @@ def session_id(data: Any) -> str | None:
     return value if isinstance(value, str) and SESSION_ID.fullmatch(value) else None
 
 
+class WebOutput(SocketIOOutput):
+    """Rasa's socket.io output, sending to the browser's room: the conversation's session."""
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await super()._send_message(caller_id(SocketIOInput.name(), socket_id), response)
+
+
 class SocketIOChannel(SocketIOInput):
+    def get_output_channel(self) -> WebOutput | None:
+        # Also what Rasa's HTTP API uses for output_channel=latest (an operator's reply).
+        if self.sio is None:
+            return None
+        return WebOutput(self.sio, self.bot_message_evt)
+
+    def client(self, sid: str) -> str | None:
+        """The address of the browser's connection (None: this machine, or unknown)."""
+        assert self.sio is not None
+        try:
+            environ = self.sio.get_environ(sid, namespace=self.namespace) or {}
+        except Exception:  # the socket closed meanwhile
+            return None
+        request = environ.get("sanic.request")
+        if request is None:
+            return request_client(None)
+        return request_client(request.ip, request.headers)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        proxies()  # a wrong URP_TRUSTED_PROXIES stops the server at start
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
@@ -91,20 +119,14 @@ class SocketIOChannel(SocketIOInput):
             if sender is None:
                 logger.info("Messaggio dalla chat web senza una sessione valida: ignorato")
                 return
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
             text = data.get("message")
             await admit(
                 on_new_message,
                 text[:MAX_MESSAGE] if isinstance(text, str) else "",
-                SocketIOOutput(sio, self.bot_message_evt),
+                self.get_output_channel(),
                 sender,
                 input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                client=self.client(sid),
             )
 
         return blueprint

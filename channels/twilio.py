@@ -2,18 +2,17 @@
 
 Rasa's own Twilio channel trusts any POST; this one refuses (403) a request whose
 ``X-Twilio-Signature`` is missing or wrong, before reading it. Like the Cloud API channel
-it answers at once, drops a message sid it has already seen, and handles the message in
-the background, in order per citizen. Credentials from the environment only:
+it stores the message (dropping a message sid it has already seen) before answering, or
+answers 503 so that Twilio retries, and the inbox's worker hands it to Rasa, in order
+per citizen. Credentials from the environment only:
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, ``TWILIO_WHATSAPP_NUMBER`` (and
 ``TWILIO_WEBHOOK_URL``, the public URL registered on Twilio, behind a proxy).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -21,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.background import WebhookInput
+from channels.background import Deliver, WebhookInput
 from channels.gate import admit
 from channels.whatsapp import MAX_BODY, message_metadata
 from urp.text import split_message
@@ -81,7 +80,7 @@ class SignedTwilioInput(WebhookInput):
         return TwilioWhatsAppOutput(self.client) if self.client else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = self.webhook_blueprint()
+        webhook = self.webhook_blueprint(on_new_message)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -97,31 +96,17 @@ class SignedTwilioInput(WebhookInput):
             message = parse_form(form)
             if message is None:
                 return response.text("richiesta senza messaggio", status=400)
-            self.background.submit(
-                [
-                    (
-                        message.sender,
-                        message.message_id,
-                        partial(self._handle, message, on_new_message),
-                    )
-                ]
-            )
+            refused = await self.accept([message])
+            if refused is not None:
+                return refused
             # An empty TwiML answer: the replies go out through the REST API.
             return response.text("<Response/>", content_type="text/xml")
 
         return webhook
 
-    async def _handle(
-        self, message: InboundMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> None:
-        try:
-            if not await asyncio.to_thread(self.store.first_delivery, message.message_id):
-                logger.info("Messaggio Twilio %s già ricevuto: ignorato", message.message_id)
-                return
-        except Exception:
-            logger.exception("Registro dei messaggi non disponibile")  # answered twice, not lost
+    async def handle(self, message: InboundMessage, deliver: Deliver) -> None:
         await admit(
-            on_new_message,
+            deliver,
             message.text,
             self.get_output_channel(),
             message.sender,

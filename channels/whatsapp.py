@@ -1,10 +1,11 @@
 """WhatsApp Cloud API channel: ``GET``/``POST /webhooks/whatsapp/webhook``.
 
 Thin glue between Rasa and :mod:`urp.whatsapp`: the webhook checks Meta's signature
-before reading anything, answers 200 at once and hands the delivery to a background
-task, which drops repeated message ids, remembers when the citizen wrote (the 24-hour
-window), marks the message as read and passes it to Rasa. The replies, an operator's
-messages and broadcasts all go out through :class:`WhatsAppOutput`.
+before reading anything, records the statuses and stores the messages (dropping repeated
+message ids) before answering 200, or answers 503 so that Meta delivers again. The
+inbox's worker (:mod:`channels.background`) then remembers when the citizen wrote (the
+24-hour window), marks the message as read and passes it to Rasa. The replies, an
+operator's messages and broadcasts all go out through :class:`WhatsAppOutput`.
 
 Credentials come from the environment only (``WHATSAPP_ACCESS_TOKEN``,
 ``WHATSAPP_PHONE_NUMBER_ID``, ``WHATSAPP_APP_SECRET``, ``WHATSAPP_VERIFY_TOKEN``,
@@ -18,7 +19,6 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.background import WebhookInput
+from channels.background import Deliver, WebhookInput
 from channels.gate import admit
 from channels.services import broadcast_service
 from urp.handoff_chat import MEDIA_KEY
@@ -145,7 +145,7 @@ class WhatsAppInput(WebhookInput):
         return WhatsAppOutput(self.client, self.store, current_settings().whatsapp_templates)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = self.webhook_blueprint()
+        webhook = self.webhook_blueprint(on_new_message)
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -175,35 +175,27 @@ class WhatsAppInput(WebhookInput):
                 delivery = parse_delivery(body, self.client.media_url)
             except WebhookError as error:
                 return response.text(f"notifica non valida: {error}", status=400)
-            self._record_statuses(delivery.statuses)
-            self.background.submit(
-                [
-                    (m.sender, m.message_id, partial(self._handle, m, on_new_message))
-                    for m in delivery.messages
-                ]
-            )
+            refused = await self.accept(delivery.messages)
+            if refused is not None:
+                return refused
+            if delivery.statuses:
+                try:
+                    await asyncio.to_thread(self._record_statuses, delivery.statuses)
+                except Exception:
+                    logger.exception("Stati WhatsApp non registrati: rifiutati, Meta li rimanda")
+                    return response.text("servizio momentaneamente non disponibile", status=503)
             return response.text("ok")
 
         return webhook
 
     def _record_statuses(self, statuses: tuple[StatusUpdate, ...]) -> None:
-        async def record(status: StatusUpdate) -> None:
-            await asyncio.to_thread(self.store.status, status)
-            await asyncio.to_thread(broadcast_service().record_status, status)
+        # Recorded before the 200 too; a repeat changes nothing (a status never goes back).
+        for status in statuses:
+            self.store.status(status)
+            broadcast_service().record_status(status)
 
-        self.background.submit([(s.recipient, s.message_id, partial(record, s)) for s in statuses])
-
-    async def _handle(
-        self, message: InboundMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> None:
-        try:
-            if not await asyncio.to_thread(self.store.first_delivery, message.message_id):
-                logger.info("Messaggio WhatsApp %s già ricevuto: ignorato", message.message_id)
-                return
-            await asyncio.to_thread(self.store.wrote, message.sender, message.sent_at)
-        except Exception:
-            # Better answered twice than lost: without the store, the message goes on.
-            logger.exception("Registro dei messaggi WhatsApp non disponibile")
+    async def handle(self, message: InboundMessage, deliver: Deliver) -> None:
+        await asyncio.to_thread(self.store.wrote, message.sender, message.sent_at)
         assert self.client is not None
         try:
             await self.client.mark_read(message.message_id)
@@ -213,7 +205,7 @@ class WhatsAppInput(WebhookInput):
             return  # a reaction: nothing to answer
         media_url = self.client.media_url(message.media_id) if message.media_id else None
         await admit(
-            on_new_message,
+            deliver,
             message.text,
             self.get_output_channel(),
             message.sender,

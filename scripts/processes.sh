@@ -1,21 +1,33 @@
-# Sourced by run.sh (`make run`) and run-prod.sh (`make run-prod`): the HTTP API's secret
-# and the background processes both scripts start. Expects BIN (the venv's bin folder).
+# Sourced by run.sh (`make run`) and run-prod.sh (`make run-prod`): the secrets and the
+# background processes both scripts start. Expects BIN (the venv's bin folder).
 
-# The HTTP API is never open: use the deployer's token, or one generated once and kept
-# (readable only by this user) in var/rasa-auth-token. Sets api_auth, the `rasa run` options.
-if [[ -z "${RASA_AUTH_TOKEN:-}" && -z "${RASA_JWT_SECRET:-}" ]]; then
-  if [[ ! -s var/rasa-auth-token ]]; then
-    (umask 077 && "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > var/rasa-auth-token)
+# A secret from the deployer's environment, or one generated once and kept (readable only
+# by this user) in FILE; exported. Never on a command line: the launchers (servers/) read
+# them from the environment.
+keep_secret() {
+  local name="$1" file="$2"
+  if [[ -z "${!name:-}" ]]; then
+    if [[ ! -s "$file" ]]; then
+      (umask 077 && "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$file")
+    fi
+    printf -v "$name" '%s' "$(cat "$file")"
   fi
-  RASA_AUTH_TOKEN="$(cat var/rasa-auth-token)"
+  export "$name"
+}
+
+# The HTTP API is never open. The console, the handoff recorder and the broker call it with
+# a JWT signed with RASA_JWT_SECRET; RASA_AUTH_TOKEN (?token=) is for people and their
+# tools: the deployer's, or one generated in var/rasa-auth-token when neither is set.
+if [[ -z "${RASA_AUTH_TOKEN:-}" && -z "${RASA_JWT_SECRET:-}" ]]; then
+  keep_secret RASA_AUTH_TOKEN var/rasa-auth-token
 fi
-# The console and the Rasa server's event broker call the API with the same secret.
-export RASA_AUTH_TOKEN RASA_JWT_SECRET
-if [[ -n "${RASA_JWT_SECRET:-}" ]]; then
-  api_auth=(--jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
-else
-  api_auth=(--auth-token "$RASA_AUTH_TOKEN")
-fi
+keep_secret RASA_JWT_SECRET var/rasa-jwt-secret
+export RASA_AUTH_TOKEN="${RASA_AUTH_TOKEN:-}"
+# What the Rasa server sends to the action server on every call (endpoints*.yml), and the
+# action server requires; the action server listens on the loopback interface unless the
+# deployer puts it elsewhere (URP_ACTIONS_HOST, with URP_ACTION_ENDPOINT to match).
+keep_secret URP_ACTION_SECRET var/action-secret
+export URP_ACTIONS_HOST="${URP_ACTIONS_HOST:-127.0.0.1}"
 
 # Background jobs of a script ignore Ctrl-C: stop them explicitly, on any exit.
 stop_children() {

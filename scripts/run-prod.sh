@@ -66,6 +66,7 @@ export URP_RASA_URL="${URP_RASA_URL:-http://${HOST}:${RASA_PORT}}"
 export URP_WIDGET_RASA_URL="${URP_WIDGET_RASA_URL:-$URP_RASA_URL}"
 export URP_ACTION_ENDPOINT="${URP_ACTION_ENDPOINT:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 export URP_CALLBACK_URL="${URP_CALLBACK_URL:-http://127.0.0.1:5034/bot}"
+export URP_CONSOLE_SECURE_COOKIES="${URP_CONSOLE_SECURE_COOKIES:-1}"
 mkdir -p var "$PROD_DIR"
 
 if [[ ! -x "$NGINX" ]]; then
@@ -73,7 +74,7 @@ if [[ ! -x "$NGINX" ]]; then
   exit 1
 fi
 
-# The API's secret (api_auth), supervise_children and wait_children.
+# The secrets (from the environment or var/), supervise_children and wait_children.
 source scripts/processes.sh
 
 "$BIN/urp" settings check >/dev/null
@@ -93,16 +94,18 @@ print(string.Template(sys.stdin.read()).safe_substitute(os.environ), end="")' \
 "$NGINX" -t -q -e stderr -p "$PROD_DIR" -c "$(cd "$PROD_DIR" && pwd)/nginx.conf"
 
 supervise_children
-"$BIN/rasa" run actions --actions actions --port "$ACTIONS_PORT" --quiet &
+# Both through the launchers in servers/: the secrets stay off the command lines, the
+# action server on the loopback interface behind URP_ACTION_SECRET.
+"$BIN/python" -m servers.action_server --actions actions --port "$ACTIONS_PORT" --quiet &
 pids+=($!)
-health=("http://127.0.0.1:${ACTIONS_PORT}/health")
+health=("http://${URP_ACTIONS_HOST}:${ACTIONS_PORT}/health")
 for index in "${!REPLICA_PORTS[@]}"; do
   port="${REPLICA_PORTS[$index]}"
   pin=()
   if ((${#REPLICA_CPU_LIST[@]})); then
     pin=(taskset -c "${REPLICA_CPU_LIST[$((index % ${#REPLICA_CPU_LIST[@]}))]}")
   fi
-  "${pin[@]}" "$BIN/rasa" run --model "$MODEL" --enable-api "${api_auth[@]}" \
+  "${pin[@]}" "$BIN/python" -m servers.rasa_server run --model "$MODEL" --enable-api \
     --interface 127.0.0.1 --port "$port" \
     --credentials credentials.yml --endpoints endpoints.prod.yml --cors "*" --quiet &
   pids+=($!)

@@ -15,7 +15,7 @@ export URP_TRACKER_DB="${URP_TRACKER_DB:-var/rasa-tracker.db}"
 BIN=.venv/bin
 mkdir -p var
 
-# The API's secret (api_auth), supervise_children and wait_children.
+# The secrets (from the environment or var/), supervise_children and wait_children.
 source scripts/processes.sh
 
 "$BIN/urp" settings check >/dev/null
@@ -23,9 +23,11 @@ source scripts/processes.sh
 "$BIN/urp" data load-examples --if-empty
 
 supervise_children
-"$BIN/rasa" run actions --actions actions --port "$ACTIONS_PORT" --quiet &
+# Both through the launchers in servers/: the secrets stay off the command lines, the
+# action server on the loopback interface behind URP_ACTION_SECRET.
+"$BIN/python" -m servers.action_server --actions actions --port "$ACTIONS_PORT" --quiet &
 pids+=($!)
-"$BIN/rasa" run --model models/urp.tar.gz --enable-api "${api_auth[@]}" \
+"$BIN/python" -m servers.rasa_server run --model models/urp.tar.gz --enable-api \
   --interface 127.0.0.1 --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml --cors "*" --quiet &
 pids+=($!)
@@ -35,7 +37,7 @@ pids+=($!)
 pids+=($!)
 
 echo "Avvio dell'assistente (il primo caricamento del modello richiede qualche secondo)..."
-"$BIN/python" -m urp.tools.wait_http "http://127.0.0.1:${ACTIONS_PORT}/health" \
+"$BIN/python" -m urp.tools.wait_http "http://${URP_ACTIONS_HOST}:${ACTIONS_PORT}/health" \
   "http://127.0.0.1:${RASA_PORT}/" "http://127.0.0.1:${CONSOLE_PORT}/health" \
   "http://127.0.0.1:${WIDGET_PORT}/health" \
   --timeout 300 --pids "${pids[@]}"

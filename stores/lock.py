@@ -15,6 +15,9 @@ uses, makes them with Redis's asyncio client: while Redis answers, the replica g
 other conversations instead of waiting on a socket (docs/performance.md). Waiting for a
 busy conversation is Rasa's: look again every ``wait_time_in_seconds``.
 
+A conversation id is a citizen's phone number on WhatsApp: it is never in a log line or
+an error message here, at any level (Rasa's own lock store puts it in both).
+
 endpoints.prod.yml names it with Rasa's own ``lock_store`` settings::
 
     lock_store:
@@ -37,6 +40,8 @@ import redis.asyncio
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from urp.db import hide_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +111,13 @@ return save()
 )
 
 
+def _lock_error(error: redis.RedisError) -> LockError:
+    # Redis's text is about the server (address, script); masked all the same.
+    return LockError(
+        f"Lock non ottenuto da Redis ({type(error).__name__}: {hide_numbers(str(error))})"
+    )
+
+
 def _lock(stored: bytes | str | None) -> TicketLock | None:
     return TicketLock.from_dict(json.loads(stored)) if stored else None
 
@@ -161,20 +173,15 @@ class AtomicRedisLockStore(RedisLockStore):
                 keys=keys, args=[conversation_id, time.time(), lock_lifetime]
             )
         except redis.RedisError as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+            raise _lock_error(error) from None
         try:
             lock = _lock(stored)
             while lock is not None and lock.is_locked(ticket):
-                logger.debug(
-                    "Conversation %s busy: ticket %s waits %s s",
-                    conversation_id,
-                    ticket,
-                    wait_time_in_seconds,
-                )
+                logger.debug("Conversazione occupata: il biglietto %s aspetta il suo turno", ticket)
                 await asyncio.sleep(wait_time_in_seconds)
                 lock = _lock(await scripts.refresh(keys=keys, args=[conversation_id, time.time()]))
             if lock is None:  # every ticket expired while this one waited
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+                raise LockError("Lock non ottenuto: i biglietti della conversazione sono scaduti")
             yield lock
         finally:
             await scripts.finish(keys=keys, args=[conversation_id, time.time(), ticket])
@@ -188,7 +195,7 @@ class AtomicRedisLockStore(RedisLockStore):
                 args=[conversation_id, time.time(), lock_lifetime],
             )
         except redis.RedisError as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+            raise _lock_error(error) from None
         return int(ticket)
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:

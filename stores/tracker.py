@@ -79,6 +79,8 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from urp.db import hide_values
+
 logger = logging.getLogger(__name__)
 
 # The number of a conversation's events already in the table, kept on the tracker itself.
@@ -147,6 +149,7 @@ def _write_ahead_log(connection: Any, _record: Any) -> None:
 class IncrementalSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        hide_values(self.engine)  # sender ids are phone numbers: never in an error or a log
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _write_ahead_log)
             self.engine.dispose()  # connections opened while creating the table: new ones
@@ -156,6 +159,7 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         self.autocommit_engine = sa.create_engine(
             self.engine.url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(self.engine.url)
         )
+        hide_values(self.autocommit_engine)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.autocommit_engine, "connect", _write_ahead_log)
         self._statements = sa.orm.sessionmaker(bind=self.autocommit_engine)

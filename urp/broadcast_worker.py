@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from urp.broadcasts import MAX_ATTEMPTS, BroadcastService, Claimed, Outcome
-from urp.db import Database
+from urp.db import Database, DatabaseError
 from urp.privacy import UserHasher
 from urp.settings import MessageTemplate, Settings
 from urp.subscribers import Clock, utc_now
@@ -165,10 +165,14 @@ class BroadcastWorker:
                 for row in claimed:
                     queue.put_nowait(row)
                 continue
-            if until_idle and queue.empty() and not any(self._in_flight.values()):
-                await self._flush()
-                if not await asyncio.to_thread(self._service.settle):
-                    return
+            idle = until_idle and queue.empty() and not any(self._in_flight.values())
+            # Written first, so that settle sees them; not written: busy, try again.
+            if (
+                idle
+                and await self._try_flush()
+                and not await asyncio.to_thread(self._service.settle)
+            ):
+                return
             await _wait(stop, self._poll_every)
 
     async def _sender(self, queue: asyncio.Queue[Claimed]) -> None:
@@ -192,16 +196,22 @@ class BroadcastWorker:
         for part in range(row.parts_sent, len(row.messages)):
             if row.broadcast_id in self._cancelled and part == row.parts_sent:
                 return Outcome(row.row_id, "pending", part)  # cancelled: back in the queue
-            if self._clock() >= row.lease_until - self._lease_margin:
-                return Outcome(row.row_id, "sending", part)  # the lease is running out
             await self._bucket.take()
+            # After the wait for the rate, which may be long: then only the request itself
+            # (its timeout and retries of 429s) may outlast the lease, and the grace period
+            # covers that much.
+            if self._clock() >= row.lease_until - self._lease_margin:
+                # The lease is running out: given back, unsent, to the reconciliation.
+                return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
             message = self._message(row, part)
             try:
-                wamid = await self._client.send(message, retry_unanswered=False)
+                wamid = await self._client.send(message, retry_uncertain=False)
             except GraphApiError as error:
                 if error.uncertain:
-                    # Meta may have it: its status callbacks will tell the reconciliation.
-                    return Outcome(row.row_id, "sending", part, first_wamid)
+                    # A 5xx or no answer: Meta may have it, so never sent again blindly.
+                    # Its statuses settle the row; without any, the reconciliation
+                    # sends it again once the grace period has passed.
+                    return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
                 if error.retryable and row.attempts < MAX_ATTEMPTS:
                     return Outcome(row.row_id, "pending", part, first_wamid)
                 return Outcome(
@@ -226,20 +236,38 @@ class BroadcastWorker:
     async def _flusher(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await _wait(stop, FLUSH_EVERY)
+            if await self._try_flush():
+                with contextlib.suppress(DatabaseError):  # known next time
+                    self._cancelled = await asyncio.to_thread(
+                        self._service.cancelled_among,
+                        [job for job, rows in self._in_flight.items() if rows],
+                    )
+
+    async def _try_flush(self) -> bool:
+        """:meth:`_flush`; False if the database refused, the results kept for next time."""
+        try:
             await self._flush()
-            self._cancelled = await asyncio.to_thread(
-                self._service.cancelled_among,
-                [job for job, rows in self._in_flight.items() if rows],
-            )
+        except DatabaseError:
+            # Only that it failed: a database error's text may quote the values written.
+            logger.warning("Invio: risultati non ancora registrati, nuovo tentativo tra poco")
+            return False
+        return True
 
     async def _flush(self) -> None:
+        """Write the results gathered so far; on an error they are kept for the next try
+        (both writes are idempotent), never dropped."""
         outcomes, self._outcomes = self._outcomes, []
         wamids, self._wamids = self._wamids, []
-        if wamids:
-            # First, so that Meta's statuses find the delivery records.
-            await asyncio.to_thread(self._store.sent_many, wamids)
-        if outcomes:
-            await asyncio.to_thread(self._service.record, outcomes)
+        try:
+            if wamids:
+                # First, so that Meta's statuses find the delivery records.
+                await asyncio.to_thread(self._store.sent_many, wamids)
+            if outcomes:
+                await asyncio.to_thread(self._service.record, outcomes)
+        except BaseException:
+            self._outcomes[:0] = outcomes
+            self._wamids[:0] = wamids
+            raise
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -16,15 +16,22 @@ priority first, so that an emergency overtakes a memo being sent within one batc
 2. Every message carries ``<send_key>:<part>`` as ``biz_opaque_callback_data``, which Meta
    echoes in its statuses: :meth:`BroadcastService.record_status` moves ``parts_sent``
    forward for each part Meta reports, whoever sent it.
-3. A row still ``sending`` when its lease plus a grace period have passed belonged to a
-   worker that died, or whose last request got no answer. By then Meta's statuses for
+3. A request answered with a 5xx, or not answered at all, has an uncertain fate: Meta
+   may have taken the message before failing, and its Cloud API has no idempotency key.
+   It is never repeated within the send (:attr:`urp.sending.SendError.uncertain`): the
+   worker gives the row up, still ``sending``, and releases its lease. As soon as Meta's
+   statuses report every part, the row is ``sent`` (and the channel's delivery record
+   for that message is written, since the worker never learnt its id).
+4. A row still ``sending`` when its lease (or its release) plus a grace period have
+   passed belonged to a worker that died, or gave it up. By then Meta's statuses for
    what it accepted have arrived, so the row resumes from ``parts_sent``: the parts Meta
-   confirmed are never sent again, the others are sent (once) by the next claim.
+   confirmed are never sent again, the others are sent (once) by the next claim. After
+   :data:`MAX_ATTEMPTS` claims without Meta's word the row is ``failed``, with the reason
+   :data:`UNCERTAIN` («esito incerto»).
 
 The one case this cannot settle is a message Meta accepted whose statuses reach us only
 after the grace period (the webhook down for longer than that): it would be sent twice.
-The grace period is therefore generous (10 minutes), and a timeout is never retried
-blindly (:attr:`urp.sending.SendError.uncertain`).
+The grace period is therefore generous (10 minutes).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -60,11 +68,13 @@ from urp.models import (
     EMERGENCY_BROADCAST,
     MEMO_BROADCAST,
     RUNNING,
+    AuditEvent,
     Broadcast,
     BroadcastRecipient,
     Subscriber,
     SubscriberTopic,
     UTCDateTime,
+    WhatsAppOutbound,
 )
 from urp.models import Memo as MemoRow
 from urp.subscribers import Clock, utc_now
@@ -79,8 +89,12 @@ MEMO_PRIORITY = 0
 EMERGENCY_PRIORITY = 100
 LEASE = timedelta(minutes=5)  # far longer than one recipient's retries take
 GRACE = timedelta(minutes=10)  # how long Meta's statuses may take to reach the webhook
-MAX_ATTEMPTS = 3  # claims of one row that end in 429/5xx before it counts as failed
+MAX_ATTEMPTS = 3  # claims of one row that end in 429, 5xx or silence before it fails
 REASON_MAX = 255
+UNCERTAIN = "esito incerto: Meta non ha confermato l'invio"
+BROADCAST_PUBLISHED = "broadcast_published"  # audit actions
+BROADCAST_CANCELLED = "broadcast_cancelled"
+BROADCAST_RESUMED = "broadcast_resumed"
 # Statuses a recipient's row moves through once sent; "failed" may come at any time.
 _DELIVERY_RANK = {"sent": 0, "delivered": 1, "read": 2}
 
@@ -116,6 +130,9 @@ class Outcome:
     wamid: str | None = None  # of the first message
     error_code: int | None = None
     error_reason: str | None = None
+    # The claim (its attempt number) a "sending" outcome gives up: the row's lease is
+    # released, unless another claim has taken the row since.
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +294,9 @@ class BroadcastService:
         columns = ("broadcast_id", "subscriber_id", "status", "send_key", "parts_sent",
                    "attempts", "updated_at")  # fmt: skip
         session.execute(insert(BroadcastRecipient).from_select(columns, recipients))
+        # Who published what, to whom: in the audit as well as on the job itself.
+        what = f"invio {job.id}: {kind}, temi {', '.join(topics)}"
+        session.add(_audit(now, created_by, BROADCAST_PUBLISHED, what))
         return int(job.id)
 
     def audience(self, topics: Sequence[str]) -> int:
@@ -290,15 +310,19 @@ class BroadcastService:
 
     # -- cancel and resume -------------------------------------------------------------------
 
-    def cancel(self, broadcast_id: int) -> None:
+    def cancel(self, broadcast_id: int, *, by: str | None = None) -> None:
         """Stop a running broadcast: pending rows wait, messages in flight finish."""
-        self._move(broadcast_id, RUNNING, CANCELLED, "solo un invio in corso si può annullare")
+        self._move(broadcast_id, RUNNING, CANCELLED, "solo un invio in corso si può annullare", by)
 
-    def resume(self, broadcast_id: int) -> None:
+    def resume(self, broadcast_id: int, *, by: str | None = None) -> None:
         """Go on with a cancelled broadcast from where it stopped."""
-        self._move(broadcast_id, CANCELLED, RUNNING, "solo un invio annullato si può riprendere")
+        self._move(
+            broadcast_id, CANCELLED, RUNNING, "solo un invio annullato si può riprendere", by
+        )
 
-    def _move(self, broadcast_id: int, source: str, target: str, refusal: str) -> None:
+    def _move(
+        self, broadcast_id: int, source: str, target: str, refusal: str, by: str | None
+    ) -> None:
         with self._db.transaction(write=True) as session:
             status = session.execute(
                 select(Broadcast.status).where(Broadcast.id == broadcast_id)
@@ -314,6 +338,9 @@ class BroadcastService:
                 .where(Broadcast.id == broadcast_id)
                 .values(status=target, finished_at=self._clock() if target != RUNNING else None)
             )
+            if by is not None:
+                action = BROADCAST_CANCELLED if target == CANCELLED else BROADCAST_RESUMED
+                session.add(_audit(self._clock(), by, action, f"invio {broadcast_id}"))
 
     # -- the workers' side -------------------------------------------------------------------
 
@@ -379,6 +406,7 @@ class BroadcastService:
                     "wamid": outcome.wamid,
                     "code": outcome.error_code,
                     "reason": (outcome.error_reason or None) and outcome.error_reason[:REASON_MAX],
+                    "attempt": outcome.attempt,
                 }
             )
         if not by_status:
@@ -392,7 +420,14 @@ class BroadcastService:
                     "wamid": func.coalesce(table.c.wamid, _bind("wamid")),
                     "updated_at": now,
                 }
-                if status != "sending":
+                if status == "sending":
+                    # Given up by its holder, no request in flight: the grace period for
+                    # Meta's statuses starts now, not when the lease would have ended.
+                    released = table.c.attempts == _bind("attempt")
+                    changes["lease_until"] = case(
+                        (released, literal(now, UTCDateTime)), else_=table.c.lease_until
+                    )
+                else:
                     changes |= {"status": status, "lease_until": None}
                 if status == "failed":
                     changes |= {"error_code": _bind("code"), "error_reason": _bind("reason")}
@@ -414,26 +449,42 @@ class BroadcastService:
 
         The WhatsApp channel calls this beside :meth:`WhatsAppStore.status` for every
         status. Matched by the callback data we sent (``<send_key>:<part>``), else by the
-        first message's wamid.
+        first message's wamid. A row whose every part Meta reported is ``sent`` at once,
+        whether or not its worker heard Meta's answer; a message whose answer the worker
+        never got (a 5xx, a timeout) gets its delivery record here.
         """
         key, part = _callback(status_update.callback_data)
         table = BroadcastRecipient.__table__
         where = table.c.send_key == key if key else table.c.wamid == status_update.message_id
         if key is None and not self._exists(where):
             return False  # the channel's other messages: no write lock for them
+        unrecorded: tuple[str, str, str] | None = None
         with self._db.transaction(write=True) as session:
-            query = select(table.c.id, table.c.status, table.c.parts_sent).where(where)
+            query = select(
+                table.c.id,
+                table.c.broadcast_id,
+                table.c.status,
+                table.c.parts_sent,
+                table.c.via_template,
+                table.c.subscriber_id,
+            ).where(where)
             if self._db.dialect == "postgresql":
                 query = query.with_for_update()
             row = session.execute(query).first()
             if row is None:
                 return False
+            status = row.status
             changes: dict[str, object] = {"updated_at": self._clock()}
-            if row.status in ("pending", "sending"):
+            if status in ("pending", "sending"):
                 # Meta has this part, whoever sent it: never send it again.
                 changes["parts_sent"] = max(row.parts_sent, part + 1)
                 if part == 0:
                     changes["wamid"] = status_update.message_id
+                if changes["parts_sent"] >= self._parts(session, row.broadcast_id, row):
+                    status = "sent"
+                    changes |= {"status": status, "lease_until": None}
+            if key is not None:
+                unrecorded = self._unrecorded(session, status_update.message_id, row)
             if status_update.status == "failed":
                 changes |= {
                     "status": "failed",
@@ -443,12 +494,39 @@ class BroadcastService:
                 }
             elif (
                 part == 0
-                and row.status in _DELIVERY_RANK
-                and _DELIVERY_RANK.get(status_update.status, -1) > _DELIVERY_RANK[row.status]
+                and status in _DELIVERY_RANK
+                and _DELIVERY_RANK.get(status_update.status, -1) > _DELIVERY_RANK[status]
             ):
                 changes["status"] = status_update.status
             session.execute(update(table).where(table.c.id == row.id).values(changes))
-            return True
+        if unrecorded is not None:
+            # After the commit: the store writes in its own transaction. Idempotent, so a
+            # worker's late record of the same message changes nothing.
+            self._whatsapp.sent_many([unrecorded])
+            self._whatsapp.status(status_update)
+        return True
+
+    @staticmethod
+    def _parts(session: Session, broadcast_id: int, row: Row) -> int:
+        """How many messages the row's recipient gets (free-form or by template)."""
+        messages, template_messages = session.execute(
+            select(Broadcast.messages, Broadcast.template_messages).where(
+                Broadcast.id == broadcast_id
+            )
+        ).one()
+        return len(template_messages if row.via_template else messages)
+
+    @staticmethod
+    def _unrecorded(session: Session, wamid: str, row: Row) -> tuple[str, str, str] | None:
+        """The delivery record to write for a message the channel does not know yet."""
+        if session.get(WhatsAppOutbound, wamid) is not None:
+            return None
+        user_id = session.execute(
+            select(Subscriber.user_id).where(Subscriber.id == row.subscriber_id)
+        ).scalar_one_or_none()
+        if not user_id:
+            return None  # erased meanwhile: nothing to keep about them
+        return wamid, user_id, "template" if row.via_template else "text"
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -577,7 +655,8 @@ class BroadcastService:
         return claimed
 
     def _reconcile(self, session: Session, job: Broadcast, now: datetime) -> None:
-        """Rows of a dead worker: finished if Meta reported all their parts, else pending."""
+        """Rows of a dead worker, or given up: finished if Meta reported all their parts,
+        else pending, or failed after :data:`MAX_ATTEMPTS` claims without Meta's word."""
         table = BroadcastRecipient.__table__
         expired = (
             table.c.broadcast_id == job.id,
@@ -588,11 +667,17 @@ class BroadcastService:
             (table.c.via_template.is_(True), table.c.parts_sent >= len(job.template_messages)),
             else_=table.c.parts_sent >= len(job.messages),
         )
+        exhausted = table.c.attempts >= MAX_ATTEMPTS
         session.execute(
             update(table)
             .where(*expired)
             .values(
-                status=case((complete, "sent"), else_="pending"),
+                status=case((complete, "sent"), (exhausted, "failed"), else_="pending"),
+                error_reason=case(
+                    (complete, table.c.error_reason),
+                    (exhausted, UNCERTAIN),
+                    else_=table.c.error_reason,
+                ),
                 lease_until=None,
                 updated_at=now,
             )
@@ -681,6 +766,10 @@ def publish_memo(
         raise BroadcastError(f"c'è già un memo più recente, del {current.published_on:%d/%m/%Y}")
     memos.publish(memo)
     return broadcasts.start_memo(memo, default_topic, created_by=created_by, rate=rate, again=again)
+
+
+def _audit(at: datetime, by: str, action: str, detail: str) -> AuditEvent:
+    return AuditEvent(at=at, operator=by[:128], action=action, detail=detail)
 
 
 def _audience(topics: Sequence[str]) -> tuple[ColumnElement[bool], ...]:

@@ -374,14 +374,14 @@ def _broadcasts_run(args: argparse.Namespace) -> int:
 
 
 def _broadcasts_cancel(args: argparse.Namespace) -> int:
-    _broadcast_service(_database()).cancel(args.id)
+    _broadcast_service(_database()).cancel(args.id, by=_operator_name(args))
     print(f"Invio {args.id} annullato: chi non l'ha ancora ricevuto non lo riceverà.")
     return 0
 
 
 def _broadcasts_resume(args: argparse.Namespace) -> int:
     database = _database()
-    _broadcast_service(database).resume(args.id)
+    _broadcast_service(database).resume(args.id, by=_operator_name(args))
     print(f"Invio {args.id} ripreso.")
     if args.queue:
         return 0
@@ -406,7 +406,7 @@ def _print_report(report: BroadcastReport) -> None:
     ended = {"completed": "concluso", "cancelled": "annullato"}.get(report.status)
     each = "1 messaggio" if report.messages == 1 else f"{report.messages} messaggi"
     print(
-        f"  avviato il {_when(report.created_at, settings)} da {report.created_by}"
+        f"  pubblicato il {_when(report.created_at, settings)} da {report.created_by}"
         + (f", {ended} il {_when(report.finished_at, settings)}" if ended else "")
         + f"; {report.rate:g} messaggi al secondo, {each} a testa"
     )
@@ -651,11 +651,41 @@ def _operators_add(args: argparse.Namespace) -> int:
     if password is None:
         print("Errore: le due password non coincidono", file=sys.stderr)
         return 2
-    operator = OperatorService(_database()).add(args.username, args.name, password, args.role)
+    operator = OperatorService(_database()).add(
+        args.username, args.name, password, args.role, can_publish=args.publish
+    )
     print(
         f"Operatore {operator.username} ({operator.display_name}, "
-        f"{ROLE_LABELS[operator.role]}) aggiunto."
+        f"{ROLE_LABELS[operator.role]}) aggiunto"
+        + (": può pubblicare memo ed emergenze." if operator.may_publish else ".")
     )
+    return 0
+
+
+def _operators_permit(args: argparse.Namespace) -> int:
+    from urp.operators import OperatorService
+
+    operator = OperatorService(_database()).set_publish(
+        args.username, args.publish, by=_operator_name(args)
+    )
+    if operator.may_publish:
+        print(f"Operatore {operator.username}: può pubblicare memo ed emergenze.")
+    else:
+        print(f"Operatore {operator.username}: non può pubblicare memo ed emergenze.")
+    return 0
+
+
+def _operators_password(args: argparse.Namespace) -> int:
+    from urp.operators import OperatorService
+
+    password = _new_password()
+    if password is None:
+        print("Errore: le due password non coincidono", file=sys.stderr)
+        return 2
+    operator = OperatorService(_database()).reset_password(
+        args.username, password, by=_operator_name(args)
+    )
+    print(f"Nuova password per {operator.username}: le sue sessioni nella console sono chiuse.")
     return 0
 
 
@@ -676,6 +706,7 @@ def _operators_list(args: argparse.Namespace) -> int:
         print("Nessun operatore: aggiungine uno con `urp operators add`.")
     for operator in operators:
         state = "attivo" if operator.active else "disattivato"
+        publish = "pubblica" if operator.may_publish else ""
         login = (
             f"ultimo accesso {operator.last_login_at.astimezone(timezone):%d/%m/%Y %H:%M}"
             if operator.last_login_at
@@ -683,7 +714,7 @@ def _operators_list(args: argparse.Namespace) -> int:
         )
         print(
             f"{operator.username:<20} {operator.display_name:<24} "
-            f"{ROLE_LABELS[operator.role]:<14} {state:<11} {login}"
+            f"{ROLE_LABELS[operator.role]:<14} {state:<11} {publish:<9} {login}"
         )
     return 0
 
@@ -754,6 +785,83 @@ def _privacy_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy_erase(args: argparse.Namespace) -> int:
+    """A citizen's erasure asked by e-mail or PEC: 0 erased, 1 nothing found, 2 error."""
+    from urp.data_protection import (
+        DataProtection,
+        TrackerEvents,
+        number_senders,
+        publish_erasures,
+        tracker_store_url,
+    )
+    from urp.privacy import UserHasher
+    from urp.subscriber_files import parse_label, whatsapp_number
+
+    operator = (args.operator or "").strip()
+    if not operator:
+        print("Errore: indica chi esegue la cancellazione con --operator NOME", file=sys.stderr)
+        return 2
+    label = number = None
+    if args.label is not None:
+        label = parse_label(args.label)
+        if label is None:
+            print("Errore: etichetta non valida (per esempio «Utente 00042» o 42)", file=sys.stderr)
+            return 2
+    else:
+        number = whatsapp_number(args.number)
+        if number is None:
+            # Never repeated: it is someone's phone number.
+            print("Errore: numero di telefono non valido", file=sys.stderr)
+            return 2
+    protection = DataProtection(_database(), UserHasher.from_environment())
+    tracker = None if args.store_only else TrackerEvents(args.tracker_store or tracker_store_url())
+    try:
+        # Rasa's conversations first: if that fails, nothing is erased and the command
+        # can simply be repeated (the label still leads to the number).
+        if number is not None:
+            senders = [user_id for _, user_id in number_senders(number)]
+        else:
+            senders = list(protection.conversations_of_label(label))
+        events = tracker.erase(senders) if tracker is not None else 0
+        try:
+            told = publish_erasures(senders)
+        except OperatorError:
+            raise
+        except Exception as error:  # aio_pika's errors have no common base: say it plainly
+            print(
+                f"Errore: RabbitMQ non raggiungibile ({type(error).__name__}): nessun dato è "
+                "stato cancellato dal database, ripeti il comando",
+                file=sys.stderr,
+            )
+            return 2
+        if number is not None:
+            result = protection.erase_number(number, operator=operator, reference=args.reference)
+        else:
+            result = protection.erase_label(label, operator=operator, reference=args.reference)
+    finally:
+        if tracker is not None:
+            tracker.dispose()
+    what = "questo numero" if number is not None else "questa etichetta"
+    if result is None or not (result.anything or events):
+        print(f"Nessun dato trovato per {what}: la richiesta è registrata a nome di {operator}.")
+        return 1
+    print(f"Cancellazione eseguita a nome di {operator}, registrata nel registro delle operazioni.")
+    print(f"Iscrizione cancellata: {'sì' if result.subscription else 'no'}")
+    print(f"Conversazioni con l'URP rese anonime: {result.handoffs}")
+    print(f"Segnalazioni senza più il numero: {result.reports}")
+    if tracker is not None:
+        print(f"Eventi delle conversazioni con l'assistente cancellati: {events}")
+    if told:
+        print("Avvisato chi riceve gli eventi da RabbitMQ (urp_conversation_erased).")
+    if not result.number_known:
+        print(
+            "L'iscritto aveva già lasciato il servizio e il suo numero non era più conservato: "
+            "cancellati etichetta, date e consensi. Se la richiesta indica il numero, ripeti "
+            "con --number per cancellare anche chat e segnalazioni."
+        )
+    return 0
+
+
 def _handoffs_sweep(args: argparse.Namespace) -> int:
     from urp.handoff_chat import HandoffChat
     from urp.rasa_api import RasaConversations
@@ -763,7 +871,7 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
     except ValueError:
         print(
             "Errore: per avvisare i cittadini serve il segreto dell'API di Rasa "
-            "(RASA_AUTH_TOKEN o RASA_JWT_SECRET)",
+            "(RASA_JWT_SECRET)",
             file=sys.stderr,
         )
         return 2
@@ -959,9 +1067,15 @@ def build_parser() -> argparse.ArgumentParser:
     broadcasts_run.set_defaults(handler=_broadcasts_run)
     broadcasts_cancel = broadcast_commands.add_parser("cancel", help="annulla un invio in corso")
     broadcasts_cancel.add_argument("id", type=int)
+    broadcasts_cancel.add_argument(
+        "--operator", help="chi annulla (predefinito: l'utente del sistema)"
+    )
     broadcasts_cancel.set_defaults(handler=_broadcasts_cancel)
     broadcasts_resume = broadcast_commands.add_parser("resume", help="riprende un invio annullato")
     broadcasts_resume.add_argument("id", type=int)
+    broadcasts_resume.add_argument(
+        "--operator", help="chi riprende (predefinito: l'utente del sistema)"
+    )
     broadcasts_resume.add_argument(
         "--queue", action="store_true", help="solo in coda: lo spedisce il worker in esecuzione"
     )
@@ -1052,7 +1166,33 @@ def build_parser() -> argparse.ArgumentParser:
     operators_add.add_argument(
         "--role", choices=tuple(ROLE_LABELS), default="operator", help="predefinito: operator"
     )
+    operators_add.add_argument(
+        "--publish", action="store_true", help="può pubblicare memo ed emergenze agli iscritti"
+    )
     operators_add.set_defaults(handler=_operators_add)
+    operators_permit = operator_commands.add_parser(
+        "permit", help="concede (--publish) o toglie (--no-publish) il permesso di pubblicare"
+    )
+    operators_permit.add_argument("username", metavar="UTENTE")
+    operators_permit.add_argument(
+        "--publish",
+        action=argparse.BooleanOptionalAction,
+        required=True,
+        help="pubblicare memo ed emergenze a tutti gli iscritti",
+    )
+    operators_permit.add_argument(
+        "--operator", help="chi decide (predefinito: l'utente del sistema)"
+    )
+    operators_permit.set_defaults(handler=_operators_permit)
+    operators_password = operator_commands.add_parser(
+        "password",
+        help=f"nuova password (a terminale o da {PASSWORD_VARIABLE}); chiude le sue sessioni",
+    )
+    operators_password.add_argument("username", metavar="UTENTE")
+    operators_password.add_argument(
+        "--operator", help="chi la cambia (predefinito: l'utente del sistema)"
+    )
+    operators_password.set_defaults(handler=_operators_password)
     operators_disable = operator_commands.add_parser(
         "disable", help="disattiva un operatore (lo storico resta)"
     )
@@ -1095,6 +1235,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--store-only", action="store_true", help="solo il database del progetto, non Rasa"
     )
     privacy_purge.set_defaults(handler=_privacy_purge)
+    privacy_erase = privacy_commands.add_parser(
+        "erase",
+        help="cancella i dati di un cittadino che lo chiede per e-mail o PEC (registrato)",
+    )
+    erase_whom = privacy_erase.add_mutually_exclusive_group(required=True)
+    erase_whom.add_argument("--label", metavar="ETICHETTA", help="etichetta dell'iscritto")
+    erase_whom.add_argument("--number", metavar="NUMERO", help="numero di telefono (WhatsApp)")
+    privacy_erase.add_argument(
+        "--operator", metavar="NOME", help="chi esegue la cancellazione (obbligatorio)"
+    )
+    privacy_erase.add_argument(
+        "--reference", default="", metavar="PROTOCOLLO", help="protocollo della richiesta"
+    )
+    privacy_erase.add_argument(
+        "--tracker-store",
+        metavar="URL",
+        help="URL SQLAlchemy del tracker store di Rasa (predefinito come per purge)",
+    )
+    privacy_erase.add_argument(
+        "--store-only", action="store_true", help="solo il database del progetto, non Rasa"
+    )
+    privacy_erase.set_defaults(handler=_privacy_erase)
 
     quick_replies = commands.add_parser("quick-replies", help="risposte rapide degli operatori")
     quick_commands = quick_replies.add_subparsers(dest="action", required=True, metavar="AZIONE")

@@ -24,9 +24,14 @@ Audit rows say what was erased and how much, never whose.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -42,12 +47,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from urp.db import Database
+from urp.errors import OperatorError
 from urp.models import (
     OPEN_STATUSES,
     RESOLVED,
     AuditEvent,
+    BroadcastRecipient,
     Handoff,
     HandoffMessage,
     Report,
@@ -67,10 +76,36 @@ TRACKER_STORE_URL_ENV = "URP_TRACKER_STORE_URL"
 TRACKER_DB_ENV = "URP_TRACKER_DB"
 DEFAULT_TRACKER_DB = "var/rasa-tracker.db"
 WHATSAPP = "whatsapp"
+TWILIO = "twilio"
+ERASE_AUDIT = "privacy_erase"
+CITIZEN_REQUEST = "richiesta del cittadino"
+# Events on RabbitMQ (production profile): each expires, and an erasure is announced.
+ERASURE_EVENT = "urp_conversation_erased"
+EVENTS_TTL_ENV = "URP_EVENTS_TTL_DAYS"
+DEFAULT_EVENTS_TTL_DAYS = 7.0
 
 
 def anonymous_conversation(handoff_id: int) -> str:
     return f"cancellata-{handoff_id}"
+
+
+def number_senders(number: str) -> tuple[tuple[str, str], ...]:
+    """(channel, conversation id) a WhatsApp number writes from: the Cloud API's sender
+    is the digits, Twilio's ``whatsapp:+<digits>``."""
+    return ((WHATSAPP, number), (TWILIO, f"whatsapp:+{number}"))
+
+
+def _required_operator(operator: str) -> str:
+    name = operator.strip()
+    if not name:
+        raise ValueError("an erasure requested outside the chat needs the operator's name")
+    return name[:128]
+
+
+def _office_request(by: str, reference: str) -> str:
+    request = f"richiesta per e-mail o PEC, per {by}"
+    reference = " ".join(reference.split())[:64]
+    return f"{request} (protocollo {reference})" if reference else request
 
 
 @dataclass(frozen=True)
@@ -78,6 +113,13 @@ class ErasureResult:
     subscription: bool  # there was one, now gone
     handoffs: int
     reports: int
+    # False: found by a label whose subscriber had left, so the number was already gone and
+    # nothing else could be traced to them.
+    number_known: bool = True
+
+    @property
+    def anything(self) -> bool:
+        return self.subscription or bool(self.handoffs or self.reports)
 
 
 @dataclass(frozen=True)
@@ -102,42 +144,107 @@ class DataProtection:
     def erase(self, channel: str, user_id: str) -> ErasureResult:
         """Everything the store holds about this citizen, in one transaction."""
         now = self._clock()
-        user_hash = self._hash(channel, user_id)
         with self._db.transaction(write=True) as session:
-            subscription = session.execute(
-                delete(Subscriber).where(
-                    Subscriber.channel == channel, Subscriber.user_hash == user_hash
-                )
-            ).rowcount
-            handoff_ids = list(
-                session.scalars(select(Handoff.id).where(Handoff.conversation_id == user_id))
+            result = self._erase(session, channel, user_id, now)
+            session.add(self._audit(now, SYSTEM, CITIZEN_REQUEST, result))
+        return result
+
+    def erase_number(self, number: str, *, operator: str, reference: str = "") -> ErasureResult:
+        """A request by e-mail or PEC naming the phone number (WhatsApp digits, see
+        :func:`urp.subscriber_files.whatsapp_number`): every channel it can write from."""
+        operator = _required_operator(operator)
+        now = self._clock()
+        with self._db.transaction(write=True) as session:
+            results = [
+                self._erase(session, channel, user_id, now)
+                for channel, user_id in number_senders(number)
+            ]
+            result = ErasureResult(
+                any(r.subscription for r in results),
+                sum(r.handoffs for r in results),
+                sum(r.reports for r in results),
             )
-            self._anonymise_handoffs(session, handoff_ids, now)
-            reports = session.execute(
-                update(Report)
-                .where(Report.channel == channel, Report.user_id == user_id)
-                .values(user_id=ERASED_NUMBER)
-            ).rowcount
-            if channel == WHATSAPP:
-                whatsapp_hash = self._hash(WHATSAPP, user_id)
-                session.execute(
-                    delete(WhatsAppContact).where(WhatsAppContact.user_hash == whatsapp_hash)
-                )
-                session.execute(
-                    delete(WhatsAppOutbound).where(WhatsAppOutbound.user_hash == whatsapp_hash)
-                )
-            session.add(
-                AuditEvent(
-                    at=now,
-                    operator=SYSTEM,
-                    action="privacy_erase",
-                    detail=(
-                        f"richiesta del cittadino: iscrizione {'sì' if subscription else 'no'}, "
-                        f"{len(handoff_ids)} conversazioni con l'URP, {reports} segnalazioni"
-                    ),
-                )
-            )
+            session.add(self._audit(now, operator, _office_request("numero", reference), result))
+        return result
+
+    def conversations_of_label(self, label_number: int) -> tuple[str, ...]:
+        """The conversation id (the number) a subscriber's label leads to, if still known."""
+        with self._db.transaction() as session:
+            user_id = session.execute(
+                select(Subscriber.user_id).where(Subscriber.id == label_number)
+            ).scalar_one_or_none()
+        return (user_id,) if user_id else ()
+
+    def erase_label(
+        self, label_number: int, *, operator: str, reference: str = ""
+    ) -> ErasureResult | None:
+        """A request by e-mail or PEC naming the subscriber's label ("Utente 00042").
+
+        A subscriber who left no longer has the number: only the label, dates and consents
+        can go (``number_known`` False). None if there is no such label.
+        """
+        operator = _required_operator(operator)
+        now = self._clock()
+        with self._db.transaction(write=True) as session:
+            subscriber = session.execute(
+                select(Subscriber.channel, Subscriber.user_id).where(Subscriber.id == label_number)
+            ).first()
+            if subscriber is None:
+                result = None
+            elif subscriber.user_id:
+                result = self._erase(session, subscriber.channel, subscriber.user_id, now)
+            else:
+                self._forget_subscribers(session, Subscriber.id == label_number)
+                result = ErasureResult(True, 0, 0, number_known=False)
+            session.add(self._audit(now, operator, _office_request("etichetta", reference), result))
+        return result
+
+    def _erase(self, session: Session, channel: str, user_id: str, now: datetime) -> ErasureResult:
+        user_hash = self._hash(channel, user_id)
+        subscription = self._forget_subscribers(
+            session, Subscriber.channel == channel, Subscriber.user_hash == user_hash
+        )
+        handoff_ids = list(
+            session.scalars(select(Handoff.id).where(Handoff.conversation_id == user_id))
+        )
+        self._anonymise_handoffs(session, handoff_ids, now)
+        reports = session.execute(
+            update(Report)
+            .where(Report.channel == channel, Report.user_id == user_id)
+            .values(user_id=ERASED_NUMBER)
+        ).rowcount
+        if channel == WHATSAPP:
+            session.execute(delete(WhatsAppContact).where(WhatsAppContact.user_hash == user_hash))
+            session.execute(delete(WhatsAppOutbound).where(WhatsAppOutbound.user_hash == user_hash))
         return ErasureResult(bool(subscription), len(handoff_ids), reports)
+
+    @staticmethod
+    def _forget_subscribers(session: Session, *where: ColumnElement[bool]) -> int:
+        """Delete subscribers (consents and topics go with them), how many."""
+        # The broadcasts they received keep counting them, anonymously (the foreign key
+        # would set the subscriber to NULL too); Meta's message id encodes the number.
+        session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.subscriber_id.in_(select(Subscriber.id).where(*where)))
+            .values(subscriber_id=None, wamid=None)
+            .execution_options(synchronize_session=False)
+        )
+        return session.execute(delete(Subscriber).where(*where)).rowcount
+
+    @staticmethod
+    def _audit(
+        now: datetime, operator: str, request: str, result: ErasureResult | None
+    ) -> AuditEvent:
+        if result is None or not result.anything:
+            detail = f"{request}: nessun dato trovato"
+        else:
+            detail = (
+                f"{request}: iscrizione {'sì' if result.subscription else 'no'}, "
+                f"{result.handoffs} conversazioni con l'URP, {result.reports} segnalazioni"
+            )
+            if not result.number_known:
+                detail += " (numero non più conservato)"
+        return AuditEvent(at=now, operator=operator, action=ERASE_AUDIT, detail=detail)
 
     def purge(self, retention: timedelta) -> PurgeResult:
         """Delete or anonymise what is older than ``retention``."""
@@ -163,6 +270,12 @@ class DataProtection:
                 delete(WhatsAppOutbound).where(WhatsAppOutbound.sent_at < cutoff)
             ).rowcount
             session.execute(delete(WhatsAppContact).where(WhatsAppContact.last_inbound_at < cutoff))
+            # Meta's message ids encode the recipient's number: old broadcasts keep their counts.
+            session.execute(
+                update(BroadcastRecipient)
+                .where(BroadcastRecipient.updated_at < cutoff, BroadcastRecipient.wamid.isnot(None))
+                .values(wamid=None)
+            )
             # The trainers' inbox holds masked messages only, but no longer than the rest.
             review = session.execute(
                 delete(ReviewItem).where(ReviewItem.last_seen_at < cutoff)
@@ -198,6 +311,76 @@ class DataProtection:
             .where(Handoff.id.in_(handoff_ids), Handoff.status.in_(OPEN_STATUSES))
             .values(status=RESOLVED, resolved_at=now, last_activity_at=now)
         )
+
+
+def events_ttl_days(environ: Mapping[str, str] = os.environ) -> float:
+    """Days an event lives on RabbitMQ (``URP_EVENTS_TTL_DAYS``, default 7)."""
+    value = environ.get(EVENTS_TTL_ENV) or str(DEFAULT_EVENTS_TTL_DAYS)
+    try:
+        days = float(value)
+    except ValueError:
+        days = 0.0
+    if not days > 0:
+        raise OperatorError(f"{EVENTS_TTL_ENV} vuole un numero di giorni positivo, non {value!r}")
+    return days
+
+
+def erasure_event(sender_id: str, at: float) -> dict[str, Any]:
+    """What consumers of the events receive when a citizen's data is erased."""
+    return {"event": ERASURE_EVENT, "sender_id": sender_id, "timestamp": at}
+
+
+def publish_erasures(sender_ids: Sequence[str], environ: Mapping[str, str] = os.environ) -> bool:
+    """Tell whoever consumes the production profile's events on RabbitMQ (the exchange the
+    replicas publish to, ``RABBITMQ_*``) that these conversations were erased, as the
+    replicas do for an erasure in the chat. False where there is no RabbitMQ to tell
+    (the variables unset, or no replica ever declared the exchange).
+    """
+    host, exchange = environ.get("RABBITMQ_HOST"), environ.get("RABBITMQ_EXCHANGE")
+    if not host or not exchange or not sender_ids:
+        return False
+    ttl = events_ttl_days(environ) * 86_400
+    return asyncio.run(_publish_erasures(host, exchange, sender_ids, ttl, environ))
+
+
+async def _publish_erasures(
+    host: str,
+    exchange_name: str,
+    sender_ids: Sequence[str],
+    ttl: float,
+    environ: Mapping[str, str],
+) -> bool:
+    import aio_pika
+    from aio_pika.exceptions import ChannelNotFoundEntity
+    from yarl import URL
+
+    user = environ.get("RABBITMQ_USERNAME") or "guest"
+    password = environ.get("RABBITMQ_PASSWORD") or "guest"
+    if host.startswith("amqp"):  # a full URL, as Rasa's Pika broker also accepts
+        url = URL(host)
+        if url.user is None:
+            url = url.with_user(user).with_password(password)
+        connection = await aio_pika.connect(url)
+    else:
+        port = int(environ.get("RABBITMQ_PORT") or 5672)
+        connection = await aio_pika.connect(host=host, port=port, login=user, password=password)
+    async with connection:
+        channel = await connection.channel()  # with publisher confirms: published is stored
+        try:
+            exchange = await channel.get_exchange(exchange_name, ensure=True)
+        except ChannelNotFoundEntity:
+            return False
+        at = time.time()
+        for sender_id in sender_ids:
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(erasure_event(sender_id, at)).encode(),
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    expiration=ttl,
+                ),
+                routing_key="",
+            )
+    return True
 
 
 def tracker_store_url() -> str:
@@ -255,6 +438,19 @@ class TrackerEvents:
                 delete(_events).where(_events.c.timestamp < cutoff.timestamp())
             ).rowcount
         return deleted, erased
+
+    def erase(self, sender_ids: Iterable[str]) -> int:
+        """Delete every event of these conversations now; how many.
+
+        For requests outside the chat: the conversation is not in the middle of a turn.
+        """
+        senders = list(sender_ids)
+        if not senders or not self.exists():
+            return 0
+        with self._engine.begin() as connection:
+            return connection.execute(
+                delete(_events).where(_events.c.sender_id.in_(senders))
+            ).rowcount
 
     def dispose(self) -> None:
         self._engine.dispose()

@@ -9,6 +9,7 @@ the package (``urp/migrations``), so ``urp db upgrade`` works from any directory
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,37 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30
 # A database server's pooled connection left unused this long is pinged before it is lent.
 PING_AFTER_IDLE = 10.0
+
+
+# In an error's text, what may be a phone number (8 digits or more, perhaps spaced or
+# dashed): masked.
+_NUMBER = re.compile(r"\+?\d(?:[ \-]?\d){7,}")
+
+
+def hide_numbers(text: str) -> str:
+    """``text`` with anything that may be a phone number masked (for errors and logs)."""
+    return _NUMBER.sub("…", text)
+
+
+def hide_values(engine: Any) -> None:
+    """No value of a statement in ``engine``'s errors, nor in its logs (phone numbers).
+
+    ``hide_parameters`` keeps SQLAlchemy from quoting the parameters, in its errors and in
+    the statements it logs at INFO. The driver quotes values too: PostgreSQL's DETAIL
+    («Failing row contains (..., 39333..., ...)»), psycopg2's LINE with the statement as
+    sent, a value in the first line («value "39333..." is out of range»). So an error keeps
+    its first line only, numbers masked; the constraint, SQLSTATE and the statement with
+    its placeholders are still there to debug it.
+    """
+    engine.hide_parameters = True
+
+    @event.listens_for(engine, "handle_error")
+    def _scrub(context: Any) -> None:
+        # The driver's error, and SQLAlchemy's, which quotes it in its message.
+        for error in (context.original_exception, context.sqlalchemy_exception):
+            if error is not None and error.args and isinstance(error.args[0], str):
+                first = error.args[0].strip().split("\n", 1)[0]
+                error.args = (hide_numbers(first), *error.args[1:])
 
 
 class DatabaseError(OperatorError, RuntimeError):
@@ -126,6 +158,7 @@ class Database:
             raise DatabaseError(
                 f"database non supportato ({parsed.drivername}): {error}"
             ) from error
+        hide_values(self.engine)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         else:
@@ -138,6 +171,7 @@ class Database:
             # round trips of the three a one-query read cost (docs/performance.md). Their
             # own pool: switching a connection to autocommit and back costs a round trip.
             self._reader_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", **options)
+            hide_values(self._reader_engine)
             _ping_when_idle(self._reader_engine)
         self._readers = sessionmaker(self._reader_engine, future=True, expire_on_commit=False)
         self._writers = sessionmaker(

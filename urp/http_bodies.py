@@ -32,6 +32,7 @@ _TRAINING_DATA = {
     "/model/train": None,
 }
 _TEXT_FIELDS = ("text", "sender", "name", "message", "next_action", "sender_id")
+NESTED_TOO_DEEP = "il corpo ha troppi livelli annidati"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A message for the bot is a few KB at most: above this, 413 before anything parses it.
 # (The action server's /webhook carries whole trackers and the events endpoints whole
@@ -96,6 +97,8 @@ def _training_data_problem(keys: tuple[str, ...] | None, body: bytes) -> str | N
         data = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError:
         return "il corpo non è YAML o JSON valido"
+    except RecursionError:  # nested deeper than the parser's recursion goes
+        return NESTED_TOO_DEEP
     if not isinstance(data, dict):
         return "il corpo deve essere una mappa di dati di addestramento"
     if keys and not any(key in data for key in keys):
@@ -112,3 +115,5 @@ def _json(body: bytes) -> Any:
         return json.loads(text)
     except ValueError as error:
         raise _NotJson("il corpo non è JSON valido") from error
+    except RecursionError as error:  # e.g. 100,000 '[': the parser's stack, not a 500
+        raise _NotJson(NESTED_TOO_DEEP) from error

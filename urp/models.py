@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -303,6 +304,9 @@ class Operator(Base):
     active = Column(Boolean, nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
     last_login_at = Column(UTCDateTime)
+    # Publishing memos and emergencies to every subscriber: granted per account by an
+    # admin (admins have it by their role). Migration 0009.
+    can_publish = Column(Boolean, nullable=False, server_default=false())
 
 
 class Handoff(Base):
@@ -403,6 +407,19 @@ class ConsoleSession(Base):
 Index("ix_audit_events_action_operator_at", AuditEvent.action, AuditEvent.operator, AuditEvent.at)
 
 
+class LoginThrottle(Base):
+    """Console login attempts of one account or one client address in the current window
+    (migration 0009). A conditional UPDATE takes an attempt before the password is checked,
+    so concurrent attempts can never go past the limit; a success gives its attempt back."""
+
+    __tablename__ = "login_throttles"
+
+    key = Column(String(160), primary_key=True)  # "account:<username>", "address:<ip>"
+    window_start = Column(UTCDateTime, nullable=False)
+    attempts = Column(Integer, nullable=False)  # failed or in progress, since window_start
+    blocked_until = Column(UTCDateTime)
+
+
 # -- WhatsApp Cloud API: deliveries seen, the 24-hour window, what became of our messages ------
 
 # What Meta says of a message we sent, in the order it can happen ("failed" at any time).
@@ -445,6 +462,28 @@ class WhatsAppOutbound(Base):
     error_title = Column(String(255))
     sent_at = Column(UTCDateTime, nullable=False)
     updated_at = Column(UTCDateTime, nullable=False)
+
+
+class InboundDelivery(Base):
+    """A citizen's message acknowledged to Meta or Twilio and not answered yet: written
+    before the webhook's 200, deleted once Rasa has handled it (urp.whatsapp.inbox)."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        Index(None, "sender_key", "id"),  # a citizen's queue, oldest first
+        Index(None, "channel", "lease_until"),
+    )
+
+    id = Column(Integer, primary_key=True)  # arrival order
+    channel = Column(String(16), nullable=False)  # the input channel: whatsapp, twilio
+    message_id = Column(String(128), nullable=False)
+    sender_key = Column(String(64), nullable=False)  # HMAC of the number, never the number
+    message = Column(JSON, nullable=False)  # the parsed message, the number included
+    received_at = Column(UTCDateTime, nullable=False)
+    attempts = Column(Integer, nullable=False)  # claims so far
+    lease_until = Column(UTCDateTime)  # claimed (or waiting to be retried) until then
+    claim_token = Column(String(32))  # who holds the lease
 
 
 # -- broadcasts: the memo and emergency messages sent to subscribers ---------------------------
@@ -501,7 +540,8 @@ class BroadcastRecipient(Base):
 
     id = Column(Integer, primary_key=True)
     broadcast_id = Column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False)
-    subscriber_id = Column(Integer, ForeignKey("subscribers.id"), nullable=False)
+    # None once the subscriber erased their data: the row stays, counted anonymously.
+    subscriber_id = Column(Integer, ForeignKey("subscribers.id", ondelete="SET NULL"))
     status = Column(String(16), nullable=False)
     # Travels as biz_opaque_callback_data ("<send_key>:<part>"), which Meta echoes in its
     # statuses: it tells a recovered row which parts already reached Meta.

@@ -4,6 +4,12 @@ Passwords are kept only as scrypt hashes, ``scrypt$n$r$p$salt$hash`` (salt and h
 hex), with a random salt each: the cost parameters travel with the hash, so they can be
 raised later without invalidating the accounts already there. A disabled operator keeps
 the account (handoffs and audit rows refer to it) but can no longer log in.
+
+scrypt is slow on purpose, so it never runs inside a database transaction: a password is
+checked or hashed first, then a short transaction writes, on condition that the stored
+hash is still the one checked. A new password ends the account's other console sessions.
+Publishing to the subscribers is a permission of its own (``can_publish``), granted by an
+admin; admins have it by their role. Grants and password resets are audited.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from urp.db import Database
 from urp.errors import OperatorError
-from urp.models import OPERATOR_ROLES
+from urp.models import OPERATOR_ROLES, AuditEvent
+from urp.models import ConsoleSession as SessionRow
 from urp.models import Operator as OperatorRow
 from urp.subscribers import Clock, utc_now
 
@@ -35,6 +42,10 @@ SCRYPT_LENGTH = 32
 SALT_BYTES = 16
 # hashlib's default cap (32 MiB) is just below what N=2**15, r=8 needs.
 SCRYPT_MAXMEM = 128 * 1024 * 1024
+PUBLISH_GRANTED = "publish_granted"
+PUBLISH_REVOKED = "publish_revoked"
+PASSWORD_CHANGED = "password_changed"
+PASSWORD_RESET = "password_reset"
 
 
 class AccountError(OperatorError, ValueError):
@@ -56,6 +67,12 @@ class Operator:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    can_publish: bool = False  # the account's own grant; see :attr:`may_publish`
+
+    @property
+    def may_publish(self) -> bool:
+        """Whether this account may publish memos and emergencies: granted, or an admin."""
+        return self.active and (self.can_publish or self.role == "admin")
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
@@ -100,7 +117,15 @@ class OperatorService:
         # Hashed against for unknown usernames, so that they take as long as known ones.
         self._decoy = hash_password(secrets.token_hex(16))
 
-    def add(self, username: str, display_name: str, password: str, role: str) -> Operator:
+    def add(
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        role: str,
+        *,
+        can_publish: bool = False,
+    ) -> Operator:
         """Create an active account; a username already taken is an :class:`AccountError`."""
         username = normalize_username(username)
         display_name = display_name.strip()
@@ -113,8 +138,7 @@ class OperatorService:
             raise AccountError(f"il nome deve avere da 1 a {MAX_NAME_LENGTH} caratteri")
         if role not in OPERATOR_ROLES:
             raise AccountError(f"ruolo non valido {role!r}: usa {', '.join(OPERATOR_ROLES)}")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise AccountError(f"la password deve avere almeno {MIN_PASSWORD_LENGTH} caratteri")
+        _check_password(password)
         insert = (
             self._db.upsert_insert(OperatorRow)
             .values(
@@ -124,6 +148,7 @@ class OperatorService:
                 role=role,
                 active=True,
                 created_at=self._clock(),
+                can_publish=can_publish,
             )
             .on_conflict_do_nothing(index_elements=[OperatorRow.username])
         )
@@ -149,13 +174,87 @@ class OperatorService:
     def authenticate(self, username: str, password: str) -> Operator | None:
         """The active operator with these credentials (and a fresh login time), else None."""
         username = normalize_username(username)
+        with self._db.transaction() as session:
+            row = _find(session, username)
+        # Outside any transaction: scrypt takes tens of milliseconds, a flood of logins
+        # must not hold the database's writer lock meanwhile.
+        matches = verify_password(password, row.password_hash if row else self._decoy)
+        if row is None or not matches or not row.active:
+            return None
+        with self._db.transaction(write=True) as session:
+            # Still the same password, still active: else it changed while being checked.
+            done = session.execute(
+                update(OperatorRow)
+                .where(
+                    OperatorRow.id == row.id,
+                    OperatorRow.password_hash == row.password_hash,
+                    OperatorRow.active.is_(True),
+                )
+                .values(last_login_at=self._clock())
+            )
+            if done.rowcount != 1:
+                return None
+            fresh = session.get(OperatorRow, row.id, populate_existing=True)
+            return _operator(fresh)
+
+    def change_password(
+        self, username: str, current: str, new: str, *, keep_session: str | None = None
+    ) -> bool:
+        """The operator's own change: False if ``current`` is wrong. Every console session
+        of the account ends but the one whose token hash is ``keep_session``."""
+        username = normalize_username(username)
+        _check_password(new)
+        with self._db.transaction() as session:
+            row = _find(session, username)
+        if row is None or not verify_password(current, row.password_hash):
+            return False
+        stored = hash_password(new)
+        with self._db.transaction(write=True) as session:
+            done = session.execute(
+                update(OperatorRow)
+                .where(OperatorRow.id == row.id, OperatorRow.password_hash == row.password_hash)
+                .values(password_hash=stored)
+            )
+            if done.rowcount != 1:
+                return False  # changed meanwhile, by another session or an admin
+            ended = delete(SessionRow).where(SessionRow.operator_id == row.id)
+            if keep_session is not None:
+                ended = ended.where(SessionRow.token_hash != keep_session)
+            session.execute(ended)
+            session.add(self._audit(username, PASSWORD_CHANGED, username))
+        return True
+
+    def reset_password(self, username: str, new: str, *, by: str) -> Operator:
+        """An admin's reset (console or CLI): the new password, and every session ended."""
+        username = normalize_username(username)
+        _check_password(new)
+        stored = hash_password(new)
         with self._db.transaction(write=True) as session:
             row = _find(session, username)
-            matches = verify_password(password, row.password_hash if row else self._decoy)
-            if row is None or not matches or not row.active:
-                return None
-            row.last_login_at = self._clock()
+            if row is None:
+                raise UnknownOperatorError(f"nessun operatore si chiama {username!r}")
+            row.password_hash = stored
+            session.execute(delete(SessionRow).where(SessionRow.operator_id == row.id))
+            session.add(self._audit(by, PASSWORD_RESET, username))
             return _operator(row)
+
+    def set_publish(self, username: str, allowed: bool, *, by: str) -> Operator:
+        """Grant or revoke the permission to publish memos and emergencies (audited)."""
+        username = normalize_username(username)
+        with self._db.transaction(write=True) as session:
+            row = _find(session, username)
+            if row is None:
+                raise UnknownOperatorError(f"nessun operatore si chiama {username!r}")
+            if row.can_publish != allowed:
+                row.can_publish = allowed
+                action = PUBLISH_GRANTED if allowed else PUBLISH_REVOKED
+                session.add(self._audit(by, action, username))
+            return _operator(row)
+
+    def _audit(self, by: str, action: str, username: str) -> AuditEvent:
+        return AuditEvent(
+            at=self._clock(), operator=by[:128], action=action, detail=f"operatore {username}"
+        )
 
     def list(self) -> tuple[Operator, ...]:
         """Every account, active or not, by username."""
@@ -168,6 +267,11 @@ class OperatorService:
         with self._db.transaction() as session:
             row = _find(session, normalize_username(username))
             return _operator(row) if row else None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"la password deve avere almeno {MIN_PASSWORD_LENGTH} caratteri")
 
 
 def _find(session: Session, username: str) -> OperatorRow | None:
@@ -185,4 +289,5 @@ def _operator(row: OperatorRow) -> Operator:
         row.active,
         row.created_at,
         row.last_login_at,
+        bool(row.can_publish),
     )

@@ -9,8 +9,11 @@ Three calls are enough to hand a chat to a person and back:
 - ``POST /conversations/{id}/trigger_intent`` injects an ``EXTERNAL_*`` intent, whose
   rule utters a reply of the domain (so every text a citizen reads stays in domain.yml).
 
-The API is always protected: ``RASA_AUTH_TOKEN`` (sent as ``?token=``) or
-``RASA_JWT_SECRET`` (a short-lived HS256 token with the admin role Rasa expects).
+The API is always protected. Every call carries a short-lived JWT (HS256, the admin role
+Rasa expects) signed with ``RASA_JWT_SECRET``, in the ``Authorization`` header: never the
+API's token in a URL, where access logs, proxies and error messages would keep it (Rasa 3.6
+takes ``RASA_AUTH_TOKEN`` only as ``?token=``, so it is left to the deployer's own tools;
+``make run`` always generates a JWT secret for the console and the broker).
 """
 
 from __future__ import annotations
@@ -41,15 +44,13 @@ class RasaConversations:
         self,
         base_url: str,
         *,
-        token: str | None = None,
-        jwt_secret: str | None = None,
+        jwt_secret: str | None,
         jwt_method: str = "HS256",
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        if not token and not jwt_secret:
-            raise ValueError("the Rasa HTTP API needs RASA_AUTH_TOKEN or RASA_JWT_SECRET")
+        if not jwt_secret:
+            raise ValueError("the Rasa HTTP API is called with a JWT: RASA_JWT_SECRET is unset")
         self.base_url = base_url.rstrip("/")
-        self._token = token
         self._jwt_secret = jwt_secret
         self._jwt_method = jwt_method
         self._timeout = timeout
@@ -61,7 +62,6 @@ class RasaConversations:
         port = environ.get("URP_RASA_PORT", "5005")
         return cls(
             environ.get("URP_RASA_URL") or f"http://127.0.0.1:{port}",
-            token=environ.get("RASA_AUTH_TOKEN") or None,
             jwt_secret=environ.get("RASA_JWT_SECRET") or None,
             jwt_method=environ.get("RASA_JWT_METHOD", "HS256"),
         )
@@ -97,12 +97,11 @@ class RasaConversations:
         self.append(conversation_id, [event], send=True)
 
     def _post(self, conversation_id: str, path: str, body: Any, params: dict[str, str]) -> None:
-        url = f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{path}"
-        headers = {}
-        if self._jwt_secret:  # as `make run` does: the JWT secret wins over a token
-            headers["Authorization"] = f"Bearer {self._jwt()}"
-        else:
-            params = {**params, "token": self._token or ""}
+        # Rasa (Sanic 21) does not unquote the id: what a path may carry is sent as it is
+        # (Twilio's "whatsapp:+39...", the open channels' "rest:..."), only the rest encoded.
+        conversation = quote(conversation_id, safe=":@!$&'()*+,;=")
+        url = f"{self.base_url}/conversations/{conversation}/{path}"
+        headers = {"Authorization": f"Bearer {self._jwt()}"}
         try:
             response = self._http.post(
                 url, json=body, params=params, headers=headers, timeout=self._timeout
@@ -118,7 +117,6 @@ class RasaConversations:
             )
 
     def _jwt(self) -> str:
-        assert self._jwt_secret is not None
         now = int(time.time())
         payload = {
             "user": {"username": "urp-console", "role": "admin"},

@@ -1,10 +1,22 @@
-"""Per-citizen rate limit: a token bucket per hashed sender, shared by every channel.
+"""Rate limits: a token bucket per hashed sender, shared by every channel, and one per
+client address for the channels whose caller chooses the sender (REST, callback, web chat).
 
 Each sender has ``burst`` tokens, refilled at ``per_minute`` a minute; a message takes one.
 A message without a token is not passed to Rasa: the first one of a flood gets ONE polite
 notice per window (``utter_rate_limited`` in domain.yml; the window is the time an
 empty bucket takes to fill), the others are dropped and counted (:attr:`RateLimiter.dropped`,
-logged at INFO with the hashed sender only): the citizen is told, and writes again later. Other senders have their own buckets: they never wait.
+logged at INFO with the hashed sender only): the citizen is told, and writes again later.
+Other senders have their own buckets: they never wait.
+
+Whoever chooses the sender could escape that limit with a new id for each message: so a
+message from such a channel also takes a token from its client address's bucket
+(:attr:`RateLimit.per_address`, :data:`ADDRESS_FACTOR` times the citizen's limit, so an
+office or a school behind one address is not stopped). An IPv6 address counts by its /64
+network (one subscriber's line); the machine itself (loopback: `make run`'s own tests,
+benchmarks) has no address limit. The address is the TCP peer's, or, when the peer is a
+trusted proxy (``URP_TRUSTED_PROXIES``, addresses or networks separated by commas; default
+the loopback, where the nginx of `make run-prod` runs; ``none`` for no proxy), the
+nearest address in ``X-Forwarded-For`` that is not a trusted proxy (:func:`client_address`).
 
 In memory by default; with ``URP_REDIS_URL`` the buckets live in Redis (one Lua script,
 atomic), so replicas behind a balancer share them; the channels ask it with Redis's
@@ -17,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -29,6 +42,12 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 REDIS_URL_ENV = "URP_REDIS_URL"
+TRUSTED_PROXIES_ENV = "URP_TRUSTED_PROXIES"
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+# One client address may send as many messages as this many citizens.
+ADDRESS_FACTOR = 10
+# An IPv6 subscriber usually has a whole /64: its addresses count as one.
+IPV6_PREFIX = 64
 NOTICE_RESPONSE = "utter_rate_limited"
 # Buckets untouched for this long are full again: forgotten.
 _IDLE_FACTOR = 2
@@ -49,6 +68,68 @@ class RateLimit:
     def window(self) -> float:
         """Seconds for an empty bucket to be full again."""
         return self.burst * 60.0 / self.per_minute
+
+    @property
+    def per_address(self) -> RateLimit:
+        """The limit of one client address of the channels whose caller picks the sender."""
+        return RateLimit(self.burst * ADDRESS_FACTOR, self.per_minute * ADDRESS_FACTOR)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(environ: Mapping[str, str] = os.environ) -> tuple[Network, ...]:
+    """The proxies whose ``X-Forwarded-For`` is believed; ValueError for a bad entry."""
+    value = environ.get(TRUSTED_PROXIES_ENV)
+    value = DEFAULT_TRUSTED_PROXIES if value is None else value
+    if value.strip().lower() in ("", "none"):
+        return ()
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in value.split(",")
+            if part.strip()
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"{TRUSTED_PROXIES_ENV}: indirizzi o reti separati da virgole ({error})"
+        ) from error
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(value.strip().split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    peer: str | None,
+    forwarded_for: Iterable[str] = (),
+    trusted: Sequence[Network] = (),
+) -> str | None:
+    """The key a client's address counts under; None: no address limit (this machine).
+
+    ``forwarded_for`` are the ``X-Forwarded-For`` headers as received: each proxy appends
+    the address it saw, so only the addresses after the last untrusted hop are reliable.
+    """
+    address = _ip(peer or "")
+    if address is None:
+        return None
+    hops = [hop for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    while hops and any(address in network for network in trusted):
+        forwarded = _ip(hops.pop())
+        if forwarded is None:
+            break  # an address a trusted proxy would not write: the proxy is the client
+        address = forwarded
+    if address.is_loopback:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
 
 
 def sender_key(sender: str) -> str:
@@ -118,12 +199,13 @@ return verdict
 
 
 class _RedisBuckets:
-    def __init__(self, url: str, limit: RateLimit, clock: Callable[[], float]) -> None:
+    def __init__(self, url: str, limit: RateLimit, clock: Callable[[], float], prefix: str) -> None:
         import redis  # only when configured
 
         self._url = url
         self._limit = limit
         self._clock = clock
+        self._prefix = prefix
         self._client = redis.Redis.from_url(url, socket_timeout=1.0)
         self._script = self._client.register_script(_LUA)
         self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
@@ -131,7 +213,7 @@ class _RedisBuckets:
     def _call(self, key: str) -> dict[str, Any]:
         ttl = max(1, int(self._limit.window * _IDLE_FACTOR))
         return {
-            "keys": [f"urp:ratelimit:{key}"],
+            "keys": [f"{self._prefix}{key}"],
             "args": [
                 self._limit.burst,
                 self._limit.per_minute / 60.0,
@@ -155,6 +237,17 @@ class _RedisBuckets:
         return _VERDICTS[int(await self._async[1](**self._call(key)))]
 
 
+_Buckets = _MemoryBuckets | _RedisBuckets
+
+
+def _buckets(
+    limit: RateLimit, redis_url: str | None, clock: Callable[[], float], prefix: str
+) -> _Buckets:
+    if redis_url:
+        return _RedisBuckets(redis_url, limit, clock, prefix)
+    return _MemoryBuckets(limit, clock)
+
+
 class RateLimiter:
     def __init__(
         self,
@@ -165,30 +258,48 @@ class RateLimiter:
     ) -> None:
         self.limit = limit
         self.dropped = 0  # refused messages, notices included
-        self._buckets: _MemoryBuckets | _RedisBuckets = (
-            _RedisBuckets(redis_url, limit, clock) if redis_url else _MemoryBuckets(limit, clock)
+        self._buckets = _buckets(limit, redis_url, clock, "urp:ratelimit:")
+        self._address_buckets = _buckets(
+            limit.per_address, redis_url, clock, "urp:ratelimit:address:"
         )
 
     @classmethod
     def from_environment(cls, limit: RateLimit) -> RateLimiter:
         return cls(limit, redis_url=os.environ.get(REDIS_URL_ENV) or None)
 
-    def check(self, sender: str) -> Verdict:
-        key = sender_key(sender)
+    def check(self, sender: str, *, address: str | None = None) -> Verdict:
+        """The sender's verdict; with ``address`` (:func:`client_address`) its too."""
+        keys = self._keys(sender, address)
+        verdict = Verdict.PASS
         try:
-            verdict = self._buckets.take(key)
+            for buckets, key in keys:
+                verdict = buckets.take(key)
+                if verdict is not Verdict.PASS:
+                    break
         except Exception:  # Redis down: better answered than silent
             return self._unavailable()
         return self._counted(key, verdict)
 
-    async def check_async(self, sender: str) -> Verdict:
+    async def check_async(self, sender: str, *, address: str | None = None) -> Verdict:
         """:meth:`check` for a server's event loop: Redis is asked without blocking it."""
-        key = sender_key(sender)
+        keys = self._keys(sender, address)
+        verdict = Verdict.PASS
         try:
-            verdict = await self._buckets.take_async(key)
+            for buckets, key in keys:
+                verdict = await buckets.take_async(key)
+                if verdict is not Verdict.PASS:
+                    break
         except Exception:
             return self._unavailable()
         return self._counted(key, verdict)
+
+    def _keys(self, sender: str, address: str | None) -> list[tuple[_Buckets, str]]:
+        # The sender first: a citizen over their own limit takes nothing from the others
+        # behind the same address.
+        keys = [(self._buckets, sender_key(sender))]
+        if address is not None:
+            keys.append((self._address_buckets, sender_key(address)))
+        return keys
 
     @staticmethod
     def _unavailable() -> Verdict:

@@ -3,6 +3,13 @@
 Retried with exponential backoff: 429, 5xx and timeouts (honouring ``Retry-After``).
 Never retried: any other 4xx, since a wrong number or an expired token does not get
 better by asking again.
+
+A 5xx or a request left without an answer is *uncertain*: the provider may have taken the
+message before failing (Meta's Cloud API has no idempotency key for ``/messages``; its
+documentation says errors come back in the answer, in the webhook, or both). Callers
+that must never send twice pass ``retry_uncertain=False`` and learn the truth from the
+provider's statuses (the broadcasts, :mod:`urp.broadcasts`). Replies in a conversation
+keep retrying: a citizen who gets an answer twice is better off than one who gets none.
 """
 
 from __future__ import annotations
@@ -31,9 +38,9 @@ class SendError(RuntimeError):
         self.status = status
         self.code = code
         self.title = title
-        # The request may have reached the provider (a timeout, a dropped connection):
-        # the message may have gone out even though no answer came back.
-        self.uncertain = uncertain
+        # The request reached the provider, or may have (a 5xx, a timeout, a dropped
+        # connection): the message may have gone out even though no success came back.
+        self.uncertain = uncertain or (status is not None and status >= 500)
 
     @property
     def retryable(self) -> bool:
@@ -46,13 +53,14 @@ async def post_with_retries(
     *,
     attempts: int = ATTEMPTS,
     backoff: float = BACKOFF,
-    retry_unanswered: bool = True,
+    retry_uncertain: bool = True,
     **request: Any,
 ) -> dict[str, Any]:
     """POST ``request`` (json=, data=, headers=, auth=) to ``url``; the JSON answer.
 
-    ``retry_unanswered=False``: a request that may have arrived but got no answer is not
-    repeated (:attr:`SendError.uncertain`), for callers that must never send twice.
+    ``retry_uncertain=False``: a request the provider may have acted on (a 5xx, no
+    answer) is not repeated but raised (:attr:`SendError.uncertain`), for callers that
+    must never send twice. A 429 is still retried: the provider refused it.
     """
     failure = SendError(None, None, "nessun tentativo")
     for attempt in range(attempts):
@@ -63,14 +71,14 @@ async def post_with_retries(
                 if answer.status < 300:
                     return data
                 failure = SendError(answer.status, *_error(data))
-                if not failure.retryable:
+                if not failure.retryable or (failure.uncertain and not retry_uncertain):
                     raise failure
                 wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
         except aiohttp.ClientConnectorError as error:
             failure = SendError(None, None, type(error).__name__)  # never left this host
         except (TimeoutError, aiohttp.ClientError) as error:
             failure = SendError(None, None, type(error).__name__, uncertain=True)
-            if not retry_unanswered:
+            if not retry_uncertain:
                 raise failure from error
         if attempt + 1 < attempts:
             logger.warning("Invio non riuscito (%s), nuovo tentativo tra %.1f s", failure, wait)

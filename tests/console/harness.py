@@ -183,10 +183,11 @@ def console_world(
     worker: BroadcastWorker | None = None,
     training: TrainingData | None = None,
 ) -> Iterator[World]:
-    """Three accounts, a quick reply, one chat handed over on WhatsApp, the console served."""
+    """Three accounts (the two operators may publish), a quick reply, one chat handed over
+    on WhatsApp, the console served."""
     operators = OperatorService(database)
-    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
-    operators.add("lucia.bianchi", "Lucia Bianchi", PASSWORD, "operator")
+    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator", can_publish=True)
+    operators.add("lucia.bianchi", "Lucia Bianchi", PASSWORD, "operator", can_publish=True)
     operators.add("tina.verdi", "Tina Verdi", PASSWORD, "trainer")
     QuickReplyService(database).load([QUICK_REPLY])
     handoffs = HandoffService(database, settings)

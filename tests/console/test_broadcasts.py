@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.console.harness import Browser, World, console_world
+from tests.console.harness import PASSWORD, Browser, World, console_world
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import per_recipient, simulator, subscribe, worker
 from tests.store.conftest import SALT, raw_rows
@@ -177,3 +177,74 @@ def test_the_console_sends_what_it_publishes(
         assert counts["status"] == "completed", counts
         assert counts["counts"]["pending"] == 0 and counts["counts"]["failed"] == 0
     assert per_recipient(graph, numbers) == dict.fromkeys(numbers, 1)
+
+
+def audit(world: World, action: str) -> list[tuple[str, str]]:
+    rows = raw_rows(world.database, "audit_events")
+    return [(row["operator"], row["detail"]) for row in rows if row["action"] == action]
+
+
+def test_publishing_needs_the_permission_an_admin_grants(world: World, settings: Settings) -> None:
+    subscribers(world, settings, 2, "emergenze")
+    world.operators.add("paolo.neri", "Paolo Neri", PASSWORD, "operator")
+    world.operators.add("anna.admin", "Anna Conti", PASSWORD, "admin")
+    mario = world.logged_in("mario.rossi")
+    post(mario, "/broadcasts/emergency", topic="emergenze", text="Allerta.")
+    (job,) = raw_rows(world.database, "broadcasts")
+    here = f"/broadcasts/{job['id']}"
+
+    paolo = world.logged_in("paolo.neri")
+    listing = paolo.page("/broadcasts")  # every operator follows the broadcasts
+    assert listing.status_code == 200 and f"Invio n. {job['id']}" in listing.text
+    assert "Nuovo memo o emergenza" not in listing.text
+    assert "richiede un permesso" in listing.text
+    detail = paolo.page(here)
+    assert "Pubblicato da Mario Rossi (mario.rossi)" in detail.text
+    assert "Annulla l&#39;invio" not in detail.text
+    refused = paolo.page("/broadcasts/new")
+    assert refused.status_code == 403 and "Serve il permesso di pubblicare" in refused.text
+    csrf = paolo.csrf("/broadcasts")
+    for path, fields in (
+        ("/broadcasts/emergency", {"topic": "emergenze", "text": "Falso allarme."}),
+        ("/broadcasts/memo", {"date": today(settings), **ITEM}),
+        ("/broadcasts/preview", {"date": today(settings), **ITEM}),
+        (f"{here}/cancel", {}),
+    ):
+        response = paolo.post(paolo.url(path), data={"csrf_token": csrf, **fields}, timeout=10)
+        assert response.status_code == 403, path
+    assert len(raw_rows(world.database, "broadcasts")) == 1
+    assert raw_rows(world.database, "broadcasts")[0]["status"] == "running"
+
+    # An admin grants it on the operators' page (an admin may publish by the role).
+    admin = world.logged_in("anna.admin")
+    page = admin.submit("/operators/paolo.neri/publish", "/operators", allowed="1")
+    assert "Paolo Neri può pubblicare memo ed emergenze." in page.text
+    assert audit(world, "publish_granted") == [("anna.admin", "operatore paolo.neri")]
+    done = post(paolo, "/broadcasts/emergency", topic="emergenze", text="Allerta meteo.")
+    assert "Avviso di emergenza avviato" in done.text
+    assert "Pubblicato da Paolo Neri (paolo.neri)" in done.text
+    assert paolo.submit(f"{here}/cancel", here).status_code == 200
+    assert ("paolo.neri", f"invio {job['id']}") in audit(world, "broadcast_cancelled")
+    published = audit(world, "broadcast_published")
+    assert [who for who, _ in published] == ["mario.rossi", "paolo.neri"]
+    assert published[1][1].endswith("emergency, temi emergenze")
+
+    admin.submit("/operators/paolo.neri/publish", "/operators", allowed="0")
+    again = paolo.post(
+        paolo.url("/broadcasts/emergency"),
+        data={"csrf_token": csrf, "topic": "emergenze", "text": "Ancora."},
+        timeout=10,
+    )
+    assert again.status_code == 403
+    assert len(raw_rows(world.database, "broadcasts")) == 2
+    assert post(admin, "/broadcasts/emergency", topic="emergenze", text="Fine allerta.").ok
+    assert raw_rows(world.database, "broadcasts")[-1]["created_by"] == "anna.admin"
+    # The operators' page is for admins only.
+    assert paolo.page("/operators").status_code == 403
+    forged = paolo.post(
+        paolo.url("/operators/paolo.neri/publish"),
+        data={"csrf_token": csrf, "allowed": "1"},
+        timeout=10,
+    )
+    assert forged.status_code == 403
+    assert not world.operators.get("paolo.neri").can_publish  # type: ignore[union-attr]

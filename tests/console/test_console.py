@@ -98,7 +98,7 @@ def test_a_session_ends_after_eight_idle_hours_not_while_in_use(world: World) ->
     browser = world.logged_in("mario.rossi")
     world.clock.advance(hours=7)
     assert browser.page("/").url == browser.url("/")
-    world.clock.advance(hours=7)  # 14 hours after login, 7 after the last request
+    world.clock.advance(hours=4)  # 11 hours after login, 4 after the last request
     assert browser.page("/").url == browser.url("/")
     world.clock.advance(hours=8, minutes=1)
     page = browser.page("/")
@@ -266,6 +266,32 @@ def test_another_operator_cannot_release_or_resolve_a_held_chat(world: World) ->
     assert world.handoffs.get(world.handoff.id).operator == "mario.rossi"
 
 
+def test_a_colleague_may_read_a_held_chat_but_not_write_in_it(world: World) -> None:
+    """Colleagues cover for each other: Lucia reads Mario's chat, only Mario answers it."""
+    mario, lucia = world.logged_in("mario.rossi"), world.logged_in("lucia.bianchi")
+    chat = f"/handoffs/{world.handoff.id}"
+    claim(mario, world.handoff.id)
+    world.rasa.down = True
+    mario.submit(f"{chat}/reply", chat, text="Le rispondo subito.")
+    world.rasa.down = False
+    message = world.handoffs.messages(world.handoff.id)[-1]
+    page = lucia.page(chat)
+    assert page.status_code == 200
+    assert "Vorrei parlare con una persona" in page.text and "Le rispondo subito." in page.text
+    assert "puoi leggerla, ma solo chi la segue può rispondere" in page.text
+    for form in ("/reply", "/retry", "/claim", "/release", "/resolve"):
+        assert f'{form}"' not in page.text
+    csrf = lucia.csrf(chat)
+    for path in (f"{chat}/reply", f"{chat}/messages/{message.id}/retry"):
+        refused = lucia.post(
+            lucia.url(path), data={"csrf_token": csrf, "text": "Ci penso io."}, timeout=10
+        )
+        assert "non è assegnata" in refused.text
+    assert [m.text for m in world.handoffs.messages(world.handoff.id)][-1] == message.text
+    assert not world.handoffs.messages(world.handoff.id)[-1].delivered
+    assert [call for call in world.rasa.calls if call[0] == "say"] == []
+
+
 def test_resolve_closes_the_chat_and_it_leaves_the_queue(world: World) -> None:
     mario = world.logged_in("mario.rossi")
     chat = f"/handoffs/{world.handoff.id}"
@@ -277,6 +303,59 @@ def test_resolve_closes_the_chat_and_it_leaves_the_queue(world: World) -> None:
     assert f"Conversazione n. {world.handoff.id}</a>" not in page.text
     assert world.handoffs.get(world.handoff.id).status == RESOLVED
     assert world.rasa.calls[-2:] == [("resume", PHONE), ("trigger", PHONE, RESOLVED_INTENT, {})]
+
+
+# -- accounts: the password, the admins' page ---------------------------------------------
+
+
+def test_an_operator_changes_the_password_and_the_other_sessions_end(world: World) -> None:
+    here, elsewhere = world.logged_in("mario.rossi"), world.logged_in("mario.rossi")
+    page = here.page("/account")
+    assert "Cambia la password" in page.text and "Puoi pubblicare memo ed emergenze" in page.text
+    new = "una-nuova-password"
+    wrong = here.submit("/account/password", "/account", current="no", new=new, repeat=new)
+    assert "La password attuale non è corretta." in wrong.text
+    typo = here.submit("/account/password", "/account", current=PASSWORD, new=new, repeat="x")
+    assert "non coincidono" in typo.text
+    short = here.submit("/account/password", "/account", current=PASSWORD, new="c", repeat="c")
+    assert "almeno 10 caratteri" in short.text
+    assert elsewhere.page("/").url == elsewhere.url("/")  # nothing changed so far
+    done = here.submit("/account/password", "/account", current=PASSWORD, new=new, repeat=new)
+    assert "Password cambiata" in done.text
+    assert here.page("/").url == here.url("/")
+    assert elsewhere.page("/").url.startswith(elsewhere.url("/login"))
+    assert world.browser().log_in("mario.rossi").status_code == 401
+    assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
+    assert [row["operator"] for row in audit(world, "password_changed")] == ["mario.rossi"]
+    # A trainer has an account page too (no chats needed to change a password).
+    assert world.logged_in("tina.verdi").page("/account").status_code == 200
+
+
+def test_an_admin_resets_a_password_and_the_sessions_end(world: World) -> None:
+    world.operators.add("anna.admin", "Anna Conti", PASSWORD, "admin")
+    mario, admin = world.logged_in("mario.rossi"), world.logged_in("anna.admin")
+    listing = admin.page("/operators")
+    assert listing.status_code == 200 and "Mario Rossi" in listing.text
+    assert "sì, da amministratore" in listing.text
+    new = "password-da-admin"
+    page = admin.submit("/operators/mario.rossi/password", "/operators", new=new, repeat=new)
+    assert "Nuova password per Mario Rossi: le sue sessioni sono state chiuse." in page.text
+    assert mario.page("/").url.startswith(mario.url("/login"))
+    assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
+    assert [(r["operator"], r["detail"]) for r in audit(world, "password_reset")] == [
+        ("anna.admin", "operatore mario.rossi")
+    ]
+    lucia = world.logged_in("lucia.bianchi")
+    assert lucia.page("/operators").status_code == 403
+    refused = lucia.post(
+        lucia.url("/operators/mario.rossi/password"),
+        data={"csrf_token": lucia.csrf(), "new": "presa-in-giro", "repeat": "presa-in-giro"},
+        timeout=10,
+    )
+    assert refused.status_code == 403
+    assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
+    missing = admin.submit("/operators/nessuno/password", "/operators", new=new, repeat=new)
+    assert missing.status_code == 404
 
 
 # -- the transcript and live updates -----------------------------------------------------

@@ -56,6 +56,9 @@ def production(tmp_path: Path) -> Iterator[Production]:
             # Rasa's default (60 s) counts from when a message starts to wait: on a loaded
             # 2-core CI machine a burst of messages for one conversation may wait longer.
             TICKET_LOCK_LIFETIME="300",
+            # The profile's default is Secure cookies (HTTPS in front); this test talks plain
+            # HTTP to the console, where a client sends no Secure cookie back.
+            URP_CONSOLE_SECURE_COOKIES="0",
         )
         yield Production(
             assistant,

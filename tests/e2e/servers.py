@@ -42,6 +42,20 @@ def processes_below(root: int) -> dict[int, str]:
     return found
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a socket listens on at TCP ``port`` (the kernel's tables)."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)  # 32-bit words in the host's (little) order
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(family, words))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,7 +74,9 @@ class RunningAssistant:
     actions_port: int
     console_port: int
     widget_port: int
-    token: str
+    token: str  # the deployer's RASA_AUTH_TOKEN, for ?token= (the console uses the JWT)
+    jwt_secret: str  # RASA_JWT_SECRET
+    action_secret: str  # URP_ACTION_SECRET, shared by the Rasa server and the action server
     log: Path
     environment: dict[str, str]  # what run.sh was started with
 
@@ -123,6 +139,8 @@ def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistan
     rasa_port, actions_port = free_port(), free_port()
     console_port, widget_port = free_port(), free_port()
     token = "e2e-" + os.urandom(8).hex()
+    jwt_secret = "e2e-jwt-" + os.urandom(16).hex()
+    action_secret = "e2e-actions-" + os.urandom(16).hex()
     log = tmp_path / "run.log"
     environment = {
         **os.environ,
@@ -131,6 +149,8 @@ def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistan
         "URP_CONSOLE_PORT": str(console_port),
         "URP_WIDGET_PORT": str(widget_port),
         "RASA_AUTH_TOKEN": token,
+        "RASA_JWT_SECRET": jwt_secret,
+        "URP_ACTION_SECRET": action_secret,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Never the developer's own register.
         "URP_DB_URL": f"sqlite:///{tmp_path / 'urp.db'}",
@@ -140,6 +160,8 @@ def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistan
     }
     if "URP_ACTION_ENDPOINT" not in env:  # else a test puts something in between
         environment.pop("URP_ACTION_ENDPOINT", None)
+    if "URP_ACTIONS_HOST" not in env:  # the profiles' default, whatever the developer's
+        environment.pop("URP_ACTIONS_HOST", None)
     process = subprocess.Popen(
         [str(ROOT / "scripts" / script)],
         cwd=ROOT,
@@ -155,6 +177,8 @@ def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistan
         console_port,
         widget_port,
         token,
+        jwt_secret,
+        action_secret,
         log,
         environment,
     )

@@ -64,6 +64,24 @@ def test_malformed_bodies_get_400(assistant: RunningAssistant, body: bytes) -> N
     assert status == 400, error
 
 
+@pytest.mark.parametrize("path", ["/webhooks/rest/webhook", "/webhooks/callback/webhook"])
+def test_deeply_nested_json_gets_400(assistant: RunningAssistant, path: str) -> None:
+    # Deeper than json's recursion, within the 64 KB: a RecursionError was a 500.
+    status = assistant_post(assistant, path, b"[" * 60_000)
+    assert status == 400
+
+
+def assistant_post(assistant: RunningAssistant, path: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        f"{assistant.url}{path}", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def test_an_oversized_body_gets_413(assistant: RunningAssistant) -> None:
     body = json.dumps({"sender": "a", "message": "x" * 70_000}).encode()
     assert post(assistant, body)[0] == 413

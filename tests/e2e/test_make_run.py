@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from channels.gate import conversation_id
 from tests.e2e.servers import port_open, start, stop
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,10 @@ def test_second_unclear_message_hands_over_then_back_to_the_bot(assistant) -> No
 def test_repeated_abuse_is_warned_then_flagged(assistant) -> None:
     assert "rispettosi" in texts(assistant.chat("cittadino-3", "/abuse"))
     assert "segnalato" in texts(assistant.chat("cittadino-3", "/abuse"))
-    status, tracker = assistant.request("/conversations/cittadino-3/tracker", token=assistant.token)
+    conversation = conversation_id("rest", "cittadino-3")  # the REST channel's namespace
+    status, tracker = assistant.request(
+        f"/conversations/{conversation}/tracker", token=assistant.token
+    )
     assert status == 200 and tracker["slots"]["abuse_flagged"] is True
 
 

@@ -63,7 +63,7 @@ class Cluster:
         return self.production.replicas
 
     def conversations(self, replica: str) -> RasaConversations:
-        return RasaConversations(replica, token=self.assistant.token)
+        return RasaConversations(replica, jwt_secret=self.assistant.jwt_secret)
 
     def tracker(self, sender: str) -> list[dict[str, Any]]:
         response = requests.get(
@@ -294,6 +294,6 @@ def test_each_replica_keeps_to_a_core_of_its_own(cluster: Cluster) -> None:
     assert pinned == [{cores[0]}, {cores[1]}]
     # The action server is not: it runs on any core.
     (actions,) = [
-        pid for pid, command in below.items() if "rasa" in command and " actions" in command
+        pid for pid, command in below.items() if "servers.action_server" in command
     ]
     assert os.sched_getaffinity(actions) == set(cores)

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 from channels.rest import InvalidRequest, parse_request
 from urp.dates import resolve
-from urp.inbound import MAX_TEXT, clean
+from urp.inbound import EMPTY_TEXT, MAX_TEXT, clean
 from urp.settings import Settings, SettingsError, parse_settings
-from urp.whatsapp.twilio import parse_form
-from urp.whatsapp.webhook import WebhookError, parse_delivery
+from urp.whatsapp.twilio import TwilioSettings, parse_form
+from urp.whatsapp.twilio import signature_is_valid as twilio_signature_is_valid
+from urp.whatsapp.webhook import WebhookError, parse_delivery, signature_is_valid
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROME = ZoneInfo("Europe/Rome")
@@ -99,6 +100,44 @@ def test_any_meta_shaped_payload_is_a_delivery_or_a_webhook_error(payload: Any) 
 
 
 @FUZZ
+@given(st.binary(max_size=100), st.text(max_size=80), st.booleans())
+def test_any_signature_header_is_right_or_wrong_never_an_error(
+    body: bytes, header: str, prefixed: bool
+) -> None:
+    assert signature_is_valid(body, f"sha256={header}" if prefixed else header, "segreto") in (
+        True,
+        False,
+    )
+
+
+@FUZZ
+@given(st.integers(1, 5_000), st.sampled_from(["[", '{"a": ', '{"entry": [']), st.booleans())
+def test_any_nesting_depth_is_a_delivery_or_a_webhook_error(
+    depth: int, opening: str, inside: bool
+) -> None:
+    closing = "".join("]" if c == "[" else "}" for c in reversed(opening) if c in "[{")
+    nested = opening * depth + "1" + closing * depth
+    body = f'{{"object": "whatsapp_business_account", "entry": [{nested}]}}' if inside else nested
+    with contextlib.suppress(WebhookError):
+        parse_delivery(body.encode())
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.text(max_size=60), st.builds("http://{}/webhooks/twilio/webhook".format, st.text())
+    ),
+    st.none() | st.text(max_size=40),
+)
+def test_any_twilio_url_and_signature_are_right_or_wrong_never_an_error(
+    url: str, signature: str | None
+) -> None:
+    settings = TwilioSettings("AC123", "token-di-prova", "whatsapp:+390710000000")
+    form = {"From": "whatsapp:+393331234567", "Body": "ciao", "MessageSid": "SM1"}
+    assert twilio_signature_is_valid(settings, url, form, signature) in (True, False)
+
+
+@FUZZ
 @given(
     st.dictionaries(
         st.sampled_from(
@@ -127,13 +166,25 @@ def test_any_twilio_form_is_a_message_or_none(form: dict[str, str]) -> None:
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        # Nesting deeper than json's recursion: a 400 like any bad body, never a 500.
+        st.builds(
+            lambda opening, depth, tail: opening * depth + tail,
+            st.sampled_from([b"[", b"{", b'{"a":', b'{"sender": "a", "message": "b", "x": [']),
+            st.integers(900, 120_000),
+            st.sampled_from([b"", b"1", b"]" * 3]),
+        ),
+    )
+)
 def test_any_rest_body_is_a_request_or_invalid(body: bytes) -> None:
     try:
-        sender, message, metadata = parse_request(body)
+        sender, message = parse_request(body)
     except InvalidRequest:
         return
-    assert isinstance(sender, str) and isinstance(message, str) and isinstance(metadata, dict)
+    assert isinstance(sender, str) and isinstance(message, str)
 
 
 @FUZZ
@@ -142,6 +193,15 @@ def test_any_text_is_cleaned_into_something_rasa_can_read(text: str) -> None:
     cleaned = clean(text).text
     assert cleaned and len(cleaned) <= MAX_TEXT
     assert all(c in "\n\t" or (ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F) for c in cleaned)
+    # Never an intent past the NLU, but the polite event an empty text becomes.
+    assert not cleaned.strip().startswith("/") or cleaned == EMPTY_TEXT
+
+
+@FUZZ
+@given(st.sampled_from(["/", " /", "//", "/ /"]), st.text(max_size=40))
+def test_no_slash_made_text_reaches_rasa_as_an_intent(slashes: str, text: str) -> None:
+    cleaned = clean(slashes + text).text
+    assert not cleaned.strip().startswith("/") or cleaned == EMPTY_TEXT
 
 
 WORDS = [

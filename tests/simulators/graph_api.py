@@ -2,10 +2,14 @@
 
 It runs an HTTP server in a thread, records every request, checks messages the way the
 Cloud API does (token, shapes, limits) and answers like Meta; it can be told to fail the
-next requests with 429, 500 or a timeout, report statuses the way Meta's webhook does
-(with the ``biz_opaque_callback_data`` sent), and run a hook on each accepted message
-(a test kills a worker there, after Meta took the message and before it answered). Also: the shapes of Meta's webhook deliveries,
-and a signed POST to send them to our connector.
+next requests (all, or one recipient's) with 429, 5xx, no answer at all, or an error after
+taking the message, report statuses the way Meta's webhook does (with the
+``biz_opaque_callback_data`` sent), and run a hook on each accepted message (a test kills
+a worker there, after Meta took the message and before it answered). Also: the shapes of
+Meta's webhook deliveries, and a signed POST to send them to our connector.
+
+Nothing here depends on time: a request left unanswered is held until the client gives
+up (whatever its timeout), and a dropped connection is dropped at once.
 """
 
 from __future__ import annotations
@@ -38,11 +42,14 @@ def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
+HOLD_POLL = 0.01  # seconds between looks at a held request's connection
+
+
 class GraphApiSimulator(ThreadedServer):
-    def __init__(self, *, timeout_delay: float = 3.0) -> None:
+    def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._failures: deque[int | str] = deque()
-        self._timeout_delay = timeout_delay
+        self._failures_to: dict[str, deque[int | str]] = {}
         self._ids = itertools.count(1)
         # Called with a webhook delivery of the "sent" status of each accepted message,
         # before the answer: Meta's statuses may well arrive before its answer is read.
@@ -70,11 +77,20 @@ class GraphApiSimulator(ThreadedServer):
             "WHATSAPP_API_VERSION": VERSION,
         }
 
-    def fail_next(self, *failures: int | str) -> None:
-        """The next requests answer these statuses (429, 500...), ``"timeout"`` (an error,
-        too late) or ``"late"`` (the message is taken, but answered too late)."""
+    def fail_next(self, *failures: int | str, to: str | None = None) -> None:
+        """The next requests (``to``: the next ones to that recipient) fail in turn.
+
+        A status (429, 500...): refused, the message not taken. ``"timeout"``: not taken,
+        and no answer until the client gives up waiting; ``"drop"``: not taken, the
+        connection closed without an answer. Meta took the message, and yet: ``"late"``:
+        no answer until the client gives up; ``"taken-drop"``: the connection closed
+        without an answer; ``"taken-500"``: a 500 (Meta's statuses report it as sent).
+        """
         with self._lock:
-            self._failures.extend(failures)
+            if to is None:
+                self._failures.extend(failures)
+            else:
+                self._failures_to.setdefault(to, deque()).extend(failures)
 
     def sent(self, to: str | None = None) -> list[dict[str, Any]]:
         """Messages accepted (not read receipts), optionally to one recipient."""
@@ -100,8 +116,9 @@ class GraphApiSimulator(ThreadedServer):
                 if r["accepted"] and r["json"].get("status") == "read"
             ]
 
-    def wait_for(self, to: str, count: int, timeout: float = 60) -> list[dict[str, Any]]:
-        """The messages sent to ``to``, once there are at least ``count``."""
+    def wait_for(self, to: str, count: int, timeout: float = 600) -> list[dict[str, Any]]:
+        """The messages sent to ``to``, once there are at least ``count`` (``timeout`` only
+        stops a broken test from hanging: a loaded machine may take minutes)."""
         self.wait_until(lambda: len(self.sent(to)) >= count, timeout)
         return self.sent(to)
 
@@ -113,7 +130,7 @@ class GraphApiSimulator(ThreadedServer):
         record = {"json": body if isinstance(body, dict) else {}, "accepted": False}
         with self._arrived:
             self.requests.append(record)
-            failure = self._failures.popleft() if self._failures else None
+            failure = self._next_failure(record["json"].get("to"))
         response = await self._answer(request, record["json"], failure)
         if response.status == 200:
             with self._arrived:
@@ -122,7 +139,18 @@ class GraphApiSimulator(ThreadedServer):
                 record["at"] = time.monotonic()  # for measuring a sender's pace
                 self._arrived.notify_all()
             await self._after_accepting(record)
+            # Taken, statuses reported, and yet the sender hears no success.
+            if failure == "taken-500":
+                return _error(500, 131000, "Something went wrong")
+            if failure in ("late", "taken-drop"):
+                await _until_the_client_gives_up(request, drop=failure == "taken-drop")
         return response
+
+    def _next_failure(self, to: Any) -> int | str | None:
+        queue = self._failures_to.get(to) if isinstance(to, str) else None
+        if queue:
+            return queue.popleft()
+        return self._failures.popleft() if self._failures else None
 
     async def _after_accepting(self, record: dict[str, Any]) -> None:
         body = record["json"]
@@ -143,12 +171,12 @@ class GraphApiSimulator(ThreadedServer):
     async def _answer(
         self, request: web.Request, body: dict[str, Any], failure: int | str | None
     ) -> web.Response:
+        if failure == "drop":
+            await _until_the_client_gives_up(request, drop=True)
+            return _error(500, 131000, "nessuna risposta")  # never read: the client left
         if failure == "timeout":
-            await asyncio.sleep(self._timeout_delay)
-            return _error(500, 131000, "timeout simulato")
-        if failure == "late":
-            # Taken, but answered after the sender gave up waiting.
-            await asyncio.sleep(self._timeout_delay)
+            await _until_the_client_gives_up(request, drop=False)
+            return _error(500, 131000, "nessuna risposta")
         if failure == 429:
             return web.json_response(
                 {"error": {"message": "(#130429) Rate limit hit", "code": 130429}},
@@ -180,6 +208,16 @@ class GraphApiSimulator(ThreadedServer):
         return web.json_response(
             {"id": media_id, "mime_type": "image/jpeg", "url": f"{self.url}/media/{media_id}"}
         )
+
+
+async def _until_the_client_gives_up(request: web.Request, *, drop: bool) -> None:
+    """No answer: the connection is closed now (``drop``), or held until the client closes
+    it, whatever its timeout: a request unanswered on a slow machine stays unanswered."""
+    transport = request.transport
+    if drop and transport is not None:
+        transport.close()
+    while transport is not None and not transport.is_closing():
+        await asyncio.sleep(HOLD_POLL)
 
 
 def _check(body: dict[str, Any]) -> str | None:

@@ -1,7 +1,12 @@
 """Helpers of the broadcast tests: a register of subscribers, a worker, Meta's statuses.
 
-Also a worker process (``python -m tests.store.broadcasting DB_URL GRAPH_URL LEASE GRACE``)
-for the tests that kill one or run two at once.
+Also a worker process (``python -m tests.store.broadcasting DB_URL GRAPH_URL LEASE GRACE
+[LATER]``) for the tests that kill one or run two at once.
+
+Nothing here depends on the machine's speed: the simulator's failures need no timeout (a
+dropped connection is the worker's "no answer"), the client waits as long as a loaded
+machine needs, and a lease expires because a worker's clock is set later (``later``), never
+because a test slept.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from urp.whatsapp.webhook import parse_delivery
 
 TEMPLATES = {"memo": MessageTemplate("urp_memo_iscritti")}
 RATE = 2000.0  # fast tests: the rate itself is measured by the benchmark
+CLIENT_TIMEOUT = 300.0  # no answer is the simulator's "drop", never a slow machine
 
 
 def number(index: int) -> str:
@@ -81,11 +87,15 @@ def worker(
     grace: float = 600,
     templates: dict[str, MessageTemplate] | None = None,
     concurrency: int = CONCURRENCY,
+    later: float = 0,
 ) -> tuple[BroadcastWorker, GraphClient]:
+    """A worker against the simulator; ``later``: its clock runs that many seconds ahead
+    (a worker started once the others' leases have run out)."""
     settings = GraphSettings.from_environment(GraphApiSimulator.environment_for(graph_url))
     assert settings is not None
-    client = GraphClient(settings, backoff=0.01, timeout=2)
-    service, store = services(database, lease=lease, grace=grace)
+    client = GraphClient(settings, backoff=0.01, timeout=CLIENT_TIMEOUT)
+    clock = (lambda: utc_now() + timedelta(seconds=later)) if later else utc_now
+    service, store = services(database, clock=clock, lease=lease, grace=grace)
     # A short margin and poll: the tests' leases are seconds, not minutes.
     engine = BroadcastWorker(
         service,
@@ -95,6 +105,7 @@ def worker(
         concurrency=concurrency,
         poll_every=0.05,
         lease_margin=timedelta(seconds=lease / 4),
+        clock=clock,
     )
     return engine, client
 
@@ -120,9 +131,15 @@ def per_recipient(graph: GraphApiSimulator, numbers: Iterable[str]) -> dict[str,
 
 
 def main(argv: list[str]) -> None:
-    url, graph_url, lease, grace = argv
+    url, graph_url, lease, grace, *later = argv
     database = Database(url)
-    run_worker(database, graph_url, lease=float(lease), grace=float(grace))
+    run_worker(
+        database,
+        graph_url,
+        lease=float(lease),
+        grace=float(grace),
+        later=float(later[0]) if later else 0,
+    )
     database.dispose()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import meta_statuses, per_recipient, subscribe
-from tests.store.conftest import SALT
+from tests.store.conftest import SALT, raw_rows
 from tests.store.test_cli import run
 from urp.db import Database
 from urp.privacy import UserHasher
@@ -98,3 +98,30 @@ def test_an_emergency_queued_cancelled_resumed_and_run(
     assert code == 2 and "concluso" in err
     code, _, err = run(capsys, "broadcasts", "emergency", "--topic", "x", "--text", "y")
     assert code == 2 and "sconosciuto" in err
+
+
+def test_who_published_cancelled_and_resumed_is_reported_and_audited(
+    cli_env: Database,
+    graph: GraphApiSimulator,
+    numbers: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, _ = run(
+        capsys, "broadcasts", "emergency", "--topic", "emergenze", "--text", "Sciopero",
+        "--queue", "--operator", "anna.conti",
+    )  # fmt: skip
+    assert code == 0
+    assert run(capsys, "broadcasts", "cancel", "1", "--operator", "bruno")[0] == 0
+    assert run(capsys, "broadcasts", "resume", "1", "--queue", "--operator", "carla")[0] == 0
+    code, out, _ = run(capsys, "broadcasts", "show", "1")
+    assert code == 0 and " da anna.conti" in out and "pubblicato il" in out
+    audit = [
+        (row["action"], row["operator"], row["detail"])
+        for row in raw_rows(cli_env, "audit_events")
+        if row["action"].startswith("broadcast_")
+    ]
+    assert audit == [
+        ("broadcast_published", "anna.conti", "invio 1: emergency, temi emergenze"),
+        ("broadcast_cancelled", "bruno", "invio 1"),
+        ("broadcast_resumed", "carla", "invio 1"),
+    ]

@@ -198,3 +198,43 @@ def test_meta_s_statuses_move_the_rows_forward_never_back(
     report = broadcasts.report(job)
     assert report.counts == {"read": 1, "failed": 1}
     assert report.failures[0].code == 131047
+
+
+def test_a_row_whose_every_part_meta_reported_is_sent_with_its_delivery_record(
+    database: Database, service: SubscriberService, broadcasts: BroadcastService
+) -> None:
+    (user_id,) = subscribe(service, 1, "emergenze")
+    job = emergency(broadcasts)
+    (row,) = broadcasts.claim(10)
+    # The worker never heard Meta's answer (no answer, or a 5xx after Meta took it); the
+    # status says Meta has the message: sent now, not after the lease and grace.
+    assert broadcasts.record_status(status("wamid.T", "sent", f"{row.send_key}:0"))
+    assert broadcasts.report(job).counts == {"sent": 1}
+    outbound = raw_rows(database, "whatsapp_outbound")
+    assert [(r["wamid"], r["kind"], r["status"]) for r in outbound] == [
+        ("wamid.T", "template", "sent")
+    ]
+    assert user_id not in repr(outbound)
+    # The worker's own late word changes nothing.
+    broadcasts.record([Outcome(row.row_id, "sending", 0, attempt=row.attempts)])
+    assert broadcasts.report(job).counts == {"sent": 1}
+    assert broadcasts.record_status(status("wamid.T", "delivered", f"{row.send_key}:0"))
+    assert broadcasts.report(job).counts == {"delivered": 1}
+    assert len(raw_rows(database, "whatsapp_outbound")) == 1
+
+
+def test_a_row_given_up_waits_the_grace_period_only_and_only_its_claim_releases_it(
+    service: SubscriberService, broadcasts: BroadcastService, clock: FixedClock
+) -> None:
+    subscribe(service, 2, "emergenze")
+    emergency(broadcasts)
+    given_up, held = broadcasts.claim(10)
+    broadcasts.record(
+        [
+            Outcome(given_up.row_id, "sending", 0, attempt=given_up.attempts),
+            # An earlier claim's word: the row's present holder keeps its lease.
+            Outcome(held.row_id, "sending", 0, attempt=held.attempts - 1),
+        ]
+    )
+    clock.advance(seconds=121)  # the grace period (120 s) is over, lease + grace is not
+    assert [row.row_id for row in broadcasts.claim(10)] == [given_up.row_id]

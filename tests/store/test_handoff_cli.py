@@ -125,7 +125,7 @@ def test_handoffs_stats_and_sweep(
 ) -> None:
     rasa = RasaStub()
     monkeypatch.setenv("URP_RASA_URL", rasa.url)
-    monkeypatch.setenv("RASA_AUTH_TOKEN", "token-di-prova")
+    monkeypatch.setenv("RASA_JWT_SECRET", "segreto-di-prova")
     assert run(capsys, "handoffs", "stats")[1] == "Nessuna conversazione passata all'URP.\n"
     operator = OperatorService(cli_env).add("mario", "Mario", PASSWORD, "operator")
     handoffs = HandoffService(cli_env, load_settings(), clock=clock)
@@ -171,7 +171,7 @@ def test_sweep_needs_the_rasa_secret_to_tell_citizens(
     monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
     monkeypatch.delenv("RASA_JWT_SECRET", raising=False)
     code, _, err = run(capsys, "handoffs", "sweep")
-    assert code == 2 and "RASA_AUTH_TOKEN" in err
+    assert code == 2 and "RASA_JWT_SECRET" in err
 
 
 def test_quick_replies_load_and_list(

@@ -1,10 +1,12 @@
-"""Operators' accounts: scrypt hashes, never the password, and who may log in."""
+"""Operators' accounts: scrypt hashes, never the password, who may log in and publish."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.store.conftest import START, FixedClock, raw_rows
+from tests.store.test_cli import run
+from urp.console.access import ConsoleAccess, token_hash
 from urp.db import Database
 from urp.operators import (
     AccountError,
@@ -103,3 +105,137 @@ def test_verify_password() -> None:
     assert not verify_password("altra-password", stored)
     for damaged in ("", "scrypt$x", stored.replace("scrypt", "bcrypt"), stored[:-3] + "zzz"):
         assert not verify_password(PASSWORD, damaged)
+
+
+def audit(database: Database, action: str) -> list[tuple[str, str]]:
+    return [
+        (row["operator"], row["detail"])
+        for row in raw_rows(database, "audit_events")
+        if row["action"] == action
+    ]
+
+
+def test_publishing_is_granted_per_account_and_audited(
+    operators: OperatorService, database: Database
+) -> None:
+    mario = operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
+    anna = operators.add("anna", "Anna Bianchi", PASSWORD, "admin")
+    assert not mario.can_publish and not mario.may_publish
+    assert anna.may_publish  # admins by their role
+    assert operators.set_publish("Mario.Rossi", True, by="anna").may_publish
+    assert operators.get("mario.rossi").may_publish  # type: ignore[union-attr]
+    operators.set_publish("mario.rossi", True, by="anna")  # no change, no audit row
+    assert not operators.set_publish("mario.rossi", False, by="anna").may_publish
+    assert audit(database, "publish_granted") == [("anna", "operatore mario.rossi")]
+    assert audit(database, "publish_revoked") == [("anna", "operatore mario.rossi")]
+    operators.set_publish("mario.rossi", True, by="anna")
+    assert not operators.disable("mario.rossi").may_publish  # a disabled account cannot
+    with pytest.raises(UnknownOperatorError):
+        operators.set_publish("nessuno", True, by="anna")
+
+
+def test_a_password_change_needs_the_current_one_and_ends_the_other_sessions(
+    operators: OperatorService, database: Database
+) -> None:
+    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
+    access = ConsoleAccess(database, operators)
+    here, elsewhere = (access.log_in("mario.rossi", PASSWORD) for _ in range(2))
+    assert here is not None and elsewhere is not None
+    new = "un-altra-password-lunga"
+    assert not operators.change_password("mario.rossi", "sbagliata!!", new)
+    with pytest.raises(AccountError, match="almeno 10"):
+        operators.change_password("mario.rossi", PASSWORD, "corta")
+    assert access.session(elsewhere.token) is not None  # nothing changed yet
+    assert operators.change_password(
+        "mario.rossi", PASSWORD, new, keep_session=token_hash(here.token)
+    )
+    assert access.session(here.token) is not None
+    assert access.session(elsewhere.token) is None
+    assert operators.authenticate("mario.rossi", PASSWORD) is None
+    assert operators.authenticate("mario.rossi", new) is not None
+    assert audit(database, "password_changed") == [("mario.rossi", "operatore mario.rossi")]
+
+
+def test_an_admin_reset_ends_every_session(operators: OperatorService, database: Database) -> None:
+    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
+    access = ConsoleAccess(database, operators)
+    login = access.log_in("mario.rossi", PASSWORD)
+    assert login is not None
+    operators.reset_password("mario.rossi", "nuova-password-lunga", by="anna")
+    assert access.session(login.token) is None
+    assert operators.authenticate("mario.rossi", "nuova-password-lunga") is not None
+    assert audit(database, "password_reset") == [("anna", "operatore mario.rossi")]
+    with pytest.raises(UnknownOperatorError):
+        operators.reset_password("nessuno", "nuova-password-lunga", by="anna")
+
+
+def test_no_transaction_is_open_while_scrypt_runs(
+    operators: OperatorService, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of logins held the bot's writes for 18 s on SQLite: never hash in one."""
+    import urp.operators
+
+    operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
+    access = ConsoleAccess(database, operators)
+    login = access.log_in("mario.rossi", PASSWORD, "192.0.2.1")
+    assert login is not None
+    open_transactions: list[int] = []
+    seen: list[int] = []
+    transaction, scrypt = database.transaction, urp.operators._scrypt
+
+    def counted(*args: object, **kwargs: object) -> object:
+        class Counted:
+            def __enter__(self) -> object:
+                self.inner = transaction(*args, **kwargs)  # type: ignore[arg-type]
+                open_transactions.append(1)
+                return self.inner.__enter__()
+
+            def __exit__(self, *exc: object) -> object:
+                open_transactions.pop()
+                return self.inner.__exit__(*exc)
+
+        return Counted()
+
+    def watched(*args: object, **kwargs: object) -> bytes:
+        seen.append(len(open_transactions))
+        return scrypt(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "transaction", counted)
+    monkeypatch.setattr(urp.operators, "_scrypt", watched)
+    assert access.log_in("mario.rossi", PASSWORD, "192.0.2.1") is not None
+    assert access.log_in("mario.rossi", "sbagliata!!", "192.0.2.1") is None
+    assert access.log_in("nessuno", PASSWORD, "192.0.2.1") is None
+    assert operators.change_password("mario.rossi", PASSWORD, "nuova-password-lunga")
+    operators.reset_password("mario.rossi", PASSWORD, by="anna")
+    operators.add("lucia", "Lucia", PASSWORD, "operator")
+    assert len(seen) == 7 and set(seen) == {0}
+
+
+def test_operators_permit_and_password_on_the_command_line(
+    cli_env: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("URP_OPERATOR_PASSWORD", PASSWORD)
+    code, out, _ = run(capsys, "operators", "add", "mario.rossi", "--name", "Mario Rossi")
+    assert code == 0 and "pubblicare" not in out
+    code, out, _ = run(capsys, "operators", "add", "lucia", "--name", "Lucia", "--publish")
+    assert code == 0 and "può pubblicare memo ed emergenze" in out
+    code, out, _ = run(
+        capsys, "operators", "permit", "mario.rossi", "--publish", "--operator", "anna"
+    )
+    assert (code, out) == (0, "Operatore mario.rossi: può pubblicare memo ed emergenze.\n")
+    assert "pubblica" in run(capsys, "operators", "list")[1].splitlines()[1]
+    code, out, _ = run(capsys, "operators", "permit", "mario.rossi", "--no-publish")
+    assert (code, out) == (0, "Operatore mario.rossi: non può pubblicare memo ed emergenze.\n")
+    assert [who for who, _ in audit(cli_env, "publish_granted")] == ["anna"]
+    assert len(audit(cli_env, "publish_revoked")) == 1
+
+    operators = OperatorService(cli_env)
+    login = ConsoleAccess(cli_env, operators).log_in("mario.rossi", PASSWORD)
+    assert login is not None
+    monkeypatch.setenv("URP_OPERATOR_PASSWORD", "nuova-password-lunga")
+    code, out, _ = run(capsys, "operators", "password", "mario.rossi", "--operator", "anna")
+    assert code == 0 and "sessioni nella console sono chiuse" in out
+    assert ConsoleAccess(cli_env, operators).session(login.token) is None
+    assert operators.authenticate("mario.rossi", "nuova-password-lunga") is not None
+    code, _, err = run(capsys, "operators", "password", "nessuno")
+    assert code == 2 and "nessun operatore" in err

@@ -8,6 +8,8 @@ connection.
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 import sanic.config
@@ -15,6 +17,7 @@ from aiohttp import web
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.utils import AvailableEndpoints
 from rasa.utils.endpoints import EndpointConfig
 
 from channels import action_connections
@@ -27,11 +30,13 @@ class ActionServer:
     def __init__(self, close_idle_after: float | None = None) -> None:
         self.close_idle_after = close_idle_after
         self.ports: list[int] = []
+        self.secrets: list[str | None] = []  # the header the action server asks for
         self.runner: web.AppRunner | None = None
         self.url = ""
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
         self.ports.append(request.transport.get_extra_info("peername")[1])
+        self.secrets.append(request.headers.get("X-URP-Action-Secret"))
         if self.close_idle_after is not None:  # as a server's idle timeout does
             asyncio.get_running_loop().call_later(self.close_idle_after, request.transport.close)
         body = await request.json()
@@ -159,3 +164,26 @@ def test_the_default_keepalive_is_shorter_than_the_action_servers_idle_timeout()
 def test_an_odd_keepalive_setting_falls_back_to_the_default(monkeypatch, value) -> None:
     monkeypatch.setenv(action_connections.KEEPALIVE_ENV, value)
     assert action_connections.keepalive_seconds() == action_connections.DEFAULT_KEEPALIVE
+
+
+@pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.prod.yml"])
+@pytest.mark.parametrize("keepalive", ["2", "0"])
+def test_every_call_carries_the_action_servers_secret(monkeypatch, endpoints, keepalive) -> None:
+    """The action endpoint as Rasa reads it from each profile's file: the shared secret
+    goes out on every call, on a kept connection or on a new one."""
+    monkeypatch.setenv(action_connections.KEEPALIVE_ENV, keepalive)
+    path = Path(__file__).resolve().parents[2] / endpoints
+    for name in re.findall(r"\$\{(\w+)\}", path.read_text()):
+        monkeypatch.setenv(name, "1")  # every other ${VAR} of the file: unused here
+    monkeypatch.setenv("URP_ACTION_SECRET", "segreto-condiviso")
+
+    async def scenario() -> list[str | None]:
+        async with ActionServer() as server:
+            monkeypatch.setenv("URP_ACTION_ENDPOINT", server.url)
+            endpoint = AvailableEndpoints.read_endpoints(str(path)).action
+            await act(endpoint, "action_a")
+            await asyncio.gather(*(act(endpoint) for _ in range(3)))
+            await act(endpoint, "action_b")
+            return server.secrets
+
+    assert asyncio.run(scenario()) == ["segreto-condiviso"] * 5

@@ -79,3 +79,19 @@ def test_the_action_server_parses_the_tracker_once() -> None:
     )
     assert asyncio.run(_refuse_bad_bodies(refused)).status == 400
     assert refused.parsed_json is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/model/parse",
+        "/conversations/abc/tracker/events",
+        "/webhook",
+        "/model/train",
+        "/model/test/intents",
+    ],
+)
+@pytest.mark.parametrize("opening", [b"[", b'{"a":', b"- "])
+def test_deeply_nested_bodies_are_refused_not_a_crash(path: str, opening: bytes) -> None:
+    """100,000 levels exhaust the parsers' recursion: a 400 with a reason, never a 500."""
+    assert body_problem("POST", path, opening * 100_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from urp.inbound import CUT_KEY, EMPTY_TEXT, MAX_TEXT, clean
+from urp.inbound import CUT_KEY, EMPTY_TEXT, MAX_TEXT, Shortcuts, clean
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t  \n", "\x00\x07\x1b", "\x85\x9f", None, 42])
@@ -37,3 +37,71 @@ def test_a_short_message_is_left_alone() -> None:
     assert inbound.text == "orari anagrafe"
     assert not inbound.cut
     assert inbound.metadata(None) == {}
+
+
+# --- "/intent{...}": Rasa's shortcut past the NLU, only as a channel allows it -------------
+
+BUTTONS = Shortcuts(
+    intents=frozenset({"affirm", "deny", "abuse", "EXTERNAL_handoff_claimed"}),
+    payloads=frozenset({'/subscribe{"topic": "bandi"}', "/EXTERNAL_handoff_resolved"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("/EXTERNAL_handoff_claimed", "EXTERNAL_handoff_claimed"),
+        ('/EXTERNAL_handoff_claimed{"handoff_operator": "Mario"}', 'EXTERNAL_handoff_claimed{"handoff_operator": "Mario"}'),
+        ("/EXTERNAL_handoff_resolved", "EXTERNAL_handoff_resolved"),
+        ('/subscribe{"topic": "emergenze"}', 'subscribe{"topic": "emergenze"}'),
+        ('/affirm{"handoff_operator": "x"}', 'affirm{"handoff_operator": "x"}'),
+        ("/affirm@0.1", "affirm@0.1"),
+        ("/restart", "restart"),
+        ("  / /abuse", "abuse"),
+        ("//ciao", "ciao"),
+    ],
+)  # fmt: skip
+def test_an_intent_the_channel_does_not_allow_is_read_as_words(text: str, words: str) -> None:
+    inbound = clean(text, shortcuts=BUTTONS)
+    assert inbound.text == words
+    assert inbound.shortcut_refused
+
+
+@pytest.mark.parametrize("text", ["/affirm", "/abuse", '/subscribe{"topic": "bandi"}', EMPTY_TEXT])
+def test_bare_intents_and_the_bot_s_own_buttons_pass(text: str) -> None:
+    inbound = clean(text, shortcuts=BUTTONS)
+    assert inbound.text == text
+    assert not inbound.shortcut_refused
+
+
+def test_without_shortcuts_no_intent_passes_and_a_lone_slash_is_empty() -> None:
+    assert clean("/affirm").text == "affirm"
+    assert clean(" / ").text == EMPTY_TEXT
+    assert clean("/ciao\x00").text == "ciao"
+
+
+POSITION = '/report_problem{"latitude": 43.61, "longitude": 13.51}'
+PHOTO = '/report_problem{"photo_url": "https://graph.facebook.com/v19.0/123"}'
+
+
+@pytest.mark.parametrize("text", [POSITION, PHOTO])
+def test_a_position_or_a_photo_passes_only_where_the_connector_composes_it(text: str) -> None:
+    assert clean(text, shortcuts=Shortcuts(media=True)).text == text
+    assert clean(text, shortcuts=Shortcuts()).text == text[1:]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '/report_problem{"latitude": 43.61, "longitude": 13.51, "handoff_operator": "x"}',
+        '/report_problem{"latitude": "43", "longitude": 13.51}',
+        '/report_problem{"latitude": true, "longitude": 13.51}',
+        '/report_problem{"photo_url": "javascript:alert(1)"}',
+        '/report_problem{"photo_url": ["https://a.it/x"]}',
+        '/report_problem{"topic": "bandi"}',
+        "/report_problem" + "[" * 1500,
+        '/report_problem{"latitude": NaN, "longitude": 1}',
+    ],
+)
+def test_a_media_payload_with_anything_else_is_read_as_words(text: str) -> None:
+    assert clean(text, shortcuts=Shortcuts(media=True)).shortcut_refused

@@ -5,14 +5,17 @@ with the last ticket."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import redis
-from rasa.core.lock_store import RedisLockStore
+from rasa.core.lock_store import LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from stores.lock import AtomicRedisLockStore
@@ -112,7 +115,7 @@ def test_a_message_costs_two_round_trips_that_leave_the_event_loop_free(prefix: 
     store = replica(prefix)
     admin = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
 
-    async def lock_while_redis_is_paused() -> tuple[int, list[str]]:
+    async def lock_while_redis_is_paused() -> tuple[bool, list[str]]:
         client = store._async_scripts().issue.registered_client
         commands: list[str] = []
         execute = client.execute_command
@@ -122,24 +125,28 @@ def test_a_message_costs_two_round_trips_that_leave_the_event_loop_free(prefix: 
             return await execute(*args, **kwargs)
 
         client.execute_command = counted
-        ticks = 0
-        admin.execute_command("CLIENT", "PAUSE", "300", "WRITE")  # Redis holds writers back
+        # Redis holds writers back until told to go on (or a minute, if a blocking client
+        # froze the loop and nobody could tell it): the loop must run meanwhile.
+        admin.execute_command("CLIENT", "PAUSE", "60000", "WRITE")
 
         async def hold() -> None:
             async with store.lock("conversazione") as held:
                 assert held.now_serving == 0
 
         holding = asyncio.create_task(hold())
-        while not holding.done():
-            ticks += 1
-            await asyncio.sleep(0.01)
+        try:
+            while not commands:  # the ticket is asked for, and Redis does not answer
+                await asyncio.sleep(0.01)
+            loop_ran_while_waiting = not holding.done()
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
         await holding
-        return ticks, commands
+        return loop_ran_while_waiting, commands
 
-    ticks, commands = asyncio.run(lock_while_redis_is_paused())
+    loop_ran_while_waiting, commands = asyncio.run(lock_while_redis_is_paused())
     admin.close()
     assert commands == ["EVALSHA", "EVALSHA"]  # take the ticket, give it back
-    assert ticks >= 10  # a blocking client would have frozen the loop for 300 ms
+    assert loop_ran_while_waiting  # a blocking client would have frozen the loop
     assert store.get_lock("conversazione") is None
 
 
@@ -147,17 +154,72 @@ def test_a_second_message_waits_for_the_first_on_another_replica(prefix: str) ->
     first, second = replica(prefix), replica(prefix)
     order: list[str] = []
 
-    async def message(store: AtomicRedisLockStore, name: str) -> None:
+    def tickets() -> int:
+        lock = first.get_lock("conversazione")
+        return len(lock.tickets) if lock else 0
+
+    async def message(store: AtomicRedisLockStore, name: str, entered: asyncio.Event) -> None:
         async with store.lock("conversazione", wait_time_in_seconds=0.01):
             order.append(f"{name} in")
-            await asyncio.sleep(0.1)
+            entered.set()
+            while name == "uno" and tickets() < 2:  # until the other one queues behind
+                await asyncio.sleep(0.01)
             order.append(f"{name} out")
 
     async def both() -> None:
-        one = asyncio.create_task(message(first, "uno"))
-        await asyncio.sleep(0.02)
-        await asyncio.gather(one, message(second, "due"))
+        uno, due = asyncio.Event(), asyncio.Event()
+        one = asyncio.create_task(message(first, "uno", uno))
+        await uno.wait()
+        await asyncio.gather(one, message(second, "due", due))
 
     asyncio.run(both())
     assert order == ["uno in", "uno out", "due in", "due out"]
     assert first.get_lock("conversazione") is None
+
+
+def test_no_phone_number_in_any_log_or_error_of_the_lock_store(
+    prefix: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    number = "393331234567"  # on WhatsApp, the conversation id
+    holder, waiter = replica(prefix), replica(prefix)
+    errors: list[LockError] = []
+    # The stores' clock moves 4 s at every look: the waiter's ticket (1 s), then the dead
+    # holder's (10 s) expire while the waiter waits, however fast or slow the machine.
+    now = [time.time()]
+
+    def later() -> float:
+        now[0] += 4
+        return now[0]
+
+    monkeypatch.setattr("stores.lock.time", SimpleNamespace(time=later))
+
+    async def wait_until_every_ticket_expires() -> None:
+        holder.issue_ticket(number, lock_lifetime=10)  # a replica that died holding it
+        try:
+            async with waiter.lock(number, lock_lifetime=1, wait_time_in_seconds=0.01):
+                pass
+        except LockError as error:
+            errors.append(error)
+
+    asyncio.run(wait_until_every_ticket_expires())
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    unreachable = AtomicRedisLockStore(host="127.0.0.1", port=port, key_prefix=prefix)
+    with pytest.raises(LockError) as refused:
+        unreachable.issue_ticket(number)
+    errors.append(refused.value)
+
+    async def lock_without_redis() -> None:
+        async with unreachable.lock(number):
+            pass
+
+    with pytest.raises(LockError) as refused:
+        asyncio.run(lock_without_redis())
+    errors.append(refused.value)
+    for error in errors:
+        logging.getLogger("rasa.core.agent").error("Lock non ottenuto", exc_info=error)
+    assert len(errors) == 3
+    assert number not in caplog.text
+    assert "Conversazione occupata" in caplog.text  # the waiting was logged, without it

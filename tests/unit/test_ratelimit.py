@@ -13,7 +13,14 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import gate
 from urp.inbound import EMPTY_TEXT
-from urp.ratelimit import RateLimit, RateLimiter, Verdict, sender_key
+from urp.ratelimit import (
+    RateLimit,
+    RateLimiter,
+    Verdict,
+    client_address,
+    sender_key,
+    trusted_proxies,
+)
 from urp.settings import SettingsError, parse_settings
 
 LIMIT = RateLimit(burst=3, per_minute=6)  # a token every 10 seconds
@@ -184,3 +191,63 @@ def test_the_gate_cleans_the_text_and_answers_a_flood_once() -> None:
     assert [m.text for m in received] == [EMPTY_TEXT, "orari anagrafe", "ciao"]
     assert [m["text"] for m in output.messages] == [gate.notice_text()]
     assert "velocemente" in gate.notice_text()
+
+
+# --- the limit per client address (channels whose caller picks the sender) ----------------
+
+
+def test_new_senders_from_one_address_share_its_bucket(make_limiter: Any) -> None:
+    clock = Clock()
+    limiter = make_limiter(clock)
+    address = f"192.0.2.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}"
+    per_address = LIMIT.per_address.burst
+    verdicts = [limiter.check(uuid.uuid4().hex, address=address) for _ in range(per_address + 3)]
+    assert verdicts == [Verdict.PASS] * per_address + [Verdict.NOTICE] + [Verdict.DROP] * 2
+    assert limiter.check(uuid.uuid4().hex, address=f"other-{address}") is Verdict.PASS
+    assert limiter.check(uuid.uuid4().hex) is Verdict.PASS  # no address: the sender only
+    clock.now += LIMIT.per_address.window  # the address's bucket is full again
+    assert limiter.check(uuid.uuid4().hex, address=address) is Verdict.PASS
+
+
+def test_an_address_counts_under_the_limit_per_address(make_limiter: Any) -> None:
+    async def flood() -> list[Verdict]:
+        limiter = make_limiter(Clock())
+        address = uuid.uuid4().hex
+        return [await limiter.check_async(uuid.uuid4().hex, address=address) for _ in range(31)]
+
+    assert LIMIT.per_address == RateLimit(burst=30, per_minute=60)
+    assert asyncio.run(flood())[-2:] == [Verdict.PASS, Verdict.NOTICE]
+
+
+TRUSTED = trusted_proxies({"URP_TRUSTED_PROXIES": "127.0.0.1, ::1, 10.0.0.0/8"})
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "address"),
+    [
+        ("198.51.100.7", [], "198.51.100.7"),
+        ("198.51.100.7", ["203.0.113.1"], "198.51.100.7"),  # not a proxy: its header ignored
+        ("127.0.0.1", ["203.0.113.1"], "203.0.113.1"),
+        ("127.0.0.1", ["1.1.1.1, 203.0.113.1"], "203.0.113.1"),  # the client's own is left
+        ("127.0.0.1", ["203.0.113.1, 10.1.2.3"], "203.0.113.1"),  # two proxies in a row
+        ("127.0.0.1", ["1.1.1.1", "203.0.113.1"], "203.0.113.1"),  # two headers
+        ("127.0.0.1", ["nonsense"], None),  # the proxy is the client: this machine
+        ("127.0.0.1", [], None),
+        ("::1", [], None),
+        ("::ffff:198.51.100.7", [], "198.51.100.7"),
+        ("2001:db8:1:2:3:4:5:6", [], "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", [], "2001:db8:1:2::/64"),
+        ("", [], None),
+        ("not an address", [], None),
+    ],
+)
+def test_the_client_address(peer: str, forwarded: list[str], address: str | None) -> None:
+    assert client_address(peer, forwarded, TRUSTED) == address
+
+
+def test_trusted_proxies_from_the_environment() -> None:
+    assert [str(n) for n in trusted_proxies({})] == ["127.0.0.1/32", "::1/128"]
+    assert trusted_proxies({"URP_TRUSTED_PROXIES": "none"}) == ()
+    assert client_address("127.0.0.1", ["203.0.113.1"], ()) is None
+    with pytest.raises(ValueError, match="URP_TRUSTED_PROXIES"):
+        trusted_proxies({"URP_TRUSTED_PROXIES": "nginx.local"})

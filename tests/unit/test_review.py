@@ -36,8 +36,35 @@ def test_personal_data_is_masked(text: str, masked: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("sono mario rossi e vorrei un appuntamento", "sono [nome] e vorrei un appuntamento"),
+        ("ciao sono giulia, il lampione è rotto", "ciao sono [nome], il lampione è rotto"),
+        ("io sono luca e ho un problema", "io sono [nome] e ho un problema"),
+        ("mi chiamo giulia", "mi chiamo [nome]"),
+        ("cordiali saluti mario rossi", "cordiali saluti [nome]"),
+        ("il mio numero è 333 123 4567", "il mio numero è [telefono]"),
+        ("cell 333-123-4567 grazie", "cell [telefono] grazie"),
+        ("chiamami al 333 - 123 - 4567", "chiamami al [telefono]"),
+        ("+39 333 1234567", "[telefono]"),
+        ("(+39) 333 1234567", "[telefono]"),
+        ("0039 333 1234567 dopo le 18", "[telefono] dopo le 18"),
+        ("+39 (0)71 222 3344", "[telefono]"),
+    ],
+)
+def test_lowercase_names_and_spaced_or_dashed_numbers_are_masked(text: str, masked: str) -> None:
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize(
     "text",
     [
+        "sono stanco di aspettare",
+        "sono felice del servizio",
+        "sono di Ancona",
+        "sono le 10, siete aperti?",
+        "aperto dal 03/12/2024 - 05/12/2024",
+        "orari 8.30 - 12.30",
         "sono iscritto da anni",
         "SONO ISCRITTO, CANCELLATEMI",
         "il 12/03/2024 alle 9 siete aperti?",

@@ -79,20 +79,22 @@ def test_documents_by_link_keep_a_file_name() -> None:
 
 @pytest.fixture
 def graph() -> Iterator[GraphApiSimulator]:
-    simulator = GraphApiSimulator(timeout_delay=1.0)
+    simulator = GraphApiSimulator()
     yield simulator
     simulator.close()
 
 
-def client(graph: GraphApiSimulator, **settings: str) -> GraphClient:
+def client(graph: GraphApiSimulator, timeout: float = 300, **settings: str) -> GraphClient:
+    """A client of the simulator. No answer is the simulator's doing ("drop", "timeout"),
+    so the timeout is long: a slow machine never makes a request go unanswered."""
     environment = {**graph.environment(), **settings}
-    return GraphClient(GraphSettings.from_environment(environment), backoff=0.01, timeout=0.5)
+    return GraphClient(GraphSettings.from_environment(environment), backoff=0.01, timeout=timeout)
 
 
-def send(client: GraphClient, message: dict) -> str:
+def send(client: GraphClient, message: dict, **options: bool) -> str:
     async def go() -> str:
         try:
-            return await client.send(message)
+            return await client.send(message, **options)
         finally:
             await client.close()
 
@@ -105,10 +107,43 @@ def test_sent_messages_get_meta_s_id(graph) -> None:
     assert graph.sent(TO)[0]["text"]["body"] == "Ciao!"
 
 
-def test_429_500_and_timeouts_are_retried_until_sent(graph) -> None:
-    graph.fail_next(429, 500, "timeout", 503)
+def test_429_500_and_no_answer_are_retried_until_sent(graph) -> None:
+    graph.fail_next(429, 500, "drop", 503)
     assert send(client(graph), text_messages(TO, "Riprovo")[0]).startswith("wamid.")
     assert len(graph.requests) == 5 and len(graph.sent(TO)) == 1
+
+
+def test_a_reply_after_a_5xx_is_sent_again_better_twice_than_never(graph) -> None:
+    # Meta took it and failed: the citizen may read the reply twice, never not at all.
+    graph.fail_next("taken-500")
+    assert send(client(graph), text_messages(TO, "Risposta")[0]).startswith("wamid.")
+    assert len(graph.requests) == 2 and len(graph.sent(TO)) == 2
+
+
+@pytest.mark.parametrize("failure", ["taken-500", 500, 503, "taken-drop", "drop"])
+def test_a_5xx_or_no_answer_is_never_repeated_when_a_second_message_is_worse(
+    graph, failure: int | str
+) -> None:
+    graph.fail_next(failure)
+    with pytest.raises(GraphApiError) as raised:
+        send(client(graph), text_messages(TO, "Avviso")[0], retry_uncertain=False)
+    assert raised.value.uncertain and len(graph.requests) == 1
+
+
+def test_a_timeout_is_uncertain_and_never_repeated_when_a_second_message_is_worse(
+    graph,
+) -> None:
+    graph.fail_next("late")  # taken, and held unanswered until the client gives up
+    with pytest.raises(GraphApiError) as raised:
+        send(client(graph, timeout=0.2), text_messages(TO, "Avviso")[0], retry_uncertain=False)
+    assert raised.value.uncertain and raised.value.status is None
+    assert len(graph.requests) == 1 and len(graph.sent(TO)) == 1
+
+
+def test_a_429_is_retried_even_when_a_second_message_is_worse(graph) -> None:
+    graph.fail_next(429, 429)  # refused: Meta took nothing
+    send(client(graph), text_messages(TO, "Avviso")[0], retry_uncertain=False)
+    assert len(graph.requests) == 3 and len(graph.sent(TO)) == 1
 
 
 def test_giving_up_after_the_last_attempt(graph) -> None:

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from tests.simulators.graph_api import APP_SECRET, delivery, status_delivery
+from urp.whatsapp.twilio import TwilioSettings
+from urp.whatsapp.twilio import signature_is_valid as twilio_signature_is_valid
 from urp.whatsapp.webhook import (
     WebhookError,
     parse_delivery,
@@ -134,3 +136,33 @@ def test_an_empty_text_and_a_message_without_id_are_handled() -> None:
 def test_what_is_not_a_delivery_is_refused(body: bytes) -> None:
     with pytest.raises(WebhookError):
         parse_delivery(body)
+
+
+@pytest.mark.parametrize(
+    "header", ["sha256=é", "sha256=" + "ü" * 64, "sha256=\u2028", "sha256=\udcff"]
+)
+def test_a_non_ascii_signature_is_wrong_not_an_error(header: str) -> None:
+    body = b'{"object": "whatsapp_business_account", "entry": []}'
+    assert not signature_is_valid(body, header, APP_SECRET)
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_is_refused(depth: int) -> None:
+    nested = (
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+    )
+    with pytest.raises(WebhookError):
+        parse_delivery(nested)
+    with pytest.raises(WebhookError):
+        parse_delivery(b'{"a":' * depth + b"1" + b"}" * depth)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:notaport/webhooks/twilio/webhook", "http://[::1/x", "http://h:99999999/x"],
+)
+def test_a_twilio_request_with_a_broken_host_is_wrongly_signed_not_an_error(url: str) -> None:
+    settings = TwilioSettings("AC123", "token-di-prova", "whatsapp:+390710000000")
+    form = {"From": "whatsapp:+393331234567", "Body": "ciao", "MessageSid": "SM1"}
+    assert not twilio_signature_is_valid(settings, url, form, "c2lnbmF0dXJh")
+    assert not twilio_signature_is_valid(settings, url, form, "firmaè")

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -29,9 +30,11 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from urp import webserver
 from urp.broadcast_worker import BroadcastWorker
 from urp.broadcasts import BroadcastService
 from urp.console.access import ConsoleAccess, ConsoleSession, LoginThrottledError
+from urp.console.accounts import AccountPages
 from urp.console.broadcasting import BroadcastPages, BroadcastWatcher
 from urp.console.training import TrainingPages
 from urp.console.views import Presenter, sentence, sse_event
@@ -257,7 +260,9 @@ class Console:
         if not isinstance(username, str) or not isinstance(password, str):
             return self.login_form(request, status=400, error="Inserisci nome utente e password.")
         try:
-            login = await asyncio.to_thread(self.access.log_in, username, password)
+            login = await asyncio.to_thread(
+                self.access.log_in, username, password, client_address(request)
+            )
         except LoginThrottledError as error:
             return self.login_form(request, status=429, error=str(error))
         if login is None:
@@ -556,6 +561,24 @@ def _sign(session: ConsoleSession, payload: str) -> str:
     return hmac.new(session.csrf_token.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+def client_address(request: web.Request) -> str | None:
+    """Who is asking: the peer, or the address nginx saw when the peer is the local proxy.
+
+    nginx appends the client's address to ``X-Forwarded-For``: the last entry is the one it
+    saw, whatever the client wrote before it. Only a proxy on this machine is believed.
+    """
+    peer = request.remote
+    try:
+        local = peer is not None and ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        local = False
+    if local:
+        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded
+    return peer
+
+
 CONSOLE = web.AppKey("console", Console)
 ERROR_PAGES = {
     403: ("Accesso non consentito", "Questa pagina non è disponibile con il tuo account."),
@@ -584,7 +607,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        title, text = ERROR_PAGES.get(
+        title, text = getattr(error, "page", None) or ERROR_PAGES.get(
             error.status, ("Richiesta non valida", "La richiesta non è valida.")
         )
         response = console.page_error(request, error.status, title, text)
@@ -675,6 +698,7 @@ def create_app(
     app.router.add_post("/handoffs/{id:\\d+}/release", console.release)
     app.router.add_post("/handoffs/{id:\\d+}/resolve", console.resolve)
     app.router.add_get("/api/stream", console.stream)
+    AccountPages(console).routes(app)
     if broadcasts is not None and memos is not None:
         console.broadcasts = BroadcastPages(console, broadcasts, memos, worker)
         console.broadcasts.routes(app)
@@ -683,7 +707,7 @@ def create_app(
             console, review, training or TrainingData.from_environment()
         )
         console.training.routes(app)
-    app.router.add_static("/static", HERE / "static")
+    webserver.add_static(app, "/static", HERE / "static")
 
     async def stop_streams(app: web.Application) -> None:
         console.closing.set()  # open streams end now rather than hold the shutdown

@@ -4,6 +4,10 @@ Publishing goes through the same calls as ``urp memo publish`` and ``urp broadca
 emergency`` (:func:`urp.broadcasts.publish_memo`, :class:`urp.broadcasts.BroadcastService`);
 the preview is :func:`urp.memos.format_memo` itself, so what the page shows is what
 WhatsApp gets. No page shows a phone number: the engine's reports have none.
+
+Every operator sees the broadcasts and who published each; composing, publishing,
+cancelling and resuming need the permission to publish (:attr:`Operator.may_publish`,
+granted by an admin on ``/operators``), and each of them is audited with the username.
 """
 
 from __future__ import annotations
@@ -113,8 +117,11 @@ class BroadcastPages:
 
     # -- views -----------------------------------------------------------------------------
 
-    def view(self, report: BroadcastReport) -> BroadcastView:
+    def view(
+        self, report: BroadcastReport, names: Mapping[str, str] | None = None
+    ) -> BroadcastView:
         counts = report.counts
+        name = (names or {}).get(report.created_by)
         when = report.created_at.astimezone(self.console.settings.timezone)
         return BroadcastView(
             id=report.id,
@@ -122,7 +129,7 @@ class BroadcastPages:
             topics=", ".join(
                 self.topics[t].label if t in self.topics else t for t in report.topics
             ),
-            created_by=report.created_by,
+            created_by=f"{name} ({report.created_by})" if name else report.created_by,
             created_at=f"{when:%d/%m/%Y %H:%M}",
             status=report.status,
             status_label=STATUS_LABELS.get(report.status, report.status),
@@ -144,20 +151,36 @@ class BroadcastPages:
             session,
             template,
             sending=self.worker is not None,
+            may_publish=session.operator.may_publish,
             **values,
         )
 
     async def list_page(self, request: web.Request) -> web.StreamResponse:
         session = await self.console.require(request)
         reports = await asyncio.to_thread(self.service.reports, LIST_LIMIT)
+        names = await self.names()
         return self.render(
-            request, session, "broadcasts.html", broadcasts=[self.view(r) for r in reports]
+            request, session, "broadcasts.html", broadcasts=[self.view(r, names) for r in reports]
         )
+
+    async def names(self) -> dict[str, str]:
+        return {
+            o.username: o.display_name for o in await asyncio.to_thread(self.console.operators.list)
+        }
+
+    async def require_publisher(self, request: web.Request) -> ConsoleSession:
+        """The logged-in operator, if allowed to publish; else a 403 page that says why."""
+        session = await self.console.require(request)
+        if not session.operator.may_publish:
+            raise _NotPublisherError()
+        return session
 
     async def detail_page(self, request: web.Request) -> web.StreamResponse:
         session = await self.console.require(request)
         report = await self.report(request)
-        return self.render(request, session, "broadcast.html", broadcast=self.view(report))
+        return self.render(
+            request, session, "broadcast.html", broadcast=self.view(report, await self.names())
+        )
 
     async def counts(self, request: web.Request) -> web.StreamResponse:
         await self.console.require(request)
@@ -171,7 +194,7 @@ class BroadcastPages:
             raise web.HTTPNotFound() from error
 
     async def compose_page(self, request: web.Request) -> web.StreamResponse:
-        session = await self.console.require(request)
+        session = await self.require_publisher(request)
         today = utc_now().astimezone(self.console.settings.timezone).date()
         return self.render(
             request,
@@ -205,7 +228,7 @@ class BroadcastPages:
 
     async def preview(self, request: web.Request) -> web.StreamResponse:
         """The WhatsApp messages of the memo being written, and who would get them."""
-        await self.console.require(request)
+        await self.require_publisher(request)
         memo, problems = self.memo_of(await request.post())
         if memo is None:
             return web.json_response({"bubbles": [], "problems": problems, "recipients": None})
@@ -217,7 +240,7 @@ class BroadcastPages:
         return web.json_response({"bubbles": bubbles, "problems": [], "recipients": recipients})
 
     async def publish(self, request: web.Request) -> web.StreamResponse:
-        session = await self.console.require(request)
+        session = await self.require_publisher(request)
         form = await request.post()
         memo, problems = self.memo_of(form)
         if memo is None:
@@ -241,7 +264,7 @@ class BroadcastPages:
         raise await self.started(session, job, f"Memo del {memo.published_on:%d/%m/%Y} pubblicato")
 
     async def emergency(self, request: web.Request) -> web.StreamResponse:
-        session = await self.console.require(request)
+        session = await self.require_publisher(request)
         form = await request.post()
         topic = str(form.get("topic") or "")
         text = str(form.get("text") or "").replace("\r\n", "\n").strip()
@@ -279,11 +302,11 @@ class BroadcastPages:
         return await self._move(request, self.service.resume, "Invio ripreso.")
 
     async def _move(self, request: web.Request, step: Any, done: str) -> web.StreamResponse:
-        session = await self.console.require(request)
+        session = await self.require_publisher(request)
         broadcast_id = int(request.match_info["id"])
         here = f"/broadcasts/{broadcast_id}"
         try:
-            await asyncio.to_thread(step, broadcast_id)
+            await asyncio.to_thread(step, broadcast_id, by=session.operator.username)
         except BroadcastError as error:
             raise self.console.redirect(here, session, "danger", sentence(error)) from error
         raise self.console.redirect(here, session, "success", done)
@@ -313,6 +336,16 @@ class BroadcastPages:
                         await asyncio.wait_for(closing.wait(), WORKER_RESTART)
         finally:
             await self.worker.close()
+
+
+class _NotPublisherError(web.HTTPForbidden):
+    """An operator without the permission to publish: 403, with the page saying why."""
+
+    page = (
+        "Serve il permesso di pubblicare",
+        "Pubblicare memo ed emergenze a tutti gli iscritti richiede un permesso a parte: "
+        "chiedilo a un amministratore della console.",
+    )
 
 
 class BroadcastWatcher:

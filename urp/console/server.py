@@ -1,10 +1,11 @@
 """Run the console from the environment: the store, the settings and the Rasa server.
 
 ``URP_CONSOLE_HOST`` (default 127.0.0.1) and ``URP_CONSOLE_PORT`` (5080) say where it
-listens; ``URP_CONSOLE_SECURE_COOKIES=1`` behind HTTPS; ``URP_CONSOLE_SESSION_HOURS``
-(8) is the idle time after which an operator logs in again. The database is
-``URP_DB_URL``, the Rasa server ``URP_RASA_URL`` with ``RASA_AUTH_TOKEN`` or
-``RASA_JWT_SECRET``, as for the rest of the project.
+listens; ``URP_CONSOLE_SECURE_COOKIES=1`` behind HTTPS (the production profile's
+default); ``URP_CONSOLE_SESSION_HOURS`` (8) is the idle time after which an operator logs
+in again, and 12 hours after a login they do anyway. The database is
+``URP_DB_URL``, the Rasa server ``URP_RASA_URL`` with ``RASA_JWT_SECRET`` (a JWT in a
+header: the plain token would travel in the URL), as for the rest of the project.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         conversations = RasaConversations.from_environment(environ)
     except ValueError as error:
         raise ConsoleConfigError(
-            "la console deve parlare con il server Rasa: imposta RASA_AUTH_TOKEN o "
-            "RASA_JWT_SECRET (e URP_RASA_URL se non è in locale)"
+            "la console deve parlare con il server Rasa: imposta RASA_JWT_SECRET "
+            "(e URP_RASA_URL se non è in locale)"
         ) from error
     operators = OperatorService(database)
     return create_app(

@@ -137,7 +137,11 @@ class Presenter:
         if handoff.status == ASSIGNED:
             if handoff.operator == username:
                 return "La conversazione è affidata a te."
-            return f"La sta seguendo {self.name(handoff.operator)}."
+            # Colleagues may read a held chat (to cover for each other), not write in it.
+            return (
+                f"La sta seguendo {self.name(handoff.operator)}: puoi leggerla, ma solo chi "
+                "la segue può rispondere."
+            )
         return "Conversazione chiusa: risponde di nuovo l'assistente."
 
 

@@ -3,7 +3,7 @@
 Masked: e-mail addresses, tax codes, IBANs, phone numbers (and any other long number: a file
 number, a document), house numbers after a street name, and names in the forms people
 use to introduce themselves ("mi chiamo ...", "sono Mario Rossi", "sig.ra Bianchi",
-"cordiali saluti, Anna Verdi"). The placeholders are plain words in brackets, so the
+"cordiali saluti, Anna Verdi"), also in lowercase ("sono mario rossi", "mi chiamo giulia"). The placeholders are plain words in brackets, so the
 masked message still reads as Italian and a trainer can use it as an example.
 """
 
@@ -24,6 +24,12 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Spaces allowed every four characters, as banks print them.
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
 _TAX_CODE = re.compile(r"\b[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]\b", re.IGNORECASE)
+# An Italian number however it is written: "333 - 123 - 4567", "(+39) 333 1234567",
+# "+39 (0)71 222 3344", "0039 333..."; a mobile starts with 3, a landline with 0.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\(?(?:\+\s?|00\s?)\d{2}\)?[\s.\-/]*)?"
+    r"(?:\(0\)\s*[1-9]|[03])\d(?:(?:\s*[.\-/–—]\s*|\s{1,3})?\d){6,}(?!\w)"
+)
 # Digits with single separators (spaces, dots, dashes, slashes), optionally international.
 _DIGITS = re.compile(r"(?<![\w+])(?:\+|00)?\d(?:[ .\-/]?\d){5,}(?!\w)")
 _DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
@@ -58,6 +64,35 @@ _TITLED = re.compile(
     rf"(?P<lead>(?<![\w.]){_CASE_SENSITIVE_LEAD}\s+)"
     rf"(?P<name>{_CAPITALISED}(?:\s+{_CAPITALISED})?)"
 )
+# "sono mario rossi": lowercase after "sono" is usually not a name ("sono stanco", "sono
+# iscritto"), so there only the most common Italian first names count (ISTAT's most given,
+# without those that are also words: Felice, Serena, Fortunato, Gioia, Rosa, Bianca...).
+_COMMON_FIRST_NAMES = """
+    alessandro andrea antonio angelo alberto alessio alfredo aldo anna alessandra
+    alessia alice angela antonella arianna aurora barbara beatrice benedetta bruno
+    carlo claudio cristian cristiano camilla carla carmela carolina caterina chiara
+    cinzia claudia cristina daniele davide diego domenico dario daniela debora
+    denise donatella elena eleonora elisa elisabetta emanuela emma erika enrico
+    emanuele enzo edoardo ettore fabio federico filippo francesco fabrizio flavio
+    federica filomena francesca gabriele giacomo gianluca giorgio giovanni giulio
+    giuseppe giancarlo gianni gino gabriella giada giorgia giovanna giulia giuseppina
+    graziella greta ilaria irene ivan jacopo lorenzo luca luigi leonardo lucio
+    lucia laura letizia lisa loredana lucrezia luisa manuel marco mario massimo
+    matteo mattia maurizio michele mirko monica marta martina michela mara marisa
+    maria marianna marilena matilde melissa miriam nicola nicolò niccolò nadia
+    nicoletta noemi ornella orietta paolo pietro piero pasquale patrizia paola
+    roberto riccardo raffaele renato rocco roberta rita rebecca rossella samuele
+    sergio simone stefano salvatore silvio sara silvia simona sofia sonia stefania
+    teresa tiziana tommaso umberto valerio vincenzo vittorio valentina valeria
+    vanessa veronica viola vittoria walter
+"""
+_FIRST_NAMES = frozenset(_COMMON_FIRST_NAMES.split())
+_LOWER_INTRODUCED = re.compile(
+    r"(?P<lead>(?<![\w.])(?:io sono|sono|sn|saluti,?|cordiali saluti,?|distinti saluti,?|"
+    r"firmato:?|a nome di|per conto di)\s+)"
+    rf"(?P<name>(?P<first>[a-zà-ÿ'’]+)(?:\s+(?!(?:{_NOT_A_SURNAME})\b)[a-zà-ÿ'’]+)?)",
+    re.IGNORECASE,
+)
 # Capitalised words after "sono" that are not names ("Sono Iscritto" is rare but happens).
 _NOT_NAMES = {
     "Comune", "Ancona", "Iscritto", "Iscritta", "Residente", "Disabile", "Anziano",
@@ -69,6 +104,11 @@ def _iban(match: re.Match[str]) -> str:
     found = match.group(0)
     # A real IBAN has mostly digits; "ciao23 come stai" must not look like one.
     return IBAN if sum(c.isdigit() for c in found) >= 10 else found
+
+
+def _phone(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return found if _DATE.search(found) else PHONE  # two dates are a period, not a number
 
 
 def _digits(match: re.Match[str]) -> str:
@@ -95,12 +135,20 @@ def _name(match: re.Match[str]) -> str:
     return match.group("lead") + NAME
 
 
+def _lowercase_name(match: re.Match[str]) -> str:
+    if match.group("first").lower() not in _FIRST_NAMES:
+        return match.group(0)
+    return match.group("lead") + NAME
+
+
 def mask(text: str) -> str:
     """The message with personal data replaced by placeholders (``[telefono]``...)."""
     text = _EMAIL.sub(EMAIL, text)
     text = _TAX_CODE.sub(TAX_CODE, text)
     text = _IBAN.sub(_iban, text)
+    text = _PHONE.sub(_phone, text)
     text = _DIGITS.sub(_digits, text)
     text = _STREET.sub(_house_number, text)
     text = _INTRODUCED.sub(_name, text)
-    return _TITLED.sub(_name, text)
+    text = _TITLED.sub(_name, text)
+    return _LOWER_INTRODUCED.sub(_lowercase_name, text)

@@ -12,7 +12,10 @@ Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
   outside the 24-hour window.
 
 The client retries as :func:`urp.sending.post_with_retries` does: 429, 5xx and timeouts,
-never other 4xx.
+never other 4xx. A 5xx may come after Meta took the message, so the broadcasts
+(``retry_uncertain=False``) never repeat it within a send: they wait for Meta's statuses
+(:mod:`urp.broadcasts`). Replies to a citizen do repeat it: a reply lost leaves the
+citizen waiting, a reply duplicated is only a nuisance.
 """
 
 from __future__ import annotations
@@ -180,12 +183,13 @@ class GraphClient:
         s = self.settings
         return f"{s.api_url.rstrip('/')}/{s.api_version}/{media_id}"
 
-    async def send(self, message: Mapping[str, Any], *, retry_unanswered: bool = True) -> str:
+    async def send(self, message: Mapping[str, Any], *, retry_uncertain: bool = True) -> str:
         """Send one message; its ``wamid``. :class:`GraphApiError` if it was not sent.
 
-        ``retry_unanswered=False``: a timeout is not retried but raised as uncertain.
+        ``retry_uncertain=False``: a 5xx or a timeout, after which Meta may have the
+        message, is not retried but raised with :attr:`GraphApiError.uncertain`.
         """
-        answer = await self._post(message, retry_unanswered=retry_unanswered)
+        answer = await self._post(message, retry_uncertain=retry_uncertain)
         try:
             return str(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError) as error:
@@ -200,14 +204,14 @@ class GraphClient:
             self._session = None
 
     async def _post(
-        self, body: Mapping[str, Any], *, retry_unanswered: bool = True
+        self, body: Mapping[str, Any], *, retry_uncertain: bool = True
     ) -> dict[str, Any]:
         return await post_with_retries(
             self._client_session(),
             self._messages_url,
             attempts=self._attempts,
             backoff=self._backoff,
-            retry_unanswered=retry_unanswered,
+            retry_uncertain=retry_uncertain,
             json=dict(body),
             headers={"Authorization": f"Bearer {self.settings.access_token}"},
         )

@@ -2,7 +2,8 @@
 
 - **deliveries seen**: Meta delivers at least once; a message id inserted once
   (``INSERT ... ON CONFLICT DO NOTHING``) is processed once, whichever replica got it and
-  across restarts. Ids are kept for a week (Meta retries for up to seven days);
+  across restarts. Ids are kept for a week (Meta retries for up to seven days); the
+  message itself waits in the inbox (:mod:`urp.whatsapp.inbox`) until it is answered;
 - **the 24-hour window**: when each citizen last wrote, by a salted hash of the number;
 - **delivery records**: each message sent, and what Meta's ``statuses`` said of it.
 """
@@ -38,19 +39,23 @@ class WhatsAppStore:
 
     def first_delivery(self, message_id: str) -> bool:
         """True the first time this message id arrives, False for every repeat."""
+        with self._db.transaction(write=True) as session:
+            return self.first_delivery_in(session, message_id)
+
+    def first_delivery_in(self, session: Session, message_id: str) -> bool:
+        """The same in the caller's transaction (the inbox stores the message with it)."""
         now = self._clock()
         insert = (
             self._db.upsert_insert(WhatsAppInbound)
             .values(message_id=message_id, received_at=now)
             .on_conflict_do_nothing(index_elements=[WhatsAppInbound.message_id])
         )
-        with self._db.transaction(write=True) as session:
-            first = session.execute(insert).rowcount == 1
-            if self._purged_at is None or now - self._purged_at > PURGE_EVERY:
-                session.execute(
-                    delete(WhatsAppInbound).where(WhatsAppInbound.received_at < now - KEEP_SEEN)
-                )
-                self._purged_at = now
+        first = session.execute(insert).rowcount == 1
+        if self._purged_at is None or now - self._purged_at > PURGE_EVERY:
+            session.execute(
+                delete(WhatsAppInbound).where(WhatsAppInbound.received_at < now - KEEP_SEEN)
+            )
+            self._purged_at = now
         return first
 
     def wrote(self, user_id: str, at: datetime) -> None:

@@ -76,8 +76,11 @@ def signature_is_valid(body: bytes, header: str | None, app_secret: str) -> bool
     """Whether ``header`` is ``sha256=`` and the HMAC of ``body``, compared in constant time."""
     if not header or not header.startswith("sha256=") or not app_secret:
         return False
+    given = header.removeprefix("sha256=").strip().lower()
+    if not given.isascii():
+        return False  # compare_digest refuses non-ASCII text: no hex digest anyway
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    return hmac.compare_digest(expected, given)
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -95,6 +98,8 @@ def parse_delivery(body: bytes, media_url: Any = None) -> Delivery:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WebhookError("il corpo non è JSON valido") from error
+    except RecursionError as error:  # thousands of nested brackets: no delivery is so deep
+        raise WebhookError("il corpo è annidato troppo in profondità") from error
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise WebhookError("non è una notifica WhatsApp Business")
     entries = payload.get("entry")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from urp import webserver
 from urp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def create_app(settings: Settings, rasa_url: str) -> web.Application:
     app.on_response_prepare.append(_no_sniffing)
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
-    app.router.add_static("/widget", WIDGET_ASSETS)
-    app.router.add_static("/demo", DEMO_ASSETS)
-    app.router.add_static("/vendor/bootstrap-italia", BOOTSTRAP_ITALIA)
+    webserver.add_static(app, "/widget", WIDGET_ASSETS)
+    webserver.add_static(app, "/demo", DEMO_ASSETS)
+    webserver.add_static(app, "/vendor/bootstrap-italia", BOOTSTRAP_ITALIA)
     return app
