@@ -75,6 +75,13 @@ class WebOutput(SocketIOOutput):
     async def _send_message(self, socket_id: str, response: Any) -> None:
         await super()._send_message(caller_id(SocketIOInput.name(), socket_id), response)
 
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        # Rasa's emits to the room itself, not through _send_message.
+        room = caller_id(SocketIOInput.name(), recipient_id)
+        await super().send_custom_json(room, json_message, **kwargs)
+
 
 class SocketIOChannel(SocketIOInput):
     def get_output_channel(self) -> WebOutput | None:

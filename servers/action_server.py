@@ -31,6 +31,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from urp import log_privacy
+
 SECRET_ENV = "URP_ACTION_SECRET"
 HOST_ENV = "URP_ACTIONS_HOST"
 DEFAULT_HOST = "127.0.0.1"
@@ -88,6 +90,7 @@ def build_app(
 
 def main(argv: list[str] | None = None) -> None:
     args = create_argument_parser().parse_args(argv)  # rasa-sdk's own options
+    log_privacy.install()
     secret = action_secret()
     host = os.environ.get(HOST_ENV, "").strip() or DEFAULT_HOST
     utils.configure_colored_logging(args.loglevel)

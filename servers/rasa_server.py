@@ -65,6 +65,9 @@ def main() -> None:
     sys.argv = ["rasa", *arguments, *secret_arguments(arguments, os.environ)]
     from rasa.__main__ import main as rasa_main
 
+    from urp import log_privacy
+
+    log_privacy.install()
     sys.exit(rasa_main())
 
 

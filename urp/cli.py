@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from urp import log_privacy
 from urp.errors import OperatorError
 from urp.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
@@ -870,8 +871,7 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
         conversations = RasaConversations.from_environment()
     except ValueError:
         print(
-            "Errore: per avvisare i cittadini serve il segreto dell'API di Rasa "
-            "(RASA_JWT_SECRET)",
+            "Errore: per avvisare i cittadini serve il segreto dell'API di Rasa (RASA_JWT_SECRET)",
             file=sys.stderr,
         )
         return 2
@@ -1306,6 +1306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:

@@ -50,7 +50,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from urp.db import Database
+from urp.db import Database, hide_values
 from urp.errors import OperatorError
 from urp.models import (
     OPEN_STATUSES,
@@ -409,6 +409,7 @@ class TrackerEvents:
 
     def __init__(self, url: str) -> None:
         self._engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        hide_values(self._engine)
 
     @classmethod
     def from_environment(cls) -> TrackerEvents:

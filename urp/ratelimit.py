@@ -28,7 +28,7 @@ citizen unanswered.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import ipaddress
 import logging
 import os
@@ -132,9 +132,18 @@ def client_address(
     return str(address)
 
 
+@functools.lru_cache(maxsize=1)
+def _hasher() -> Callable[[str, str], str]:
+    from urp.privacy import UserHasher  # urp.settings imports this module, urp.privacy it
+
+    return UserHasher.from_environment()
+
+
 def sender_key(sender: str) -> str:
-    """The sender as logs and Redis see it: never the phone number itself."""
-    return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    """The sender as logs and Redis see it: never the phone number, nor a plain hash of it
+    (anyone could compute that one from the number): an HMAC with the deployment's salt,
+    the same in every replica."""
+    return _hasher()("ratelimit", sender)[:24]
 
 
 _VERDICTS = (Verdict.PASS, Verdict.NOTICE, Verdict.DROP)  # the Lua script's answers

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from channels.gate import conversation_id
 from tests.browser.conftest import launch
 from tests.console.harness import served
 from tests.e2e.servers import ROOT, RunningAssistant, start, stop
@@ -109,9 +110,11 @@ def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
-    # Rasa saw one conversation, before and after the reload: one sender, the session id.
+    # Rasa saw one conversation, before and after the reload: one sender, the session id
+    # (in the web chat's own namespace).
     status, tracker = assistant.request(
-        f"/conversations/{first_session}/tracker", token=assistant.token
+        f"/conversations/{conversation_id('socketio', first_session)}/tracker",
+        token=assistant.token,
     )
     assert status == 200
     said = [event.get("text") for event in tracker["events"] if event["event"] == "user"]

@@ -28,6 +28,7 @@ import pytest
 import requests
 import socketio
 
+from channels.gate import conversation_id
 from tests.e2e.production import RABBITMQ, Production, production
 from tests.e2e.servers import RunningAssistant, processes_below
 from urp.rasa_api import RasaConversations
@@ -67,7 +68,7 @@ class Cluster:
 
     def tracker(self, sender: str) -> list[dict[str, Any]]:
         response = requests.get(
-            f"{self.replicas[0]}/conversations/{sender}/tracker",
+            f"{self.replicas[0]}/conversations/{conversation_id('rest', sender)}/tracker",
             params={"token": self.assistant.token, "include_events": "ALL"},
             timeout=60,
         )
@@ -157,10 +158,12 @@ def test_concurrent_messages_through_both_replicas_are_serialised(cluster: Clust
         for before, user in pairwise(actions):
             if user["event"] == "user":
                 assert before.get("name") == "action_listen", (sender, user["text"])
-        expected_on_broker.update((sender, *_key(event)) for event in events)
+        conversation = conversation_id("rest", sender)
+        expected_on_broker.update((conversation, *_key(event)) for event in events)
 
+    conversations = {conversation_id("rest", sender) for sender in senders}
     published = asyncio.run(
-        _published(cluster.production.queue, set(senders), sum(expected_on_broker.values()))
+        _published(cluster.production.queue, conversations, sum(expected_on_broker.values()))
     )
     on_broker = Counter((event["sender_id"], *_key(event)) for event in published)
     assert on_broker == expected_on_broker
@@ -293,7 +296,5 @@ def test_each_replica_keeps_to_a_core_of_its_own(cluster: Cluster) -> None:
         pinned.append(threads.pop())
     assert pinned == [{cores[0]}, {cores[1]}]
     # The action server is not: it runs on any core.
-    (actions,) = [
-        pid for pid, command in below.items() if "servers.action_server" in command
-    ]
+    (actions,) = [pid for pid, command in below.items() if "servers.action_server" in command]
     assert os.sched_getaffinity(actions) == set(cores)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import gate
-from channels.rest import InvalidRequest, parse_request
+from channels.rest import MAX_SENDER, InvalidRequest, parse_request
 from urp.ratelimit import RateLimit, RateLimiter
 
 NUMBER = "393331234567"  # a WhatsApp citizen's id
@@ -175,7 +176,8 @@ def test_forwarded_for_only_from_a_trusted_proxy() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"[" * 100_000, b'{"sender": "a", "message": "x", "metadata": ' + b"{" * 50_000],
+    [b"[" * 100_000, b'{"sender": "a", "message": "x", "metadata": ' + b'{"a":' * 50_000],
+    ids=["list", "metadata"],
 )
 def test_deeply_nested_json_is_a_bad_request(body: bytes) -> None:
     with pytest.raises(InvalidRequest):
@@ -186,4 +188,15 @@ def test_a_rest_request_is_sender_and_message_only() -> None:
     assert parse_request(b'{"sender": "a", "message": "b", "metadata": {"is_external": 1}}') == (
         "a",
         "b",
+    )
+
+
+def test_a_namespaced_conversation_id_fits_the_store() -> None:
+    longest = "x" * MAX_SENDER
+    assert parse_request(json.dumps({"sender": longest, "message": "ciao"}).encode())
+    with pytest.raises(InvalidRequest):
+        parse_request(json.dumps({"sender": longest + "x", "message": "ciao"}).encode())
+    # urp.handoffs and urp.reports keep up to 128 characters of a conversation id.
+    assert (
+        max(len(gate.conversation_id(c, longest)) for c in ("rest", "callback", "socketio")) <= 128
     )

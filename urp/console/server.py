@@ -18,7 +18,7 @@ from functools import partial
 
 from aiohttp import web
 
-from urp import webserver
+from urp import log_privacy, webserver
 from urp.broadcast_worker import BroadcastWorker
 from urp.broadcasts import BroadcastService
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
@@ -115,4 +115,5 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     serve()

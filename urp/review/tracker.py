@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from urp.db import hide_values
 from urp.errors import OperatorError
 from urp.review.inbox import REVIEW_EVENT_TYPES
 
@@ -41,6 +42,7 @@ def tracker_events(url: str, since: datetime | None = None) -> Iterator[dict[str
     try:
         parsed = make_url(url)
         engine = sa.create_engine(parsed, future=True)
+        hide_values(engine)
     except (ArgumentError, ImportError) as error:
         raise TrackerStoreError(f"indirizzo del tracker store non valido: {error}") from error
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
