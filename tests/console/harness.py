@@ -128,17 +128,17 @@ class Browser(requests.Session):
         return self.base + path
 
     def page(self, path: str) -> requests.Response:
-        return self.get(self.url(path), allow_redirects=True, timeout=10)
+        return self.get(self.url(path), allow_redirects=True, timeout=120)
 
     def log_in(self, username: str, password: str = PASSWORD) -> requests.Response:
-        form = self.get(self.url("/login"), timeout=10)
+        form = self.get(self.url("/login"), timeout=120)
         token = CSRF_FIELD.search(form.text)
         assert token, form.text
         return self.post(
             self.url("/login"),
             data={"csrf_token": token.group(1), "username": username, "password": password},
             allow_redirects=True,
-            timeout=10,
+            timeout=120,
         )
 
     def csrf(self, path: str = "/") -> str:

@@ -87,7 +87,7 @@ def test_the_login_form_needs_its_csrf_cookie(world: World) -> None:
     page = requests.post(
         world.base + "/login",
         data={"csrf_token": "forged", "username": "mario.rossi", "password": PASSWORD},
-        timeout=10,
+        timeout=120,
     )
     assert page.status_code == 403
     assert "urp_session" not in page.cookies
@@ -119,10 +119,12 @@ def test_a_trainer_logs_in_but_the_chats_are_for_operators(world: World) -> None
     assert "riservate agli operatori" in page.text
     assert "Conversazione n." not in page.text
     assert browser.page(f"/handoffs/{world.handoff.id}").status_code == 403
-    response = browser.post(browser.url(f"/handoffs/{world.handoff.id}/claim"), data={}, timeout=10)
+    response = browser.post(
+        browser.url(f"/handoffs/{world.handoff.id}/claim"), data={}, timeout=120
+    )
     assert response.status_code == 403
     assert world.handoffs.get(world.handoff.id).status == PENDING
-    stream = browser.get(browser.url("/api/stream"), timeout=10)
+    stream = browser.get(browser.url("/api/stream"), timeout=120)
     assert stream.status_code == 403
 
 
@@ -133,7 +135,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(world: World) -> None:
     browser = world.logged_in("mario.rossi")
     for data in ({}, {"csrf_token": "forged"}):
         response = browser.post(
-            browser.url(f"/handoffs/{world.handoff.id}/claim"), data=data, timeout=10
+            browser.url(f"/handoffs/{world.handoff.id}/claim"), data=data, timeout=120
         )
         assert response.status_code == 403
         assert "Pagina scaduta" in response.text
@@ -151,7 +153,7 @@ def test_an_unknown_chat_is_a_polite_page(world: World) -> None:
 
 
 def test_health(world: World) -> None:
-    response = requests.get(world.base + "/health", timeout=10)
+    response = requests.get(world.base + "/health", timeout=120)
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
@@ -168,7 +170,7 @@ def test_claim_and_a_second_operators_claim_is_refused(world: World) -> None:
     late = lucia.post(
         lucia.url(f"/handoffs/{world.handoff.id}/claim"),
         data={"csrf_token": lucia_csrf},
-        timeout=10,
+        timeout=120,
     )
     assert "già presa un altro operatore" in late.text
     held = world.handoffs.get(world.handoff.id)
@@ -260,7 +262,7 @@ def test_another_operator_cannot_release_or_resolve_a_held_chat(world: World) ->
     assert "Chiudi la conversazione" not in lucia.page(chat).text
     for step in ("release", "resolve", "reply"):
         page = lucia.post(
-            lucia.url(f"{chat}/{step}"), data={"csrf_token": csrf, "text": "ciao"}, timeout=10
+            lucia.url(f"{chat}/{step}"), data={"csrf_token": csrf, "text": "ciao"}, timeout=120
         )
         assert "un altro operatore" in page.text or "non è assegnata" in page.text
     assert world.handoffs.get(world.handoff.id).operator == "mario.rossi"
@@ -284,7 +286,7 @@ def test_a_colleague_may_read_a_held_chat_but_not_write_in_it(world: World) -> N
     csrf = lucia.csrf(chat)
     for path in (f"{chat}/reply", f"{chat}/messages/{message.id}/retry"):
         refused = lucia.post(
-            lucia.url(path), data={"csrf_token": csrf, "text": "Ci penso io."}, timeout=10
+            lucia.url(path), data={"csrf_token": csrf, "text": "Ci penso io."}, timeout=120
         )
         assert "non è assegnata" in refused.text
     assert [m.text for m in world.handoffs.messages(world.handoff.id)][-1] == message.text
@@ -350,7 +352,7 @@ def test_an_admin_resets_a_password_and_the_sessions_end(world: World) -> None:
     refused = lucia.post(
         lucia.url("/operators/mario.rossi/password"),
         data={"csrf_token": lucia.csrf(), "new": "presa-in-giro", "repeat": "presa-in-giro"},
-        timeout=10,
+        timeout=120,
     )
     assert refused.status_code == 403
     assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
@@ -384,7 +386,7 @@ class Events:
     def __init__(self, browser: Browser, path: str) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         url = urlsplit(browser.base)
-        self._connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        self._connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
         cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
         self._connection.request("GET", path, headers={"Cookie": cookies})
         self._response = self._connection.getresponse()
@@ -453,7 +455,7 @@ def test_the_queue_stream_reports_a_new_chat(world: World) -> None:
 
 
 def test_the_stream_needs_a_session(world: World) -> None:
-    response = requests.get(world.base + "/api/stream", timeout=10)
+    response = requests.get(world.base + "/api/stream", timeout=120)
     assert response.status_code == 401
 
 
@@ -479,11 +481,11 @@ def test_secure_cookies_behind_https(world: World, settings: Any) -> None:
         sweep_interval=None,
     )
     with served(app) as base:
-        response = requests.get(base + "/login", timeout=10)
+        response = requests.get(base + "/login", timeout=120)
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-urp_login_csrf=")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
-    plain = requests.get(world.base + "/login", timeout=10).headers["Set-Cookie"]
+    plain = requests.get(world.base + "/login", timeout=120).headers["Set-Cookie"]
     assert "HttpOnly" in plain and "SameSite=Strict" in plain and "Secure" not in plain
 
 
@@ -510,7 +512,7 @@ def test_the_background_sweep_runs_again_after_an_error(world: World, settings: 
         deadline = time.monotonic() + 10
         while FlakyChat.sweeps < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert requests.get(base + "/health", timeout=10).status_code == 200
+        assert requests.get(base + "/health", timeout=120).status_code == 200
     assert FlakyChat.sweeps >= 3
 
 

@@ -127,7 +127,7 @@ def test_out_of_scope_and_discard(world: World, training: TrainingData) -> None:
 
 def test_the_export_is_rasa_nlu_yaml(world: World) -> None:
     browser = world.logged_in("tina.verdi")
-    response = browser.get(browser.url("/formazione/esporta"), timeout=10)
+    response = browser.get(browser.url("/formazione/esporta"), timeout=120)
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     content = yaml.safe_load(response.text)
@@ -145,7 +145,7 @@ def test_operators_are_not_let_in_and_forms_need_the_token(world: World) -> None
     forged = trainer.post(
         trainer.url(f"/formazione/{number}"),
         data={"csrf_token": "forged", "azione": "scarta"},
-        timeout=10,
+        timeout=120,
     )
     assert forged.status_code == 403
     anonymous = world.browser().page("/formazione")
