@@ -210,7 +210,8 @@ def test_a_reply_through_either_replica_reaches_the_socket_on_the_other(
             assert await chat.received.get()  # the bot's greeting, from the socket's replica
             text = f"Risposta dall'URP attraverso {api_replica}"
             api = cluster.conversations(api_replica)
-            await asyncio.to_thread(api.say, session, text)
+            # As the console does: to the conversation, the web chat's namespaced id.
+            await asyncio.to_thread(api.say, conversation_id("socketio", session), text)
             assert (await chat.wait_for(text))[-1] == text
         finally:
             await chat.close()
