@@ -11,7 +11,6 @@ citizen's), the caller's metadata ignored. The replies name the sender as the ca
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,8 +21,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.gate import admit, caller_id, proxies, request_client
-from channels.rest import MAX_BODY, InvalidRequest, parse_request
+from channels.gate import caller_id, proxies
+from channels.rest import take_message
 
 logger = logging.getLogger(__name__)
 
@@ -58,25 +57,8 @@ class StrictCallbackInput(CallbackInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request.body or b""
-            if len(body) > MAX_BODY:
-                return response.json({"error": "richiesta troppo grande"}, status=413)
-            try:
-                sender, message = parse_request(body)
-            except InvalidRequest as error:
-                return response.json({"error": str(error)}, status=400)
-            try:
-                await admit(
-                    on_new_message,
-                    message,
-                    self.get_output_channel(),
-                    sender,
-                    input_channel=self.name(),
-                    client=request_client(request.ip, request.headers),
-                )
-            except (asyncio.CancelledError, Exception):
-                # As the REST channel: the message was taken; never the text in the log.
-                logger.exception("Messaggio del canale callback non elaborato")
-            return response.text("success")
+            output = self.get_output_channel()
+            refused = await take_message(request, on_new_message, output, self.name())
+            return response.text("success") if refused is None else refused
 
         return webhook

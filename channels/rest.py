@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -70,6 +70,36 @@ def parse_request(body: bytes) -> tuple[str, str]:
     return sender, message
 
 
+async def take_message(
+    request: Request,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    output: OutputChannel,
+    input_channel: str,
+) -> HTTPResponse | None:
+    """The request's message through the gate (channels/gate.py) to Rasa: the 4xx answer
+    if the request is refused, None once the message was taken (and handled, or logged
+    without its text if handling failed: what was answered so far stands)."""
+    body = request.body or b""
+    if len(body) > MAX_BODY:
+        return response.json({"error": "richiesta troppo grande"}, status=413)
+    try:
+        sender, message = parse_request(body)
+    except InvalidRequest as error:
+        return response.json({"error": str(error)}, status=400)
+    try:
+        await admit(
+            on_new_message,
+            message,
+            output,
+            sender,
+            input_channel=input_channel,
+            client=request_client(request.ip, request.headers),
+        )
+    except (asyncio.CancelledError, Exception):
+        logger.exception("Messaggio del canale %s non elaborato", input_channel)
+    return None
+
+
 class StrictRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
@@ -97,26 +127,10 @@ class StrictRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request.body or b""
-            if len(body) > MAX_BODY:
-                return response.json({"error": "richiesta troppo grande"}, status=413)
-            try:
-                sender, message = parse_request(body)
-            except InvalidRequest as error:
-                return response.json({"error": str(error)}, status=400)
             collector = CollectingOutputChannel()
-            try:
-                await admit(
-                    on_new_message,
-                    message,
-                    collector,
-                    sender,
-                    input_channel=self.name(),
-                    client=request_client(request.ip, request.headers),
-                )
-            except (asyncio.CancelledError, Exception):
-                # Like Rasa's channel: what was answered so far; never the text in the log.
-                logger.exception("Messaggio REST non elaborato")
+            refused = await take_message(request, on_new_message, collector, self.name())
+            if refused is not None:
+                return refused
             return response.json(
                 [
                     {**m, "recipient_id": caller_id(self.name(), str(m.get("recipient_id")))}
