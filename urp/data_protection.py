@@ -59,6 +59,7 @@ from urp.models import (
     BroadcastRecipient,
     Handoff,
     HandoffMessage,
+    InboundDelivery,
     Report,
     ReviewItem,
     Subscriber,
@@ -159,6 +160,15 @@ class DataProtection:
                 self._erase(session, channel, user_id, now)
                 for channel, user_id in number_senders(number)
             ]
+            # Messages acknowledged but not answered yet (seconds, unless Rasa is down): not
+            # in the chat's own erasure, which would lose what the citizen writes right after.
+            for channel, user_id in number_senders(number):
+                session.execute(
+                    delete(InboundDelivery).where(
+                        InboundDelivery.channel == channel,
+                        InboundDelivery.sender_key == self._hash(channel, user_id),
+                    )
+                )
             result = ErasureResult(
                 any(r.subscription for r in results),
                 sum(r.handoffs for r in results),

@@ -19,7 +19,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
-from tests.store.conftest import FixedClock, raw_rows
+from tests.store.conftest import START, FixedClock, raw_rows
 from urp.broadcasts import BroadcastService, Outcome
 from urp.data_protection import (
     ERASE_ACTION,
@@ -39,7 +39,9 @@ from urp.review.store import ReviewStore
 from urp.settings import Settings
 from urp.subscribers import SubscriberService
 from urp.tools import databases
+from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
+from urp.whatsapp.webhook import InboundMessage
 
 NUMBER = "393331234567"
 OTHER = "393339999999"
@@ -335,6 +337,10 @@ def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
     monkeypatch.delenv("RABBITMQ_HOST", raising=False)  # no production profile here
     citizen_with_everything(NUMBER, cli_env, settings, hasher, clock)
     citizen_everywhere(OTHER, cli_env, settings, hasher, clock)
+    inbox = Inbox(cli_env, WhatsAppStore(cli_env, hasher, clock=clock), hasher, clock=clock)
+    for sender, message_id in ((NUMBER, "wamid.NUMBER"), (OTHER, "wamid.OTHER")):
+        pending = InboundMessage(message_id, sender, "106540352242922", START, "text", "ciao")
+        assert inbox.accept("whatsapp", [pending])
     path = tmp_path / "tracker.db"
     store = tracker_store(path)
     now = time.time()
@@ -356,6 +362,7 @@ def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
     assert asyncio.run(store.retrieve(NUMBER)) is None
     assert asyncio.run(store.retrieve(OTHER)) is not None
     assert [row["user_id"] for row in raw_rows(cli_env, "subscribers")] == [OTHER]
+    assert [row["message_id"] for row in raw_rows(cli_env, "inbound_deliveries")] == ["wamid.OTHER"]
     (audit,) = erasures(cli_env)
     assert audit["operator"] == "Anna Bianchi"
     assert audit["detail"] == (
