@@ -50,7 +50,7 @@ $(INSTALLED): requirements/lock.txt requirements/rasa-no-deps.txt pyproject.toml
 	$(BIN)/python -m urp.tools.check_install
 	touch $@
 
-$(SPACY_MODEL): $(INSTALLED) data/nlu/gazetteers.yml urp/nlp/spacy_pipeline.py urp/dates.py
+$(SPACY_MODEL): $(INSTALLED) data/nlu/gazetteers.yml urp/nlu/spacy_pipeline.py urp/core/dates.py
 	$(BIN)/urp nlp build --out $(SPACY_DIR)
 
 install: $(INSTALLED) $(SPACY_MODEL)

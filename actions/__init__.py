@@ -5,7 +5,7 @@ submodules; each module holds one topic.
 
 rasa-sdk answers 500 to a JSON body of the wrong shape; when the action server imports
 this package (its Sanic app, ``rasa_sdk``, already exists then) a request middleware
-answers 400 instead (:mod:`urp.http_bodies`), and hands the JSON it parsed on to rasa-sdk,
+answers 400 instead (:mod:`urp.inbound.bodies`), and hands the JSON it parsed on to rasa-sdk,
 which would otherwise parse the whole tracker a second time. Imported anywhere else,
 nothing happens.
 """
@@ -19,7 +19,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from urp.http_bodies import checked_body
+from urp.inbound.bodies import checked_body
 
 
 async def _refuse_bad_bodies(request: Request) -> HTTPResponse | None:

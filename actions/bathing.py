@@ -11,9 +11,9 @@ from actions.clock import local_now
 from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import bathing_service
-from urp.dates import format_date
-from urp.replies import ban_lines, zone_names
-from urp.settings import Settings
+from urp.core.dates import format_date
+from urp.core.settings import Settings
+from urp.information.replies import ban_lines, zone_names
 
 
 class ActionBathingStatus(InformationAction):

@@ -8,10 +8,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clock import local_now
 from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
-from actions.services import call_service
-from urp.calls import Call, stems
-from urp.replies import call_lines
-from urp.settings import Settings
+from actions.services import contribution_service
+from urp.core.settings import Settings
+from urp.information.contributions import Contribution, stems
+from urp.information.replies import contribution_lines
 
 NONE_OPEN = "nessuno al momento"
 # The subscription topic that tells citizens when a call opens (settings: topics).
@@ -29,23 +29,26 @@ class ActionContributions(InformationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> Outcome:
         today = local_now(settings.timezone).date()
-        service = call_service()
+        service = contribution_service()
         asked = question_entities(tracker)
         topics = asked.get("grant_topic", [])
         words = " ".join(topics) or tracker.latest_message.get("text") or ""
         match = service.match(words, today)
         topic = topics[0] if topics else _named_by(match.open + match.upcoming + match.closed)
         if match.open:
-            return "open", {"info_topic": topic, "info_details": call_lines(match.open, today)}
+            return "open", {
+                "info_topic": topic,
+                "info_details": contribution_lines(match.open, today),
+            }
         if match.upcoming:
             return "upcoming", {
                 "info_topic": topic,
-                "info_details": call_lines(match.upcoming, today),
+                "info_details": contribution_lines(match.upcoming, today),
                 "offered_topic": NOTIFY_TOPIC,
             }
-        open_now = call_lines(service.open_calls(today), today) or NONE_OPEN
+        open_now = contribution_lines(service.open_contributions(today), today) or NONE_OPEN
         if match.closed:
-            closed = call_lines(match.closed[:1], today)
+            closed = contribution_lines(match.closed[:1], today)
             return "closed", {
                 "info_topic": topic,
                 "info_details": f"{closed}\nAperti ora:\n{open_now}",
@@ -56,7 +59,7 @@ class ActionContributions(InformationAction):
         return "none_matching", {"info_topic": named, "info_details": open_now}
 
 
-def _named_by(calls: tuple[Call, ...]) -> str:
+def _named_by(calls: tuple[Contribution, ...]) -> str:
     """How to name the topic of a question without a grant_topic: by the call it matched."""
     if not calls:
         return ""

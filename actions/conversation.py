@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from urp import handoffs
+from urp.handoff import queue as handoffs
 
 
 def session_events(tracker: Tracker) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ from actions.clock import local_now
 from actions.information import STORE_ERRORS
 from actions.opening_hours import service_hours_slots
 from actions.services import handoff_service
-from urp.handoffs import TranscriptLine, transcript_from_events
-from urp.settings import current_settings
+from urp.core.settings import current_settings
+from urp.handoff.queue import TranscriptLine, transcript_from_events
 
 logger = logging.getLogger(__name__)
 

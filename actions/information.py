@@ -12,9 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.conversation import question_entities
-from urp.db import DatabaseError
-from urp.privacy import HashSaltError
-from urp.settings import Settings, current_settings
+from urp.core.db import DatabaseError
+from urp.core.hashing import HashSaltError
+from urp.core.settings import Settings, current_settings
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clock import local_now
 from actions.information import InformationAction, Outcome
 from actions.services import memo_service, subscriber_service
-from urp.memos import format_memo
-from urp.settings import Settings
+from urp.core.settings import Settings
+from urp.information.memo import format_memo
 
 
 class ActionLatestMemo(InformationAction):

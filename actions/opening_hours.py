@@ -1,7 +1,7 @@
 """Opening hours: "siete aperti adesso?", "orari anagrafe giovedì pomeriggio".
 
 The answer comes from the weekly hours in the settings, Italian public holidays, the
-patron saint's day and the extra closures (urp.opening); ``hours_outcome`` picks the reply.
+patron saint's day and the extra closures (urp.information.opening_hours); ``hours_outcome`` picks the reply.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
 from actions.conversation import question_entities
-from urp.dates import format_day, format_time, resolve
-from urp.opening import OpeningAnswer, OpeningCalendar
-from urp.settings import Office, Settings, current_settings
-from urp.text import join_italian
+from urp.core.dates import format_day, format_time, resolve
+from urp.core.settings import Office, Settings, current_settings
+from urp.core.text import join_italian
+from urp.information.opening_hours import OpeningAnswer, OpeningCalendar
 
 URP_SUBJECT = "URP"
 

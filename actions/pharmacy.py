@@ -11,10 +11,10 @@ from actions.clock import local_now
 from actions.conversation import question_entities
 from actions.information import InformationAction, Outcome
 from actions.services import pharmacy_service
-from urp.dates import RELATIVE_DAYS, WEEKEND_PHRASES, format_day, resolve
-from urp.replies import shift_lines
-from urp.settings import Settings
-from urp.text import fold
+from urp.core.dates import RELATIVE_DAYS, WEEKEND_PHRASES, format_day, resolve
+from urp.core.settings import Settings
+from urp.core.text import fold
+from urp.information.replies import shift_lines
 
 SAID_AS_IS = {*RELATIVE_DAYS, *WEEKEND_PHRASES, *(f"questo {p}" for p in WEEKEND_PHRASES)}
 

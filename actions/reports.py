@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.conversation import entity_values
 from actions.information import STORE_ERRORS
 from actions.services import report_service
-from urp.settings import current_settings
+from urp.core.settings import current_settings
 
 logger = logging.getLogger(__name__)
 

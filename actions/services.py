@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from urp.bathing import BathingService
-from urp.calls import CallService
-from urp.db import Database
-from urp.handoffs import HandoffService
-from urp.memos import MemoService
-from urp.pharmacies import PharmacyService
-from urp.privacy import UserHasher
-from urp.reports import ReportService
-from urp.settings import current_settings
-from urp.subscribers import SubscriberService
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import current_settings
+from urp.handoff.queue import HandoffService
+from urp.information.bathing import BathingService
+from urp.information.contributions import ContributionService
+from urp.information.memo import MemoService
+from urp.information.pharmacy import PharmacyService
+from urp.information.reports import ReportService
+from urp.subscription.subscribers import SubscriberService
 
 
 @lru_cache(maxsize=1)
@@ -43,8 +43,8 @@ def bathing_service() -> BathingService:
     return BathingService(database())
 
 
-def call_service() -> CallService:
-    return CallService(database())
+def contribution_service() -> ContributionService:
+    return ContributionService(database())
 
 
 def report_service() -> ReportService:

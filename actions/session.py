@@ -21,8 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.information import STORE_ERRORS
 from actions.services import handoff_service
-from urp.models import ASSIGNED
-from urp.settings import current_settings
+from urp.core.models import ASSIGNED
+from urp.core.settings import current_settings
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import entity_values
 from actions.information import InformationAction, Outcome
 from actions.services import subscriber_service
-from urp.dates import format_date
-from urp.settings import Settings
-from urp.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
-from urp.text import join_italian
+from urp.core.dates import format_date
+from urp.core.settings import Settings
+from urp.core.text import join_italian
+from urp.subscription.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
 
 
 def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:

@@ -2,7 +2,7 @@
 
 A temporary SQLite register is bulk-loaded with 100,000 WhatsApp subscribers of the
 emergency topic; the broadcast is created (one ``INSERT ... SELECT``) and sent by
-:class:`urp.broadcast_worker.BroadcastWorker` to the simulator, which runs in its own
+:class:`urp.broadcasts.worker.BroadcastWorker` to the simulator, which runs in its own
 process as Meta's servers would. Printed: the time to create the job, the throughput
 achieved against the configured rate (the worker should keep it within 5%: it is never the
 bottleneck), how long the default 20 messages/s would take, that nobody got two
@@ -25,11 +25,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from tests.simulators.graph_api import GraphApiSimulator
-from urp.broadcast_worker import BroadcastWorker
-from urp.broadcasts import DEFAULT_RATE, BroadcastService
-from urp.db import Database, upgrade
-from urp.privacy import UserHasher
-from urp.settings import load_settings
+from urp.broadcasts.service import DEFAULT_RATE, BroadcastService
+from urp.broadcasts.worker import BroadcastWorker
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
 from urp.whatsapp.graph import GraphClient, GraphSettings
 from urp.whatsapp.store import WhatsAppStore
 
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     simulator.start()
     graph_url = ours.recv()
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
         upgrade(database)
         start = time.perf_counter()
         _load(database, args.size)

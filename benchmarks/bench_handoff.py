@@ -1,7 +1,7 @@
 """Handoffs: the cost the event broker adds to every message, and the console's queue.
 
 Every citizen and bot message of every conversation reaches
-:meth:`urp.handoff_chat.HandoffChat.record` on the broker's worker thread: one indexed
+:meth:`urp.handoff.chat.HandoffChat.record` on the broker's worker thread: one indexed
 look-up when the conversation has no open handoff (nearly always), an insert when it has.
 The console's queue is read every second by each open page. SQLite file, one process.
 """
@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from urp.db import Database, upgrade
-from urp.handoff_chat import HandoffChat
-from urp.handoffs import HandoffService
-from urp.settings import load_settings
+from urp.core.db import Database, upgrade
+from urp.core.settings import load_settings
+from urp.handoff.chat import HandoffChat
+from urp.handoff.queue import HandoffService
 
 EVENTS = 2000
 OPEN_HANDOFFS = 200
@@ -46,7 +46,7 @@ def _print(label: str, times: list[float]) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
         upgrade(database)
         service = HandoffService(database, load_settings())
         chat = HandoffChat(service, NoRasa())

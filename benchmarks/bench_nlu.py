@@ -8,7 +8,7 @@ import statistics
 import time
 from pathlib import Path
 
-from urp.nlu_data import read_examples
+from urp.nlu.data import read_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "urp.tar.gz"

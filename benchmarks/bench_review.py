@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.bench_handoff import _print, _timed
-from urp.db import Database, upgrade
-from urp.privacy import UserHasher
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
 from urp.review.inbox import ReviewCollector, group
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
@@ -47,7 +47,7 @@ def main() -> None:
         "collector, unsure message (masked)", _timed(EVENTS, lambda n: collector.feed(unsure[n]))
     )
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
         upgrade(database)
         store = ReviewStore(database, UserHasher(b"bench-salt-0123456789"))
         sightings = [collector.feed(event)[0] for event in unsure]

@@ -2,7 +2,7 @@
 
 For each database (SQLite file, PostgreSQL) and each size, a temporary register is
 migrated, bulk-loaded with that many existing subscribers (executemany on SQLite, COPY
-on PostgreSQL), then timed through :class:`urp.subscribers.SubscriberService`, one
+on PostgreSQL), then timed through :class:`urp.subscription.subscribers.SubscriberService`, one
 transaction per operation. The sizes are printed side by side: look-ups by number should
 not slow down as the register grows. ``--sizes 10000,100000`` changes the sizes;
 PostgreSQL is the local server or ``URP_BENCH_POSTGRES_URL`` (skipped if unreachable).
@@ -27,10 +27,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from urp.db import Database, upgrade
-from urp.privacy import UserHasher
-from urp.settings import load_settings
-from urp.subscribers import SubscriberService
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
+from urp.subscription.subscribers import SubscriberService
 
 SIZES = (10_000, 1_000_000)
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -114,7 +114,7 @@ def _load_postgresql(database: Database, size: int) -> None:
 @contextmanager
 def _sqlite() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="urp-bench-") as folder:
-        database = Database(f"sqlite:///{folder}/urp.db")
+        database = Database(f"sqlite:///{folder}/urp.core.db")
         try:
             yield database
         finally:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from tests.simulators.graph_api import APP_SECRET, delivery
-from urp.db import Database, upgrade
-from urp.privacy import UserHasher
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import parse_delivery, sign, signature_is_valid
 
@@ -36,7 +36,7 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     print(f"  signature + parsing: {DELIVERIES / elapsed:,.0f} deliveries/s")
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
         upgrade(database)
         store = WhatsAppStore(database, UserHasher(b"benchmark-salt-0123456789"))
         ids = [parse_delivery(body).messages[0].message_id for body in bodies]

@@ -2,7 +2,7 @@
 
 Configured as the ``event_broker`` in endpoints.yml. Rasa publishes every event of every
 conversation; the citizen's and the bot's messages of a conversation with an open
-handoff go to its transcript in the store (:meth:`urp.handoff_chat.HandoffChat.record`),
+handoff go to its transcript in the store (:meth:`urp.handoff.chat.HandoffChat.record`),
 so the console shows them even while the bot is paused. The same events feed the
 trainers' review inbox (:mod:`urp.review`): the citizens' messages the bot was unsure of,
 masked before they are stored. Writing happens on one worker thread, in the order Rasa
@@ -55,15 +55,15 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from urp.data_protection import erasure_event, events_ttl_days
-from urp.db import Database, DatabaseError
-from urp.handoff_chat import HandoffChat
-from urp.handoffs import HandoffService
-from urp.privacy import UserHasher
-from urp.rasa_api import RasaConversations
+from urp.core.db import Database, DatabaseError
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
+from urp.handoff.chat import HandoffChat
+from urp.handoff.queue import HandoffService
+from urp.handoff.rasa_api import RasaConversations
+from urp.privacy import erasure_event, events_ttl_days
 from urp.review.inbox import REVIEW_EVENT_TYPES, ReviewCollector
 from urp.review.store import ReviewStore
-from urp.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ GATHER = 0.2  # seconds the worker waits for more events before writing what it 
 CAPACITY = 10_000
 RETRY_FIRST = 0.5  # seconds before the first new attempt when the database is unreachable
 RETRY_MAX = 30.0  # the pause doubles up to this
-# The database is down or busy: worth trying again (urp.db turns OperationalError into
+# The database is down or busy: worth trying again (urp.core.db turns OperationalError into
 # DatabaseError inside a transaction; the others can come from the pool).
 TRANSIENT_ERRORS = (
     DatabaseError,
@@ -235,7 +235,7 @@ class HandoffEventBroker(EventBroker):
 
 class ExpiringPikaEventBroker(PikaEventBroker):
     """Rasa's RabbitMQ broker, with every message expiring after ``message_ttl_days``
-    (default ``URP_EVENTS_TTL_DAYS``, else 7: :func:`urp.data_protection.events_ttl_days`).
+    (default ``URP_EVENTS_TTL_DAYS``, else 7: :func:`urp.privacy.events_ttl_days`).
 
     The events carry the citizen's number (``sender_id``) and words: in a queue that
     nobody reads they would stay forever, beyond retention and erasure. The expiry is

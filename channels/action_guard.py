@@ -27,8 +27,8 @@ from rasa.shared.core.events import ActiveLoop, BotUttered, Event, FollowupActio
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels import action_connections
-from urp.handoffs import HandoffService, transcript_from_events
-from urp.settings import current_settings
+from urp.core.settings import current_settings
+from urp.handoff.queue import HandoffService, transcript_from_events
 
 logger = logging.getLogger(__name__)
 

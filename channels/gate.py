@@ -1,5 +1,5 @@
-"""Every channel's door to Rasa: the text cleaned (urp.inbound), the sender rate-limited
-(urp.ratelimit). A refused message never reaches Rasa; the first of a flood is answered
+"""Every channel's door to Rasa: the text cleaned (urp.inbound.cleaning), the sender rate-limited
+(urp.inbound.ratelimit). A refused message never reaches Rasa; the first of a flood is answered
 with ``utter_rate_limited`` from domain.yml, through the channel it came from.
 
 What a channel may do depends on who vouches for the sender:
@@ -34,15 +34,15 @@ import yaml
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 
-from urp.inbound import EXTERNAL_PREFIX, SHORTCUT_PREFIX, Shortcuts, clean
-from urp.ratelimit import (
+from urp.core.settings import current_settings
+from urp.inbound.cleaning import EXTERNAL_PREFIX, SHORTCUT_PREFIX, Shortcuts, clean
+from urp.inbound.ratelimit import (
     NOTICE_RESPONSE,
     RateLimiter,
     Verdict,
     client_address,
     trusted_proxies,
 )
-from urp.settings import current_settings
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ message far too large), never 500; and the HTTP API asks for its secret before a
 is read.
 
 A request middleware (installed by the REST channel, which every profile enables) asks
-:func:`urp.http_bodies.body_problem` about each write request before Rasa's handlers see
+:func:`urp.inbound.bodies.body_problem` about each write request before Rasa's handlers see
 it: the HTTP API, the callback channel. The signed webhooks and socket.io read their
 bodies themselves.
 
@@ -26,7 +26,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from urp.http_bodies import body_problem, too_large
+from urp.inbound.bodies import body_problem, too_large
 
 _INSTALLED = "urp_http_guard"
 TOKEN_ENV = "RASA_AUTH_TOKEN"

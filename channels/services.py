@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from urp.broadcasts import BroadcastService
-from urp.db import Database
-from urp.privacy import UserHasher
+from urp.broadcasts.service import BroadcastService
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
 from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
 

@@ -23,7 +23,7 @@ from sanic.response import HTTPResponse
 from channels.background import Deliver, WebhookInput
 from channels.gate import admit
 from channels.whatsapp import MAX_BODY, message_metadata
-from urp.text import split_message
+from urp.core.text import split_message
 from urp.whatsapp.twilio import (
     MESSAGE_LIMIT,
     SIGNATURE_HEADER,

@@ -29,8 +29,8 @@ from sanic.response import HTTPResponse
 from channels.background import Deliver, WebhookInput
 from channels.gate import admit
 from channels.services import broadcast_service
-from urp.handoff_chat import MEDIA_KEY
-from urp.settings import MessageTemplate, current_settings
+from urp.core.settings import MessageTemplate, current_settings
+from urp.handoff.chat import MEDIA_KEY
 from urp.whatsapp.graph import (
     GraphApiError,
     GraphClient,

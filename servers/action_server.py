@@ -31,7 +31,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from urp import log_privacy
+from urp.core import log_privacy
 
 SECRET_ENV = "URP_ACTION_SECRET"
 HOST_ENV = "URP_ACTIONS_HOST"

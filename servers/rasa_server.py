@@ -7,7 +7,7 @@ Here they are added to ``sys.argv`` inside the process, after it started, and Ra
 ``main`` parses them as usual: the command line shows none.
 
 - ``RASA_JWT_SECRET`` (with ``RASA_JWT_METHOD``, default HS256): how the console, the
-  handoff recorder and the broker call the API (:mod:`urp.rasa_api`);
+  handoff recorder and the broker call the API (:mod:`urp.handoff.rasa_api`);
 - ``RASA_AUTH_TOKEN``: the deployer's own token, if they want one (``?token=``).
 
 With ``--enable-api`` and neither of them, the server does not start: the API is never
@@ -65,7 +65,7 @@ def main() -> None:
     sys.argv = ["rasa", *arguments, *secret_arguments(arguments, os.environ)]
     from rasa.__main__ import main as rasa_main
 
-    from urp import log_privacy
+    from urp.core import log_privacy
 
     log_privacy.install()
     sys.exit(rasa_main())

@@ -41,7 +41,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from urp.db import hide_numbers
+from urp.core.db import hide_numbers
 
 logger = logging.getLogger(__name__)
 

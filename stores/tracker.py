@@ -79,7 +79,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from urp.db import hide_values
+from urp.core.db import hide_values
 
 logger = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from urp.bathing import BathingService, read_zones
-from urp.calls import CallService, read_calls
-from urp.data_files import DataFileError
-from urp.db import Database
-from urp.memos import MemoService, read_memo
-from urp.pharmacies import PharmacyService, read_shifts
-from urp.quick_replies import QuickReplyService, read_quick_replies
-from urp.settings import Settings
-from urp.subscribers import Clock, utc_now
+from urp.core.clock import Clock, utc_now
+from urp.core.data_files import DataFileError
+from urp.core.db import Database
+from urp.core.settings import Settings
+from urp.handoff.quick_replies import QuickReplyService, read_quick_replies
+from urp.information.bathing import BathingService, read_zones
+from urp.information.contributions import ContributionService, read_contributions
+from urp.information.memo import MemoService, read_memo
+from urp.information.pharmacy import PharmacyService, read_shifts
 
 PHARMACIES_FILE = "farmacie.csv"
 BATHING_FILE = "balneazione.yml"
@@ -58,14 +58,14 @@ def load_examples(
     ]
     shifts = read_shifts(folder / PHARMACIES_FILE)
     zones = read_zones(folder / BATHING_FILE) if (folder / BATHING_FILE).is_file() else []
-    calls = read_calls(folder / CALLS_FILE)
+    calls = read_contributions(folder / CALLS_FILE)
     replies_path = folder / QUICK_REPLIES_FILE
     replies = read_quick_replies(replies_path) if replies_path.is_file() else []
 
     PharmacyService(database).load(shifts)
     if zones:
         BathingService(database, clock=clock).load(zones)
-    CallService(database, clock=clock).load(calls)
+    ContributionService(database, clock=clock).load(calls)
     if replies:
         QuickReplyService(database).load(replies)
     memo_service = MemoService(database, clock=clock)

@@ -11,8 +11,8 @@ import pytest
 
 from tests.console.harness import World, console_world
 from tests.store.conftest import settings, sqlite_template  # noqa: F401
-from urp.db import Database
-from urp.settings import Settings
+from urp.core.db import Database
+from urp.core.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No downloads, no background traffic: this machine reaches no web site.
@@ -43,7 +43,7 @@ def world(
     settings: Settings,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[World]:
-    path = tmp_path / "urp.db"
+    path = tmp_path / "urp.core.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     with console_world(database, settings) as world:

@@ -13,10 +13,10 @@ from tests.console.harness import PASSWORD, console_world
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import per_recipient, simulator, subscribe, worker
 from tests.store.conftest import SALT
-from urp.db import Database
-from urp.privacy import UserHasher
-from urp.settings import PROJECT_ROOT, Settings
-from urp.subscribers import SubscriberService
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import PROJECT_ROOT, Settings
+from urp.subscription.subscribers import SubscriberService
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ SCREENSHOT = PROJECT_ROOT / "results" / "browser" / "broadcast.png"
 
 @pytest.fixture
 def database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "urp.db"
+    path = tmp_path / "urp.core.db"
     path.write_bytes(sqlite_template.read_bytes())
     database = Database(f"sqlite:///{path}")
     yield database

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.conftest import launch
 from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, World
-from urp.settings import PROJECT_ROOT
+from urp.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,9 @@ from tests.browser.test_broadcast_browser import database, page  # noqa: F401
 from tests.console.harness import PASSWORD, console_world
 from tests.console.test_trainer import FARMACIA, fill_inbox, item_id
 from tests.unit.review_log import training_copy
-from urp.db import Database
-from urp.nlu_data import read_examples
-from urp.settings import PROJECT_ROOT, Settings
+from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT, Settings
+from urp.nlu.data import read_examples
 
 pytestmark = pytest.mark.browser
 

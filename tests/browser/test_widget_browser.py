@@ -18,7 +18,7 @@ from channels.gate import conversation_id
 from tests.browser.conftest import launch
 from tests.console.harness import served
 from tests.e2e.servers import ROOT, RunningAssistant, start, stop
-from urp.settings import load_settings
+from urp.core.settings import load_settings
 from urp.widget.app import create_app
 
 pytestmark = pytest.mark.e2e

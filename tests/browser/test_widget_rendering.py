@@ -22,7 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.browser.conftest import launch
 from tests.console.harness import served
 from tests.e2e.servers import free_port
-from urp.settings import load_settings
+from urp.core.settings import load_settings
 from urp.widget.app import create_app
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ import pytest
 
 from tests.console.harness import World, console_world
 from tests.store.conftest import database, postgres_url, settings, sqlite_template  # noqa: F401
-from urp.db import Database
-from urp.settings import Settings
+from urp.core.db import Database
+from urp.core.settings import Settings
 
 
 @pytest.fixture

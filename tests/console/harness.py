@@ -15,22 +15,22 @@ import requests
 from aiohttp import web
 
 from tests.store.conftest import SALT
-from urp.broadcast_worker import BroadcastWorker
-from urp.broadcasts import BroadcastService
+from urp.broadcasts.service import BroadcastService
+from urp.broadcasts.worker import BroadcastWorker
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app
-from urp.db import Database
-from urp.handoff_chat import HandoffChat
-from urp.handoffs import Handoff, HandoffService
-from urp.memos import MemoService
-from urp.operators import OperatorService
-from urp.privacy import UserHasher
-from urp.quick_replies import QuickReply, QuickReplyService
-from urp.rasa_api import RasaUnavailableError
+from urp.core.clock import utc_now
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.handoff.chat import HandoffChat
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import Handoff, HandoffService
+from urp.handoff.quick_replies import QuickReply, QuickReplyService
+from urp.handoff.rasa_api import RasaUnavailableError
+from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
-from urp.settings import Settings
-from urp.subscribers import utc_now
 from urp.whatsapp.store import WhatsAppStore
 
 PASSWORD = "password-di-prova"

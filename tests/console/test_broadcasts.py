@@ -12,11 +12,12 @@ from tests.console.harness import PASSWORD, Browser, World, console_world
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import per_recipient, simulator, subscribe, worker
 from tests.store.conftest import SALT, raw_rows
-from urp.db import Database
-from urp.memos import Memo, MemoItem, format_memo
-from urp.privacy import UserHasher
-from urp.settings import Settings
-from urp.subscribers import SubscriberService, utc_now
+from urp.core.clock import utc_now
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.information.memo import Memo, MemoItem, format_memo
+from urp.subscription.subscribers import SubscriberService
 
 ITEM = {
     "item-1-title": "Scuole chiuse",

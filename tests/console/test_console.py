@@ -20,9 +20,9 @@ from tests.store.conftest import raw_rows
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app
 from urp.console.server import ConsoleConfigError, session_idle
-from urp.handoff_chat import CLAIMED_INTENT, RELEASED_INTENT, RESOLVED_INTENT, HandoffChat
-from urp.models import ASSIGNED, PENDING, RESOLVED
-from urp.quick_replies import QuickReplyService
+from urp.core.models import ASSIGNED, PENDING, RESOLVED
+from urp.handoff.chat import CLAIMED_INTENT, RELEASED_INTENT, RESOLVED_INTENT, HandoffChat
+from urp.handoff.quick_replies import QuickReplyService
 
 
 def audit(world: World, action: str) -> list[dict[str, Any]]:

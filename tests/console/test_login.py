@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-import urp.operators
+import urp.handoff.operators
 from tests.console.harness import PASSWORD, Browser, World
 from tests.store.conftest import raw_rows
 from urp.console.access import (
@@ -25,9 +25,9 @@ from urp.console.access import (
     address_key,
 )
 from urp.console.app import client_address
-from urp.db import Database
-from urp.operators import OperatorService
-from urp.settings import PROJECT_ROOT
+from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT
+from urp.handoff.operators import OperatorService
 
 ATTACKER = "203.0.113.7"
 
@@ -55,7 +55,7 @@ def test_concurrent_failures_cannot_exceed_the_limit(
     attempts = 20
     state = {"hashing": 0, "refused": 0}
     changed = threading.Condition()
-    scrypt = urp.operators._scrypt
+    scrypt = urp.handoff.operators._scrypt
 
     def gathered(*args: Any, **kwargs: Any) -> bytes:
         with changed:
@@ -65,7 +65,7 @@ def test_concurrent_failures_cannot_exceed_the_limit(
             changed.wait_for(lambda: state["hashing"] + state["refused"] >= attempts, 60)
         return scrypt(*args, **kwargs)
 
-    monkeypatch.setattr(urp.operators, "_scrypt", gathered)
+    monkeypatch.setattr(urp.handoff.operators, "_scrypt", gathered)
     outcomes: list[str] = []
 
     def attempt(number: int) -> None:

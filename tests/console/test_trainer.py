@@ -11,13 +11,13 @@ import yaml
 from tests.console.harness import World, console_world
 from tests.store.conftest import SALT, raw_rows
 from tests.unit.review_log import LOG, WHATSAPP, training_copy
-from urp.db import Database
-from urp.nlu_data import read_examples
-from urp.privacy import UserHasher
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.nlu.data import read_examples
 from urp.review.inbox import ReviewCollector
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
-from urp.settings import Settings
 
 FARMACIA = "la farmacia del porto fa la notte?"
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.production import production
 from tests.e2e.servers import RunningAssistant, listening_addresses, processes_below
-from urp.rasa_api import RasaConversations
+from urp.handoff.rasa_api import RasaConversations
 
 pytestmark = pytest.mark.e2e
 
@@ -115,7 +115,7 @@ def test_no_secret_on_any_command_line(target: Target) -> None:
 
 
 def test_the_console_calls_the_api_with_a_jwt_in_a_header(target: Target) -> None:
-    """What the console and the broker do (urp/rasa_api.py), against the real server."""
+    """What the console and the broker do (urp/handoff/rasa_api.py), against the real server."""
     running = target.assistant
     RasaConversations.from_environment(running.environment).pause("prova-jwt")
     status, tracker = running.request("/conversations/prova-jwt/tracker", token=running.token)

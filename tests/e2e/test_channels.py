@@ -19,7 +19,7 @@ from tests.e2e.servers import RunningAssistant
 from tests.simulators import graph_api
 from tests.simulators.graph_api import GraphApiSimulator, delivery, post_delivery, status_delivery
 from tests.simulators.twilio_api import AUTH_TOKEN, TwilioApiSimulator
-from urp.rasa_api import RasaConversations
+from urp.handoff.rasa_api import RasaConversations
 from urp.whatsapp.twilio import SIGNATURE_HEADER, sign
 
 HANG = 600  # seconds: a loaded machine is slow, a broken test hangs

@@ -18,9 +18,9 @@ from sqlalchemy import create_engine
 
 from tests.e2e.fault_proxy import FaultProxy
 from tests.e2e.servers import ROOT, RunningAssistant, free_port, start, stop
-from urp.db import Database
-from urp.handoffs import HandoffService
-from urp.settings import load_settings
+from urp.core.db import Database
+from urp.core.settings import load_settings
+from urp.handoff.queue import HandoffService
 
 pytestmark = pytest.mark.e2e
 

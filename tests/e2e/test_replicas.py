@@ -31,7 +31,7 @@ import socketio
 from channels.gate import conversation_id
 from tests.e2e.production import RABBITMQ, Production, production
 from tests.e2e.servers import RunningAssistant, processes_below
-from urp.rasa_api import RasaConversations
+from urp.handoff.rasa_api import RasaConversations
 
 pytestmark = pytest.mark.e2e
 

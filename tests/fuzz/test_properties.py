@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.rest import InvalidRequest, parse_request
-from urp.dates import resolve
-from urp.inbound import EMPTY_TEXT, MAX_TEXT, clean
-from urp.settings import Settings, SettingsError, parse_settings
+from urp.core.dates import resolve
+from urp.core.settings import Settings, SettingsError, parse_settings
+from urp.inbound.cleaning import EMPTY_TEXT, MAX_TEXT, clean
 from urp.whatsapp.twilio import TwilioSettings, parse_form
 from urp.whatsapp.twilio import signature_is_valid as twilio_signature_is_valid
 from urp.whatsapp.webhook import WebhookError, parse_delivery, signature_is_valid

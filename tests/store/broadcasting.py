@@ -20,12 +20,13 @@ from typing import Any
 
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.conftest import SALT
-from urp.broadcast_worker import CONCURRENCY, BroadcastWorker
-from urp.broadcasts import BroadcastService
-from urp.db import Database
-from urp.privacy import UserHasher
-from urp.settings import MessageTemplate
-from urp.subscribers import Clock, SubscriberService, utc_now
+from urp.broadcasts.service import BroadcastService
+from urp.broadcasts.worker import CONCURRENCY, BroadcastWorker
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import MessageTemplate
+from urp.subscription.subscribers import SubscriberService
 from urp.whatsapp.graph import GraphClient, GraphSettings
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import parse_delivery

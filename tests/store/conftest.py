@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from urp.db import Database, upgrade
-from urp.privacy import UserHasher
-from urp.settings import Settings, load_settings
-from urp.subscribers import SubscriberService
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings, load_settings
+from urp.subscription.subscribers import SubscriberService
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 SALT = "store-tests-salt-0123456789"
@@ -110,7 +110,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once is faster)."""
-    path = tmp_path_factory.mktemp("template") / "urp.db"
+    path = tmp_path_factory.mktemp("template") / "urp.core.db"
     database = Database(f"sqlite:///{path}")
     upgrade(database)
     database.dispose()  # closing the last connection folds the WAL into the file
@@ -121,7 +121,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty, migrated register on each database."""
     if request.param == "sqlite":
-        path = tmp_path / "urp.db"
+        path = tmp_path / "urp.core.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")
     else:

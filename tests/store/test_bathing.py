@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import FixedClock, raw_rows
-from urp.bathing import BathingService, UnknownZoneError, Zone, read_zones
-from urp.data_files import DataFileError, UpsertReport
-from urp.db import Database
+from urp.core.data_files import DataFileError, UpsertReport
+from urp.core.db import Database
+from urp.information.bathing import BathingService, UnknownZoneError, Zone, read_zones
 
 ZONES = """\
 zones:

@@ -12,10 +12,10 @@ from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.broadcasting import meta_statuses, per_recipient, subscribe
 from tests.store.conftest import SALT, raw_rows
 from tests.store.test_cli import run
-from urp.db import Database
-from urp.privacy import UserHasher
-from urp.settings import load_settings
-from urp.subscribers import SubscriberService
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
+from urp.subscription.subscribers import SubscriberService
 
 MEMO = """\
 date: {day}

@@ -35,11 +35,11 @@ from tests.store.broadcasting import (
     subscribe,
 )
 from tests.store.conftest import raw_rows, url_of
-from urp.broadcasts import MAX_ATTEMPTS, UNCERTAIN
-from urp.db import Database, DatabaseError
-from urp.memos import Memo, MemoItem, MemoService
-from urp.settings import PROJECT_ROOT
-from urp.subscribers import SubscriberService
+from urp.broadcasts.service import MAX_ATTEMPTS, UNCERTAIN
+from urp.core.db import Database, DatabaseError
+from urp.core.settings import PROJECT_ROOT
+from urp.information.memo import Memo, MemoItem, MemoService
+from urp.subscription.subscribers import SubscriberService
 
 PROCESS_TIMEOUT = 1800  # only ends a stuck worker: a loaded machine is slow, not stuck
 LATER = 1000  # seconds: a restarted worker's clock, past the dead one's lease and grace

@@ -9,10 +9,10 @@ import pytest
 from tests.store.broadcasting import RATE, number, services, subscribe
 from tests.store.conftest import FixedClock, raw_rows
 from tests.store.races import in_threads
-from urp.broadcasts import BroadcastError, BroadcastService, Outcome
-from urp.db import Database
-from urp.memos import Memo, MemoItem, MemoService
-from urp.subscribers import SubscriberService
+from urp.broadcasts.service import BroadcastError, BroadcastService, Outcome
+from urp.core.db import Database
+from urp.information.memo import Memo, MemoItem, MemoService
+from urp.subscription.subscribers import SubscriberService
 from urp.whatsapp.webhook import StatusUpdate
 
 

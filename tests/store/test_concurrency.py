@@ -13,10 +13,10 @@ from typing import Any
 
 from tests.store.conftest import SALT, raw_rows, url_of
 from tests.store.races import WORKERS, in_processes, in_threads
-from urp.db import Database
-from urp.privacy import UserHasher
-from urp.settings import load_settings
-from urp.subscribers import SubscribeOutcome, SubscriberService
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
+from urp.subscription.subscribers import SubscribeOutcome, SubscriberService
 
 ROUNDS = 15  # distinct numbers, each raced for by all workers at once
 

@@ -20,8 +20,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
 from tests.store.conftest import START, FixedClock, raw_rows
-from urp.broadcasts import BroadcastService, Outcome
-from urp.data_protection import (
+from urp.broadcasts.service import BroadcastService, Outcome
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
+from urp.information.reports import ReportService
+from urp.privacy import (
     ERASE_ACTION,
     DataProtection,
     ErasureResult,
@@ -29,15 +35,9 @@ from urp.data_protection import (
     anonymous_conversation,
     purge_all,
 )
-from urp.db import Database, upgrade
-from urp.handoffs import HandoffService
-from urp.operators import OperatorService
-from urp.privacy import UserHasher
-from urp.reports import ReportService
 from urp.review.inbox import Sighting
 from urp.review.store import ReviewStore
-from urp.settings import Settings
-from urp.subscribers import SubscriberService
+from urp.subscription.subscribers import SubscriberService
 from urp.tools import databases
 from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
@@ -438,7 +438,7 @@ def test_an_erasure_request_without_operator_or_with_a_bad_number_changes_nothin
 def test_every_reference_to_a_citizen_s_data_lets_it_go() -> None:
     """A foreign key to a subscriber, a chat or a review message without ON DELETE would
     make erasure or retention fail (as broadcast_recipients did before migration 0008)."""
-    from urp.models import metadata
+    from urp.core.models import metadata
 
     citizens = {"subscribers", "handoffs", "review_items"}
     references = [
@@ -454,7 +454,7 @@ def test_every_reference_to_a_citizen_s_data_lets_it_go() -> None:
 def at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A new database migrated only to 0007, the revision before the fix."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'urp.db'}"
+        url = f"sqlite:///{tmp_path / 'urp.core.db'}"
     else:
         server = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
         url = f"{server}/urp_test_0008_{secrets.token_hex(4)}"

@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from stores.tracker import IncrementalSQLTrackerStore
 from tests.store.conftest import url_of
 from tests.unit.test_tracker_store import DOMAIN
-from urp import db
-from urp.db import Database, DatabaseError
+from urp.core import db
+from urp.core.db import Database, DatabaseError
 
 NUMBER = "393331234567"
 

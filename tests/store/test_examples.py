@@ -9,15 +9,15 @@ import pytest
 import yaml
 
 from tests.store.conftest import raw_rows
-from urp.bathing import BathingService
-from urp.calls import CallService, CallState
-from urp.data_files import DataFileError
-from urp.db import Database
+from urp.core.data_files import DataFileError
+from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT, Settings, load_settings
+from urp.core.text import MESSAGE_LIMIT
 from urp.examples import ExampleLoad, load_examples
-from urp.memos import MemoService, format_memo
-from urp.pharmacies import PharmacyService
-from urp.settings import PROJECT_ROOT, Settings, load_settings
-from urp.text import MESSAGE_LIMIT
+from urp.information.bathing import BathingService
+from urp.information.contributions import ContributionService, ContributionState
+from urp.information.memo import MemoService, format_memo
+from urp.information.pharmacy import PharmacyService
 
 TODAY = date(2026, 11, 22)
 FIRST_DAY, LAST_DAY = date(2026, 11, 1), date(2027, 12, 31)
@@ -91,9 +91,9 @@ def test_ancona(database: Database) -> None:
     assert all(z.ordinance_url and z.since for z in bans)
     assert bathing.find_zone("Trave") is not None
 
-    calls = CallService(database)
-    states = {call.key: call.state(TODAY) for call in calls.calls()}
-    assert list(states.values()).count(CallState.OPEN) == 3
+    calls = ContributionService(database)
+    states = {call.key: call.state(TODAY) for call in calls.contributions()}
+    assert list(states.values()).count(ContributionState.OPEN) == 3
     assert calls.match("libri scolastici", TODAY).upcoming[0].expected
     assert calls.match("affitti", TODAY).open[0].closes_on == date(2026, 12, 31)
     assert calls.match("terremoto", TODAY).closed
@@ -112,7 +112,7 @@ def test_arezzo(database: Database) -> None:
         "Centro", "Saione", "Pescaiola", "Tortaia", "Giotto", "Indicatore", "San Leo", "Olmo",
     }  # fmt: skip
     assert BathingService(database).zones() == []
-    assert CallService(database).match("buoni libro", TODAY).upcoming
+    assert ContributionService(database).match("buoni libro", TODAY).upcoming
 
 
 def test_loading_twice_changes_nothing(database: Database) -> None:

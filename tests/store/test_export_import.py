@@ -12,8 +12,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests.store.conftest import FixedClock, raw_rows
-from urp.db import Database
-from urp.subscriber_files import (
+from urp.core.db import Database
+from urp.subscription.files import (
     FileFormatError,
     parse_date,
     parse_label,
@@ -21,7 +21,7 @@ from urp.subscriber_files import (
     whatsapp_number,
     write_export,
 )
-from urp.subscribers import ImportRow, SkipReason, SubscriberService
+from urp.subscription.subscribers import ImportRow, SkipReason, SubscriberService
 
 ROME = ZoneInfo("Europe/Rome")
 ACTIVE_NUMBER = "393330000001"
@@ -87,7 +87,7 @@ def test_export_with_numbers_is_audited(
     suffix: str,
 ) -> None:
     path = tmp_path / f"iscritti{suffix}"
-    with caplog.at_level(logging.WARNING, logger="urp.subscribers"):
+    with caplog.at_level(logging.WARNING, logger="urp.subscription.subscribers"):
         rows = register.export_rows(with_numbers=True, operator="Anna Bianchi", destination="x")
     write_export(path, rows, ROME, with_numbers=True)
     table = read_csv(path) if suffix == ".csv" else read_xlsx(path)

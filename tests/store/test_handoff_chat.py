@@ -14,8 +14,9 @@ import pytest
 from tests.console.harness import RecordingConversations
 from tests.store.conftest import FixedClock
 from tests.store.test_handoffs import MONDAY_10, NUMBER, rome
-from urp.db import Database
-from urp.handoff_chat import (
+from urp.core.db import Database
+from urp.core.settings import Settings
+from urp.handoff.chat import (
     CLAIMED_INTENT,
     MEDIA_KEY,
     OPERATOR_MESSAGE_KEY,
@@ -26,9 +27,8 @@ from urp.handoff_chat import (
     DeliveryError,
     HandoffChat,
 )
-from urp.handoffs import HandoffService, HandoffStateError
-from urp.operators import Operator, OperatorService
-from urp.settings import Settings
+from urp.handoff.operators import Operator, OperatorService
+from urp.handoff.queue import HandoffService, HandoffStateError
 
 
 @pytest.fixture

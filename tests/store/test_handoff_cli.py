@@ -13,10 +13,10 @@ import pytest
 from tests.store.conftest import FixedClock, raw_rows
 from tests.store.test_cli import run
 from urp import cli
-from urp.db import Database
-from urp.handoffs import HandoffService
-from urp.operators import OperatorService
-from urp.settings import PROJECT_ROOT, Settings, load_settings
+from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT, Settings, load_settings
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
 
 PASSWORD = "una-password-lunga"
 NUMBER = "393331234567"

@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.store.conftest import FixedClock, raw_rows
-from urp.db import Database
-from urp.handoffs import (
+from urp.core.db import Database
+from urp.core.settings import Settings
+from urp.handoff.operators import Operator, OperatorService
+from urp.handoff.queue import (
     DayStats,
     HandoffService,
     HandoffStateError,
     UnknownHandoffError,
 )
-from urp.operators import Operator, OperatorService
-from urp.settings import Settings
 
 ROME = ZoneInfo("Europe/Rome")
 NUMBER = "393331234567"

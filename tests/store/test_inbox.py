@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from tests.store.conftest import START, FixedClock, raw_rows
-from urp.db import Database
-from urp.privacy import UserHasher
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
 from urp.whatsapp.inbox import MAX_ATTEMPTS, Claimed, Inbox, InboxWorker, retry_delay
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import InboundMessage

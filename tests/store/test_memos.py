@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import FixedClock, raw_rows
-from urp.data_files import Change, DataFileError
-from urp.db import Database
-from urp.memos import Memo, MemoItem, MemoService, format_memo, read_memo
-from urp.settings import Settings
-from urp.text import MESSAGE_LIMIT
+from urp.core.data_files import Change, DataFileError
+from urp.core.db import Database
+from urp.core.settings import Settings
+from urp.core.text import MESSAGE_LIMIT
+from urp.information.memo import Memo, MemoItem, MemoService, format_memo, read_memo
 
 MEMO_FILE = """\
 date: 20/11/2026

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from tests.store.conftest import TABLES
-from urp.db import (
+from urp.core.db import (
     Database,
     alembic_config,
     current_revision,
@@ -20,8 +20,8 @@ from urp.db import (
     include_name,
     upgrade,
 )
-from urp.models import metadata
-from urp.settings import PROJECT_ROOT
+from urp.core.models import metadata
+from urp.core.settings import PROJECT_ROOT
 
 
 def test_the_database_is_at_the_latest_revision(database: Database) -> None:
@@ -47,7 +47,7 @@ def test_downgrade_and_upgrade_again(database: Database) -> None:
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path}/var/urp.db")  # the folder is created
+    database = Database(f"sqlite:///{tmp_path}/var/urp.core.db")  # the folder is created
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -9,9 +9,9 @@ import pytest
 
 from tests.store.test_cli import run
 from urp import cli
-from urp.db import Database
-from urp.reports import ReportService
-from urp.settings import PROJECT_ROOT, load_settings
+from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT, load_settings
+from urp.information.reports import ReportService
 
 EXAMPLES = PROJECT_ROOT / "settings" / "examples" / "ancona"
 NUMBER = "393339876543"

@@ -7,8 +7,8 @@ import pytest
 from tests.store.conftest import START, FixedClock, raw_rows
 from tests.store.test_cli import run
 from urp.console.access import ConsoleAccess, token_hash
-from urp.db import Database
-from urp.operators import (
+from urp.core.db import Database
+from urp.handoff.operators import (
     AccountError,
     OperatorService,
     UnknownOperatorError,
@@ -173,7 +173,7 @@ def test_no_transaction_is_open_while_scrypt_runs(
     operators: OperatorService, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A flood of logins held the bot's writes for 18 s on SQLite: never hash in one."""
-    import urp.operators
+    import urp.handoff.operators
 
     operators.add("mario.rossi", "Mario Rossi", PASSWORD, "operator")
     access = ConsoleAccess(database, operators)
@@ -181,7 +181,7 @@ def test_no_transaction_is_open_while_scrypt_runs(
     assert login is not None
     open_transactions: list[int] = []
     seen: list[int] = []
-    transaction, scrypt = database.transaction, urp.operators._scrypt
+    transaction, scrypt = database.transaction, urp.handoff.operators._scrypt
 
     def counted(*args: object, **kwargs: object) -> object:
         class Counted:
@@ -201,7 +201,7 @@ def test_no_transaction_is_open_while_scrypt_runs(
         return scrypt(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(database, "transaction", counted)
-    monkeypatch.setattr(urp.operators, "_scrypt", watched)
+    monkeypatch.setattr(urp.handoff.operators, "_scrypt", watched)
     assert access.log_in("mario.rossi", PASSWORD, "192.0.2.1") is not None
     assert access.log_in("mario.rossi", "sbagliata!!", "192.0.2.1") is None
     assert access.log_in("nessuno", PASSWORD, "192.0.2.1") is None

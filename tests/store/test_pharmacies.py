@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.store.conftest import raw_rows
-from urp.data_files import DataFileError
-from urp.db import Database
-from urp.pharmacies import PharmacyService, Shift, read_shifts
+from urp.core.data_files import DataFileError
+from urp.core.db import Database
+from urp.information.pharmacy import PharmacyService, Shift, read_shifts
 
 CALENDAR = """\
 data;farmacia;indirizzo;telefono;ruolo;zona;orario

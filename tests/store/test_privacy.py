@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from urp.privacy import HashSaltError, UserHasher
+from urp.core.hashing import HashSaltError, UserHasher
 
 
 def test_hash_is_hmac_sha256_of_channel_and_user_id() -> None:

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 
 from tests.store.conftest import FixedClock, raw_rows, url_of
 from tests.store.races import WORKERS, in_processes, in_threads
-from urp.db import Database
-from urp.reports import Report, ReportService, UnknownReportError, write_reports
+from urp.core.db import Database
+from urp.information.reports import Report, ReportService, UnknownReportError, write_reports
 
 ROME = ZoneInfo("Europe/Rome")
 NUMBER = "393331234567"

@@ -9,9 +9,9 @@ import pytest
 
 from tests.store.conftest import raw_rows
 from tests.unit.review_log import LOG, WEB, WHATSAPP, training_copy, user
-from urp.db import Database
-from urp.nlu_data import read_examples
-from urp.privacy import UserHasher
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.nlu.data import read_examples
 from urp.review.inbox import ReviewCollector
 from urp.review.store import ReviewStateError, ReviewStore
 from urp.review.training import ExampleRefusedError, TrainingData

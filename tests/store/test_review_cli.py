@@ -15,8 +15,8 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from tests.unit.review_log import LOG, WHATSAPP, training_copy
 from urp.cli import main
-from urp.db import Database
-from urp.nlu_data import read_examples
+from urp.core.db import Database
+from urp.nlu.data import read_examples
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from tests.store.conftest import FixedClock
-from urp.db import Database
-from urp.subscribers import MonthStats, SubscriberService, TopicStats
+from urp.core.db import Database
+from urp.subscription.subscribers import MonthStats, SubscriberService, TopicStats
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -9,10 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
 from tests.store.conftest import START, FixedClock, raw_rows
-from urp.db import Database
-from urp.privacy import UserHasher
-from urp.settings import Settings
-from urp.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.subscription.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
 
 NUMBER = "393331234567"
 

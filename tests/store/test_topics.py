@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.store.conftest import START, FixedClock, raw_rows
-from urp.db import Database
-from urp.subscribers import SubscribeOutcome, SubscriberService, UnknownTopicError
+from urp.core.db import Database
+from urp.subscription.subscribers import SubscribeOutcome, SubscriberService, UnknownTopicError
 
 NUMBER = "393331234567"
 

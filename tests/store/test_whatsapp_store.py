@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.store.conftest import FixedClock, raw_rows
-from urp.db import Database
-from urp.privacy import UserHasher
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import StatusUpdate
 

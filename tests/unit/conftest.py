@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions import clock, services
-from urp.db import Database, upgrade
+from urp.core.db import Database, upgrade
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -28,7 +28,7 @@ def at() -> Iterator[Callable[..., None]]:
 @pytest.fixture
 def actions_store(tmp_path, monkeypatch) -> Iterator[Database]:
     """The actions' services on a new, migrated SQLite store with a test salt."""
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
     services.database.cache_clear()
     services.user_hasher.cache_clear()

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from urp.core.settings import PROJECT_ROOT
 from urp.review.training import TrainingData
-from urp.settings import PROJECT_ROOT
 
 WHATSAPP = "393331234567"
 WEB = "c0ffee-web-chat"

@@ -22,9 +22,9 @@ from rasa.utils.endpoints import EndpointConfig
 
 from channels import action_guard, services
 from tests.unit.test_validate import ROOT
-from urp.db import Database, upgrade
-from urp.handoffs import HandoffService
-from urp.settings import current_settings, load_settings
+from urp.core.db import Database, upgrade
+from urp.core.settings import current_settings, load_settings
+from urp.handoff.queue import HandoffService
 
 NUMBER = "393331234567"
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -32,7 +32,7 @@ DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
 @pytest.fixture(autouse=True)
 def store(tmp_path, monkeypatch) -> Iterator[Database]:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     monkeypatch.setenv(action_guard.TIMEOUT_ENV, "0.5")
     services.database.cache_clear()
     database = services.database()

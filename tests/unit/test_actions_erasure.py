@@ -5,9 +5,9 @@ from __future__ import annotations
 from actions.privacy import ActionEraseMyData
 from actions.subscription import ActionSubscribe
 from tests.unit.conversation import run, tracker, user
-from urp.broadcasts import BroadcastService, Outcome
-from urp.db import Database
-from urp.privacy import UserHasher
+from urp.broadcasts.service import BroadcastService, Outcome
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
 from urp.whatsapp.store import WhatsAppStore
 
 NUMBER = "393331234567"

@@ -10,17 +10,17 @@ from actions import services
 from actions.handoff import ActionHandoff, ActionHandoffCancel, ActionHandoffPause
 from actions.session import ActionSessionStart
 from tests.unit.conversation import bot, run, tracker, user
-from urp.db import Database, upgrade
-from urp.handoffs import HandoffService
-from urp.operators import OperatorService
-from urp.settings import load_settings
+from urp.core.db import Database, upgrade
+from urp.core.settings import load_settings
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
 
 NUMBER = "393331234567"
 
 
 @pytest.fixture(autouse=True)
 def store(tmp_path, monkeypatch) -> Iterator[Database]:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     services.database.cache_clear()
     database = services.database()
     upgrade(database)

@@ -18,9 +18,9 @@ from actions.memo import ActionLatestMemo
 from actions.pharmacy import ActionPharmacyShift
 from actions.reports import ActionReportMode, ActionSubmitReport, ValidateReportForm
 from tests.unit.conversation import DOMAIN, run, tracker
-from urp.db import upgrade
+from urp.core.db import upgrade
+from urp.core.settings import load_settings
 from urp.examples import load_examples
-from urp.settings import load_settings
 
 ROME = ZoneInfo("Europe/Rome")
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _load(monkeypatch, tmp_path, settings_file: str) -> None:
     monkeypatch.setenv("URP_SETTINGS", settings_file)
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
     services.database.cache_clear()
     services.user_hasher.cache_clear()

@@ -8,7 +8,7 @@ from actions import services
 from actions.privacy import ActionEraseMyData
 from actions.subscription import ActionSubscribe
 from tests.unit.conversation import run, tracker, user
-from urp.db import Database
+from urp.core.db import Database
 
 NUMBER = "393331234567"
 

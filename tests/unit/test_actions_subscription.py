@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from actions import services
 from actions.subscription import ActionSubscribe, ActionSubscriptionStatus, ActionUnsubscribe
 from tests.unit.conversation import run, tracker
-from urp.db import Database
+from urp.core.db import Database
 
 
 @pytest.fixture(autouse=True)

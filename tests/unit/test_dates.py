@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from urp.dates import (
+from urp.core.dates import (
     DAY_PARTS,
     HOLIDAY_NAMES,
     MONTH_NAMES,
@@ -263,7 +263,7 @@ def test_every_phrase_of_the_vocabulary_resolves(now: datetime) -> None:
 
 def test_what_the_entity_ruler_marks_resolves() -> None:
     """The real pipeline's date entities, read back by the resolver."""
-    from urp.nlp.spacy_pipeline import build
+    from urp.nlu.spacy_pipeline import build
 
     nlp = build(ROOT / "data" / "nlu" / "gazetteers.yml")
     text = (

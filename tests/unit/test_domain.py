@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from urp.settings import load_settings
+from urp.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))

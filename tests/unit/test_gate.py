@@ -13,7 +13,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import gate
 from channels.rest import MAX_SENDER, InvalidRequest, parse_request
-from urp.ratelimit import RateLimit, RateLimiter
+from urp.inbound.ratelimit import RateLimit, RateLimiter
 
 NUMBER = "393331234567"  # a WhatsApp citizen's id
 HEADERS_FROM = "203.0.113.7"
@@ -196,7 +196,7 @@ def test_a_namespaced_conversation_id_fits_the_store() -> None:
     assert parse_request(json.dumps({"sender": longest, "message": "ciao"}).encode())
     with pytest.raises(InvalidRequest):
         parse_request(json.dumps({"sender": longest + "x", "message": "ciao"}).encode())
-    # urp.handoffs and urp.reports keep up to 128 characters of a conversation id.
+    # urp.handoff.queue and urp.information.reports keep up to 128 characters of a conversation id.
     assert (
         max(len(gate.conversation_id(c, longest)) for c in ("rest", "callback", "socketio")) <= 128
     )

@@ -13,10 +13,10 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from brokers.handoff import HandoffEventBroker
-from urp.data_protection import ERASURE_EVENT
-from urp.db import Database, DatabaseError, upgrade
-from urp.handoffs import HandoffService
-from urp.settings import load_settings
+from urp.core.db import Database, DatabaseError, upgrade
+from urp.core.settings import load_settings
+from urp.handoff.queue import HandoffService
+from urp.privacy import ERASURE_EVENT
 
 NUMBER = "393331234567"
 
@@ -36,7 +36,7 @@ class Collecting(EventBroker):
 
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> Database:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     monkeypatch.setenv("RASA_JWT_SECRET", "segreto-di-prova")
     database = Database.from_environment()
     upgrade(database)

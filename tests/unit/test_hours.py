@@ -4,7 +4,7 @@ from datetime import time
 
 import pytest
 
-from urp.hours import Interval, WeeklyHours
+from urp.core.hours import Interval, WeeklyHours
 
 
 def test_days_with_the_same_hours_are_grouped_in_week_order() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from urp.http_bodies import MAX_MESSAGE_BODY, body_problem, too_large
+from urp.inbound.bodies import MAX_MESSAGE_BODY, body_problem, too_large
 
 
 @pytest.mark.parametrize(

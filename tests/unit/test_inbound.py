@@ -1,10 +1,10 @@
-"""What a citizen's text becomes before Rasa: urp.inbound.clean."""
+"""What a citizen's text becomes before Rasa: urp.inbound.cleaning.clean."""
 
 from __future__ import annotations
 
 import pytest
 
-from urp.inbound import CUT_KEY, EMPTY_TEXT, MAX_TEXT, Shortcuts, clean
+from urp.inbound.cleaning import CUT_KEY, EMPTY_TEXT, MAX_TEXT, Shortcuts, clean
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t  \n", "\x00\x07\x1b", "\x85\x9f", None, 42])

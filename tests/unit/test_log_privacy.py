@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from urp import log_privacy
+from urp.core import log_privacy
 
 NUMBER = "393331234567"
 

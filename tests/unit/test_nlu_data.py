@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from urp.nlp.spacy_pipeline import load_gazetteers
-from urp.nlu_data import Example, near_duplicate, normalise, read_examples
+from urp.nlu.data import Example, near_duplicate, normalise, read_examples
+from urp.nlu.spacy_pipeline import load_gazetteers
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU_DIR = ROOT / "data" / "nlu"

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from urp.dates import resolve
-from urp.hours import WeeklyHours
-from urp.opening import OpeningAnswer, OpeningCalendar
-from urp.settings import Closure, Settings, load_settings
+from urp.core.dates import resolve
+from urp.core.hours import WeeklyHours
+from urp.core.settings import Closure, Settings, load_settings
+from urp.information.opening_hours import OpeningAnswer, OpeningCalendar
 
 ROME = ZoneInfo("Europe/Rome")
 ROOT = Path(__file__).resolve().parents[2]

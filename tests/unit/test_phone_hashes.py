@@ -1,6 +1,6 @@
 """No unsalted hash of a phone number anywhere: a SHA-256 of a number is the number, for
 whoever tries the few billion mobile numbers there are. Every key derived from a number
-is an HMAC with the deployment's secret salt (:class:`urp.privacy.UserHasher`)."""
+is an HMAC with the deployment's secret salt (:class:`urp.core.hashing.UserHasher`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from urp.privacy import UserHasher
-from urp.ratelimit import sender_key
+from urp.core.hashing import UserHasher
+from urp.inbound.ratelimit import sender_key
 
 NUMBER = "393331234567"
 ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s")

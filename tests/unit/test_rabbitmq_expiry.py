@@ -19,7 +19,7 @@ from rasa.shared.exceptions import ConnectionException
 from rasa.utils.endpoints import EndpointConfig
 
 from brokers.handoff import ExpiringPikaEventBroker
-from urp.data_protection import publish_erasures
+from urp.privacy import publish_erasures
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 EVENT = {"event": "user", "sender_id": "393331234567", "text": "ciao", "timestamp": 1.0}
@@ -128,7 +128,7 @@ def test_the_production_profile_forwards_through_the_expiring_broker(
     import yaml
 
     from brokers.handoff import HandoffEventBroker
-    from urp.settings import PROJECT_ROOT
+    from urp.core.settings import PROJECT_ROOT
 
     for name, value in {
         "RABBITMQ_HOST": "127.0.0.1",
@@ -193,9 +193,9 @@ def test_the_command_tells_the_consumers(
     queue_name: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     from urp.cli import main
-    from urp.db import Database, upgrade
+    from urp.core.db import Database, upgrade
 
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
     monkeypatch.setenv("URP_HASH_SALT", "sale-di-prova-abbastanza-lungo")
     for name, value in rabbitmq_environment(queue_name).items():
         monkeypatch.setenv(name, value)

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from tests.e2e.servers import free_port
-from urp.rasa_api import RasaConversations
+from urp.handoff.rasa_api import RasaConversations
 
 TOKEN = "token-del-gestore-da-non-vedere"
 JWT_SECRET = "segreto-jwt-di-prova-lungo-32-byte-almeno"

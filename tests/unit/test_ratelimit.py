@@ -1,4 +1,4 @@
-"""Per-sender rate limit (urp.ratelimit) and every channel's door to Rasa (channels.gate)."""
+"""Per-sender rate limit (urp.inbound.ratelimit) and every channel's door to Rasa (channels.gate)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import gate
-from urp.inbound import EMPTY_TEXT
-from urp.ratelimit import (
+from urp.core.settings import SettingsError, parse_settings
+from urp.inbound.cleaning import EMPTY_TEXT
+from urp.inbound.ratelimit import (
     RateLimit,
     RateLimiter,
     Verdict,
@@ -21,7 +22,6 @@ from urp.ratelimit import (
     sender_key,
     trusted_proxies,
 )
-from urp.settings import SettingsError, parse_settings
 
 LIMIT = RateLimit(burst=3, per_minute=6)  # a token every 10 seconds
 

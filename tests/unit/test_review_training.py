@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.review_log import training_copy
-from urp.nlu_data import read_examples
+from urp.core.settings import PROJECT_ROOT
+from urp.nlu.data import read_examples
 from urp.review.training import ExampleRefusedError, TrainingData
-from urp.settings import PROJECT_ROOT
 
 
 @pytest.fixture

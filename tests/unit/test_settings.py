@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from urp.settings import SettingsError, current_settings, load_settings, parse_settings
+from urp.core.settings import SettingsError, current_settings, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCONA = ROOT / "settings" / "ancona.yml"

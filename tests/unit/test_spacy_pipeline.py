@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from urp.nlp.spacy_pipeline import build, build_to_disk
+from urp.nlu.spacy_pipeline import build, build_to_disk
 
 ROOT = Path(__file__).resolve().parents[2]
 GAZETTEERS = ROOT / "data" / "nlu" / "gazetteers.yml"

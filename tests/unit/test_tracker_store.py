@@ -323,7 +323,7 @@ def test_a_new_session_started_elsewhere_is_read_in_full(tmp_path: Path) -> None
 def test_an_erased_conversation_is_not_brought_back(tmp_path: Path) -> None:
     store = IncrementalSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
     started(store)
-    with store.engine.begin() as connection:  # as the purge does (urp/data_protection.py)
+    with store.engine.begin() as connection:  # as the purge does (urp/privacy.py)
         connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'cittadino'"))
     assert asyncio.run(store.retrieve("cittadino")) is None
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from channels import action_guard
-from urp.ratelimit import NOTICE_RESPONSE
+from urp.inbound.ratelimit import NOTICE_RESPONSE
 from urp.tools.validate import OUTSIDE_DIALOGUE, form_questions, problems
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from channels.whatsapp import WhatsAppInput
 from tests.simulators.graph_api import APP_SECRET, GraphApiSimulator, delivery, status_delivery
 from tests.simulators.twilio_api import AUTH_TOKEN, TwilioApiSimulator
 from tests.store.conftest import raw_rows
-from urp.db import Database, upgrade
+from urp.core.db import Database, upgrade
 from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.twilio import sign as twilio_sign
 from urp.whatsapp.webhook import SIGNATURE_HEADER, sign
@@ -118,7 +118,7 @@ def free_port() -> int:
 def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated SQLite store for the channels, with a short lease (a test's "restart"
     does not wait a minute for a dead process's lease)."""
-    url = f"sqlite:///{tmp_path / 'urp.db'}"
+    url = f"sqlite:///{tmp_path / 'urp.core.db'}"
     database = Database(url)
     upgrade(database)
     database.dispose()

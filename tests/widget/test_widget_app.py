@@ -11,7 +11,7 @@ import requests
 
 from tests.console.harness import served
 from urp.cli import build_parser
-from urp.settings import PROJECT_ROOT, Settings, load_settings
+from urp.core.settings import PROJECT_ROOT, Settings, load_settings
 from urp.widget.app import create_app, websocket_origins
 from urp.widget.server import WidgetConfigError, listen_port, rasa_url
 

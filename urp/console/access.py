@@ -29,14 +29,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from urp.db import Database
-from urp.errors import OperatorError
-from urp.models import AuditEvent, UTCDateTime
-from urp.models import ConsoleSession as SessionRow
-from urp.models import LoginThrottle as ThrottleRow
-from urp.models import Operator as OperatorRow
-from urp.operators import Operator, OperatorService, normalize_username
-from urp.subscribers import Clock, utc_now
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database
+from urp.core.errors import OperatorError
+from urp.core.models import AuditEvent, UTCDateTime
+from urp.core.models import ConsoleSession as SessionRow
+from urp.core.models import LoginThrottle as ThrottleRow
+from urp.core.models import Operator as OperatorRow
+from urp.handoff.operators import Operator, OperatorService, normalize_username
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 permission to publish to the subscribers and reset passwords.
 
 The same calls as ``urp operators permit`` and ``urp operators password``
-(:class:`urp.operators.OperatorService`), audited with the admin's username. A new
+(:class:`urp.handoff.operators.OperatorService`), audited with the admin's username. A new
 password ends the account's sessions (the operator's own change keeps the session it was
 made from), on every replica at once since sessions live in the database.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from urp.console.views import sentence
-from urp.operators import AccountError, UnknownOperatorError
+from urp.handoff.operators import AccountError, UnknownOperatorError
 
 if TYPE_CHECKING:
     from urp.console.access import ConsoleSession

@@ -1,4 +1,4 @@
-"""The operators' console: an aiohttp web app over :class:`urp.handoff_chat.HandoffChat`.
+"""The operators' console: an aiohttp web app over :class:`urp.handoff.chat.HandoffChat`.
 
 Every page works without JavaScript (forms, POST then redirect then GET); the script only
 adds live updates and quick replies that fill the reply box. Live updates are Server-Sent
@@ -30,25 +30,25 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from urp import webserver
-from urp.broadcast_worker import BroadcastWorker
-from urp.broadcasts import BroadcastService
+from urp.broadcasts.service import BroadcastService
+from urp.broadcasts.worker import BroadcastWorker
 from urp.console.access import ConsoleAccess, ConsoleSession, LoginThrottledError
 from urp.console.accounts import AccountPages
 from urp.console.broadcasting import BroadcastPages, BroadcastWatcher
 from urp.console.training import TrainingPages
 from urp.console.views import Presenter, sentence, sse_event
-from urp.errors import OperatorError
-from urp.handoff_chat import DeliveryError, HandoffChat
-from urp.handoffs import Handoff, UnknownHandoffError
-from urp.memos import MemoService
-from urp.models import ASSIGNED
-from urp.operators import Operator, OperatorService
-from urp.quick_replies import QuickReplyService
+from urp.core import webserver
+from urp.core.clock import utc_now
+from urp.core.errors import OperatorError
+from urp.core.models import ASSIGNED
+from urp.core.settings import Settings
+from urp.handoff.chat import DeliveryError, HandoffChat
+from urp.handoff.operators import Operator, OperatorService
+from urp.handoff.queue import Handoff, UnknownHandoffError
+from urp.handoff.quick_replies import QuickReplyService
+from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
-from urp.settings import Settings
-from urp.subscribers import utc_now
 
 logger = logging.getLogger(__name__)
 

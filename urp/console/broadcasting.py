@@ -1,8 +1,8 @@
 """The console's broadcast pages: compose and publish the memo, emergencies, follow sending.
 
 Publishing goes through the same calls as ``urp memo publish`` and ``urp broadcasts
-emergency`` (:func:`urp.broadcasts.publish_memo`, :class:`urp.broadcasts.BroadcastService`);
-the preview is :func:`urp.memos.format_memo` itself, so what the page shows is what
+emergency`` (:func:`urp.broadcasts.service.publish_memo`, :class:`urp.broadcasts.service.BroadcastService`);
+the preview is :func:`urp.information.memo.format_memo` itself, so what the page shows is what
 WhatsApp gets. No page shows a phone number: the engine's reports have none.
 
 Every operator sees the broadcasts and who published each; composing, publishing,
@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from urp.broadcast_worker import BroadcastWorker
-from urp.broadcasts import (
+from urp.broadcasts.service import (
     STATUS_LABELS,
     BroadcastError,
     BroadcastReport,
@@ -31,9 +30,10 @@ from urp.broadcasts import (
     memo_topics,
     publish_memo,
 )
+from urp.broadcasts.worker import BroadcastWorker
 from urp.console.views import sentence, sse_event
-from urp.memos import MemoService, format_memo, memo_from_form
-from urp.subscribers import utc_now
+from urp.core.clock import utc_now
+from urp.information.memo import MemoService, format_memo, memo_from_form
 
 if TYPE_CHECKING:
     from urp.console.access import ConsoleSession

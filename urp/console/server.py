@@ -18,23 +18,23 @@ from functools import partial
 
 from aiohttp import web
 
-from urp import log_privacy, webserver
-from urp.broadcast_worker import BroadcastWorker
-from urp.broadcasts import BroadcastService
+from urp.broadcasts.service import BroadcastService
+from urp.broadcasts.worker import BroadcastWorker
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
 from urp.console.app import create_app
-from urp.data_protection import DataProtection, TrackerEvents, purge_all
-from urp.db import Database, require_current_schema
-from urp.errors import OperatorError
-from urp.handoff_chat import HandoffChat
-from urp.handoffs import HandoffService
-from urp.memos import MemoService
-from urp.operators import OperatorService
-from urp.privacy import UserHasher
-from urp.quick_replies import QuickReplyService
-from urp.rasa_api import RasaConversations
+from urp.core import log_privacy, webserver
+from urp.core.db import Database, require_current_schema
+from urp.core.errors import OperatorError
+from urp.core.hashing import UserHasher
+from urp.core.settings import load_settings
+from urp.handoff.chat import HandoffChat
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
+from urp.handoff.quick_replies import QuickReplyService
+from urp.handoff.rasa_api import RasaConversations
+from urp.information.memo import MemoService
+from urp.privacy import DataProtection, TrackerEvents, purge_all
 from urp.review.store import ReviewStore
-from urp.settings import load_settings
 from urp.whatsapp.store import WhatsAppStore
 
 DEFAULT_HOST = "127.0.0.1"
@@ -93,7 +93,7 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
 
 
 def privacy_purge(database: Database, retention: timedelta) -> Callable[[], object]:
-    """Retention and requested erasures, every minute (see urp.data_protection)."""
+    """Retention and requested erasures, every minute (see urp.privacy)."""
     protection = DataProtection(database, UserHasher.from_environment())
     tracker = TrackerEvents.from_environment()
     return partial(purge_all, protection, tracker, retention)

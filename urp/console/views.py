@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
-from urp.handoffs import Handoff, Message, QueuedHandoff
-from urp.models import ASSIGNED, PENDING
+from urp.core.models import ASSIGNED, PENDING
+from urp.handoff.queue import Handoff, Message, QueuedHandoff
 
 CHANNEL_LABELS = {
     "whatsapp": "WhatsApp",

@@ -1,11 +1,11 @@
-"""Alembic environment: migrate the connection handed over by :func:`urp.db.upgrade`."""
+"""Alembic environment: migrate the connection handed over by :func:`urp.core.db.upgrade`."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from urp.db import include_name
-from urp.models import metadata
+from urp.core.db import include_name
+from urp.core.models import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

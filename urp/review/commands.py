@@ -23,8 +23,8 @@ TRACKER_STORE_VARIABLE = "URP_TRACKER_STORE_URL"
 
 def _store() -> ReviewStore:
     # Imported here: the CLI starts fast.
-    from urp.db import Database, require_current_schema
-    from urp.privacy import UserHasher
+    from urp.core.db import Database, require_current_schema
+    from urp.core.hashing import UserHasher
     from urp.review.store import ReviewStore
 
     database = Database.from_environment()
@@ -33,7 +33,7 @@ def _store() -> ReviewStore:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from urp.data_protection import tracker_store_url
+    from urp.privacy import tracker_store_url
     from urp.review.inbox import ReviewCollector
     from urp.review.tracker import tracker_events
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from urp.nlu_data import normalise
+from urp.nlu.data import normalise
 from urp.review.masking import mask
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -36,7 +36,7 @@ GROUP_SIMILARITY = 0.75
 # the handoff was what they wanted, not a sign the bot misunderstood.
 DELIBERATE_HANDOFF_INTENTS = frozenset({"request_operator", "book_appointment", "abuse", "affirm"})
 HANDOFF_ACTION = "action_handoff"
-# Metadata of an operator's message in the tracker (urp.handoff_chat.OPERATOR_MESSAGE_KEY).
+# Metadata of an operator's message in the tracker (urp.handoff.chat.OPERATOR_MESSAGE_KEY).
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
 EXTERNAL_KEY = "is_external"
 # The event types the collector reads (the others never add anything).

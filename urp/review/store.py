@@ -1,7 +1,7 @@
 """The review inbox in the store: sightings recorded, trainers' decisions taken.
 
-Each distinct masked message is one :class:`urp.models.ReviewItem`; each time a citizen
-sent it is one :class:`urp.models.ReviewSighting`, keyed by a salted hash of the
+Each distinct masked message is one :class:`urp.core.models.ReviewItem`; each time a citizen
+sent it is one :class:`urp.core.models.ReviewSighting`, keyed by a salted hash of the
 conversation and the time, so the live broker and ``urp review collect`` over the same
 tracker store count a message once, however often they see it. Decisions are recorded
 in the audit trail with the trainer's username, never with the message.
@@ -17,10 +17,11 @@ from datetime import datetime
 
 from sqlalchemy import case, func, literal, select, update
 
-from urp.db import Database
-from urp.errors import OperatorError
-from urp.models import AuditEvent, ReviewItem, ReviewSighting, UTCDateTime
-from urp.privacy import UserHasher
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database
+from urp.core.errors import OperatorError
+from urp.core.hashing import UserHasher
+from urp.core.models import AuditEvent, ReviewItem, ReviewSighting, UTCDateTime
 from urp.review.inbox import (
     InboxItem,
     Sighting,
@@ -28,7 +29,6 @@ from urp.review.inbox import (
     reasons_to_bits,
 )
 from urp.review.training import Added, TrainingData
-from urp.subscribers import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 

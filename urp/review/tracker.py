@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from urp.db import hide_values
-from urp.errors import OperatorError
+from urp.core.db import hide_values
+from urp.core.errors import OperatorError
 from urp.review.inbox import REVIEW_EVENT_TYPES
 
 BATCH = 1000

@@ -12,7 +12,7 @@ indentation; comments and order stay as they are. Refused, with the reason in It
 - a message of the held-out test set, which must never be trained on;
 - an annotated entity value that the gazetteers do not know.
 
-The checks are those of the data tests (:func:`urp.nlu_data.near_duplicate`), so what
+The checks are those of the data tests (:func:`urp.nlu.data.near_duplicate`), so what
 is accepted here keeps ``make test`` green.
 """
 
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import yaml
 
-from urp.errors import OperatorError
-from urp.nlu_data import Example, near_duplicate, normalise, read_examples
-from urp.settings import PROJECT_ROOT
+from urp.core.errors import OperatorError
+from urp.core.settings import PROJECT_ROOT
+from urp.nlu.data import Example, near_duplicate, normalise, read_examples
 
 DATE_ENTITY = "date"  # filled by the date patterns of the spaCy pipeline, not a gazetteer
 GAZETTEERS = "gazetteers.yml"
@@ -130,7 +130,7 @@ class TrainingData:
         return problems
 
     def _unknown_entities(self, example: Example) -> list[str]:
-        from urp.nlp.spacy_pipeline import load_gazetteers
+        from urp.nlu.spacy_pipeline import load_gazetteers
 
         gazetteers = {
             entity: {normalise(v) for v in values}

@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from urp.nlu_data import read_examples
-from urp.settings import PROJECT_ROOT
+from urp.core.settings import PROJECT_ROOT
+from urp.nlu.data import read_examples
 from urp.tools.nlu_gate import BASELINE, committed_baseline, compare
 from urp.tools.nlu_gate import render as render_changes
 

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from urp.settings import PROJECT_ROOT
+from urp.core.settings import PROJECT_ROOT
 
 BASELINE = PROJECT_ROOT / "docs" / "nlu-baseline.json"
 MAX_DROP = 0.02

@@ -2,7 +2,7 @@
 
 Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
 
-- text, cut under 4,096 characters between paragraphs (:func:`urp.text.split_message`),
+- text, cut under 4,096 characters between paragraphs (:func:`urp.core.text.split_message`),
   with WhatsApp's own formatting (``*bold*``) as the bot writes it;
 - buttons: at most 3 reply buttons with titles of at most 20 characters; more options,
   or longer titles, become a list (at most 10 rows of 24 characters); beyond that, a
@@ -11,10 +11,10 @@ Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
 - images and documents by link; read receipts; approved templates for the citizens
   outside the 24-hour window.
 
-The client retries as :func:`urp.sending.post_with_retries` does: 429, 5xx and timeouts,
+The client retries as :func:`urp.whatsapp.sending.post_with_retries` does: 429, 5xx and timeouts,
 never other 4xx. A 5xx may come after Meta took the message, so the broadcasts
 (``retry_uncertain=False``) never repeat it within a send: they wait for Meta's statuses
-(:mod:`urp.broadcasts`). Replies to a citizen do repeat it: a reply lost leaves the
+(:mod:`urp.broadcasts.service`). Replies to a citizen do repeat it: a reply lost leaves the
 citizen waiting, a reply duplicated is only a nuisance.
 """
 
@@ -29,8 +29,8 @@ from typing import Any
 
 import aiohttp
 
-from urp.sending import ATTEMPTS, BACKOFF, SendError, post_with_retries
-from urp.text import split_message
+from urp.core.text import split_message
+from urp.whatsapp.sending import ATTEMPTS, BACKOFF, SendError, post_with_retries
 
 logger = logging.getLogger(__name__)
 

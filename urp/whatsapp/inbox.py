@@ -40,10 +40,10 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from urp.db import Database
-from urp.models import InboundDelivery
-from urp.privacy import UserHasher
-from urp.subscribers import Clock, utc_now
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.models import InboundDelivery
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import InboundMessage
 

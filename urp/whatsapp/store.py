@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from urp.db import Database
-from urp.models import WHATSAPP_STATUSES, WhatsAppContact, WhatsAppInbound, WhatsAppOutbound
-from urp.privacy import UserHasher
-from urp.subscribers import Clock, utc_now
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database
+from urp.core.hashing import UserHasher
+from urp.core.models import WHATSAPP_STATUSES, WhatsAppContact, WhatsAppInbound, WhatsAppOutbound
 from urp.whatsapp.webhook import StatusUpdate
 
 CHANNEL = "whatsapp"

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from urp.sending import ATTEMPTS, BACKOFF, post_with_retries
+from urp.whatsapp.sending import ATTEMPTS, BACKOFF, post_with_retries
 from urp.whatsapp.webhook import (
     REPORT_INTENT,
     UNSUPPORTED_INTENT,

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from urp import webserver
-from urp.settings import Settings
+from urp.core import webserver
+from urp.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

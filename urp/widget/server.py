@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from urp import webserver
-from urp.errors import OperatorError
-from urp.settings import load_settings
+from urp.core import webserver
+from urp.core.errors import OperatorError
+from urp.core.settings import load_settings
 from urp.widget.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"

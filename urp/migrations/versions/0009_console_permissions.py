@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from urp.models import NAMING_CONVENTION
+from urp.core.models import NAMING_CONVENTION
 
 revision = "0009"
 down_revision = "0008"

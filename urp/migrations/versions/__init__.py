@@ -1,1 +1,1 @@
-"""One module per schema revision, written by hand to match ``urp.models``."""
+"""One module per schema revision, written by hand to match ``urp.core.models``."""

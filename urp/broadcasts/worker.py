@@ -1,0 +1,276 @@
+"""The broadcast worker: sends the claimed rows through the Graph API at the job's rate.
+
+Runs from ``urp broadcasts run`` or inside another process (``await worker.run()``).
+One task claims small batches (:meth:`urp.broadcasts.service.BroadcastService.claim`), many
+tasks send (enough requests in flight that Meta's latency, not the worker, sets the pace),
+a token bucket keeps the rate, and the results are written in batches a few times a
+second: a database transaction per message would cap the rate well below Meta's tiers.
+Any number of workers may run at once, and any may be killed: see :mod:`urp.broadcasts.service`
+for why no recipient gets a message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from urp.broadcasts.service import MAX_ATTEMPTS, BroadcastService, Claimed, Outcome
+from urp.core.clock import Clock, utc_now
+from urp.core.db import Database, DatabaseError
+from urp.core.hashing import UserHasher
+from urp.core.settings import MessageTemplate, Settings
+from urp.whatsapp.graph import (
+    GraphApiError,
+    GraphClient,
+    GraphSettings,
+    template_message,
+    text_messages,
+)
+from urp.whatsapp.store import WhatsAppStore
+
+logger = logging.getLogger(__name__)
+
+MEMO_TEMPLATE = "memo"
+# Requests in flight: aiohttp's limit of connections per session. At Meta's ~0.3 s per
+# request that is over 300 messages/s, beyond the Cloud API's default 80 per second.
+CONCURRENCY = 100
+FLUSH_EVERY = 0.2  # seconds between writes of the results
+POLL_EVERY = 1.0  # seconds between looks for new broadcasts when there is nothing to send
+# A worker stops sending a row this long before its lease runs out: past the lease the row
+# may be handed to another worker, so a late request could be a second message.
+LEASE_MARGIN = timedelta(seconds=30)
+NO_TEMPLATE = (
+    "fuori dalla finestra di 24 ore e nessun modello approvato "
+    f"(whatsapp.templates.{MEMO_TEMPLATE} nelle impostazioni)"
+)
+
+
+class TokenBucket:
+    """At most ``rate`` takes per second on average, in bursts of at most ``burst``."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.set_rate(rate)
+        self._tokens = 1.0
+        self._updated = clock()
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+        # A tenth of a second's worth: smooth for Meta, and it absorbs the event loop's
+        # late wake-ups so that the average rate is the configured one.
+        self._burst = max(1.0, rate / 10)
+
+    async def take(self) -> None:
+        # One waiter at a time sleeps for the next token: no herd of tasks waking up.
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._tokens = min(self._burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class BroadcastWorker:
+    """Sends the running broadcasts; :meth:`close` releases the Graph API connections."""
+
+    @classmethod
+    def from_environment(cls, database: Database, settings: Settings) -> BroadcastWorker | None:
+        """A worker with the Cloud API credentials of the environment; None without them."""
+        graph = GraphSettings.from_environment()
+        if graph is None:
+            return None
+        store = WhatsAppStore(database, UserHasher.from_environment())
+        return cls(
+            BroadcastService(database, store),
+            GraphClient(graph),
+            store,
+            settings.whatsapp_templates,
+        )
+
+    def __init__(
+        self,
+        service: BroadcastService,
+        client: GraphClient,
+        store: WhatsAppStore,
+        templates: Mapping[str, MessageTemplate],
+        *,
+        concurrency: int = CONCURRENCY,
+        poll_every: float = POLL_EVERY,
+        lease_margin: timedelta = LEASE_MARGIN,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._service = service
+        self._client = client
+        self._store = store
+        self._template = templates.get(MEMO_TEMPLATE)
+        self._concurrency = concurrency
+        self._poll_every = poll_every
+        self._lease_margin = lease_margin
+        self._clock = clock
+        self._bucket = TokenBucket(1.0)
+        self._outcomes: list[Outcome] = []
+        self._wamids: list[tuple[str, str, str]] = []  # (wamid, number, kind) to record
+        self._cancelled: set[int] = set()
+        self._in_flight: dict[int, int] = {}  # broadcast id -> rows claimed, not finished
+
+    async def run(self, *, until_idle: bool = True, stop: asyncio.Event | None = None) -> None:
+        """Send until no running broadcast has work left (``until_idle``) or ``stop`` is set.
+
+        On ``stop``, the rows already claimed (a fraction of a second's worth) are sent
+        before returning.
+        """
+        stop = stop or asyncio.Event()
+        queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        senders = [asyncio.create_task(self._sender(queue)) for _ in range(self._concurrency)]
+        flusher = asyncio.create_task(self._flusher(stop))
+        try:
+            await self._feed(queue, stop, until_idle)
+            await queue.join()
+        finally:
+            stop.set()
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            await flusher
+            await self._flush()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _feed(
+        self, queue: asyncio.Queue[Claimed], stop: asyncio.Event, until_idle: bool
+    ) -> None:
+        while not stop.is_set():
+            # A quarter of a second's worth, and at most two batches claimed ahead: an
+            # emergency, an unsubscribe or a cancel takes effect within half a second.
+            batch = max(10, min(200, int(self._bucket.rate / 4)))
+            if sum(self._in_flight.values()) > batch:
+                await _wait(stop, batch / 2 / self._bucket.rate)
+                continue
+            claimed = await asyncio.to_thread(self._service.claim, batch)
+            if claimed:
+                self._bucket.set_rate(claimed[0].rate)
+                self._in_flight[claimed[0].broadcast_id] = self._in_flight.get(
+                    claimed[0].broadcast_id, 0
+                ) + len(claimed)
+                for row in claimed:
+                    queue.put_nowait(row)
+                continue
+            idle = until_idle and queue.empty() and not any(self._in_flight.values())
+            # Written first, so that settle sees them; not written: busy, try again.
+            if (
+                idle
+                and await self._try_flush()
+                and not await asyncio.to_thread(self._service.settle)
+            ):
+                return
+            await _wait(stop, self._poll_every)
+
+    async def _sender(self, queue: asyncio.Queue[Claimed]) -> None:
+        while True:
+            row = await queue.get()
+            try:
+                outcome = await self._send(row)
+                # Only now: the flusher swaps the list while a request is awaited.
+                self._outcomes.append(outcome)
+            except Exception:
+                # Unknown fate: the row stays sending, its lease expires, it is reconciled.
+                logger.exception("Invio %s: errore inatteso su una riga", row.broadcast_id)
+            finally:
+                self._in_flight[row.broadcast_id] -= 1
+                queue.task_done()
+
+    async def _send(self, row: Claimed) -> Outcome:
+        if row.via_template and self._template is None:
+            return Outcome(row.row_id, "failed", row.parts_sent, error_reason=NO_TEMPLATE)
+        first_wamid = None
+        for part in range(row.parts_sent, len(row.messages)):
+            if row.broadcast_id in self._cancelled and part == row.parts_sent:
+                return Outcome(row.row_id, "pending", part)  # cancelled: back in the queue
+            await self._bucket.take()
+            # After the wait for the rate, which may be long: then only the request itself
+            # (its timeout and retries of 429s) may outlast the lease, and the grace period
+            # covers that much.
+            if self._clock() >= row.lease_until - self._lease_margin:
+                # The lease is running out: given back, unsent, to the reconciliation.
+                return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
+            message = self._message(row, part)
+            try:
+                wamid = await self._client.send(message, retry_uncertain=False)
+            except GraphApiError as error:
+                if error.uncertain:
+                    # A 5xx or no answer: Meta may have it, so never sent again blindly.
+                    # Its statuses settle the row; without any, the reconciliation
+                    # sends it again once the grace period has passed.
+                    return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
+                if error.retryable and row.attempts < MAX_ATTEMPTS:
+                    return Outcome(row.row_id, "pending", part, first_wamid)
+                return Outcome(
+                    row.row_id, "failed", part, first_wamid, error.code, error.title or str(error)
+                )
+            self._wamids.append((wamid, row.user_id, message["type"]))
+            first_wamid = first_wamid or (wamid if part == 0 else None)
+        return Outcome(row.row_id, "sent", len(row.messages), first_wamid)
+
+    def _message(self, row: Claimed, part: int) -> dict[str, Any]:
+        text = row.messages[part]
+        if row.via_template:
+            assert self._template is not None
+            template = self._template
+            message = template_message(row.user_id, template.name, template.language, text)
+        else:
+            # Each part is below the limit already: this only shapes it.
+            message = text_messages(row.user_id, text)[0]
+        message["biz_opaque_callback_data"] = f"{row.send_key}:{part}"
+        return message
+
+    async def _flusher(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _wait(stop, FLUSH_EVERY)
+            if await self._try_flush():
+                with contextlib.suppress(DatabaseError):  # known next time
+                    self._cancelled = await asyncio.to_thread(
+                        self._service.cancelled_among,
+                        [job for job, rows in self._in_flight.items() if rows],
+                    )
+
+    async def _try_flush(self) -> bool:
+        """:meth:`_flush`; False if the database refused, the results kept for next time."""
+        try:
+            await self._flush()
+        except DatabaseError:
+            # Only that it failed: a database error's text may quote the values written.
+            logger.warning("Invio: risultati non ancora registrati, nuovo tentativo tra poco")
+            return False
+        return True
+
+    async def _flush(self) -> None:
+        """Write the results gathered so far; on an error they are kept for the next try
+        (both writes are idempotent), never dropped."""
+        outcomes, self._outcomes = self._outcomes, []
+        wamids, self._wamids = self._wamids, []
+        try:
+            if wamids:
+                # First, so that Meta's statuses find the delivery records.
+                await asyncio.to_thread(self._store.sent_many, wamids)
+            if outcomes:
+                await asyncio.to_thread(self._service.record, outcomes)
+        except BaseException:
+            self._outcomes[:0] = outcomes
+            self._wamids[:0] = wamids
+            raise
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

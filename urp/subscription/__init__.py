@@ -1,0 +1,1 @@
+"""The memo's subscriber register and its files (export and import)."""
