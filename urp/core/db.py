@@ -31,7 +31,7 @@ from urp.core.errors import OperatorError
 from urp.core.settings import PROJECT_ROOT, settings_path
 
 DEFAULT_DB_DIR = PROJECT_ROOT / "var"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 # Seconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 # A database server's pooled connection left unused this long is pinged before it is lent.

@@ -21,7 +21,7 @@ import yaml
 from urp.core.hours import WeeklyHours
 from urp.core.text import fold
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
 REPORTING_MODES = ("redirect", "collect")
 DEFAULT_RETENTION_DAYS = 180
