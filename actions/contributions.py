@@ -1,4 +1,8 @@
-"""Grants and calls: "quando esce il bando per i libri di testo?"."""
+"""Grants and contributions (bandi e contributi): "quando esce il bando per i libri di testo?".
+
+``calls_outcome`` and the ``last_service`` value ``calls`` are the domain's public names,
+loaded by the rules and the stories; the feature is called contributions everywhere else.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,12 @@ from urp.information.contributions import Contribution, stems
 from urp.information.replies import contribution_lines
 
 NONE_OPEN = "nessuno al momento"
-# The subscription topic that tells citizens when a call opens (settings: topics).
+# The subscription topic that tells citizens when a contribution opens (settings: topics).
 NOTIFY_TOPIC = "bandi"
 
 
 class ActionContributions(InformationAction):
-    service_key = "calls"
+    service_key = "calls"  # a value of the domain's ``last_service`` slot
     outcome_slot = "calls_outcome"
 
     def name(self) -> str:
@@ -59,8 +63,9 @@ class ActionContributions(InformationAction):
         return "none_matching", {"info_topic": named, "info_details": open_now}
 
 
-def _named_by(calls: tuple[Contribution, ...]) -> str:
-    """How to name the topic of a question without a grant_topic: by the call it matched."""
-    if not calls:
+def _named_by(contributions: tuple[Contribution, ...]) -> str:
+    """How to name the topic of a question without a grant_topic: by what it matched."""
+    if not contributions:
         return ""
-    return calls[0].keywords[0] if calls[0].keywords else calls[0].title
+    first = contributions[0]
+    return first.keywords[0] if first.keywords else first.title

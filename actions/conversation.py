@@ -7,12 +7,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from urp.handoff import queue as handoffs
+from urp.handoff import transcript
 
 
 def session_events(tracker: Tracker) -> list[dict[str, Any]]:
     """Events since the current session started."""
-    return list(handoffs.session_events(tracker.events))
+    return list(transcript.session_events(tracker.events))
 
 
 def _user_intents(tracker: Tracker) -> Iterator[str | None]:

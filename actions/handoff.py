@@ -22,7 +22,7 @@ from actions.information import STORE_ERRORS
 from actions.opening_hours import service_hours_slots
 from actions.services import handoff_service
 from urp.core.settings import current_settings
-from urp.handoff.queue import TranscriptLine, transcript_from_events
+from urp.handoff.transcript import TranscriptLine, transcript_from_events
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """Opening hours: "siete aperti adesso?", "orari anagrafe giovedì pomeriggio".
 
 The answer comes from the weekly hours in the settings, Italian public holidays, the
-patron saint's day and the extra closures (urp.information.opening_hours); ``hours_outcome`` picks the reply.
+patron saint's day and the extra closures (urp.information.opening_hours);
+``hours_outcome`` (a public name of the domain, like the ``last_service`` value
+``hours``) picks the reply.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _contact(settings: Settings, office: Office | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def hours_slots(
+def opening_hours_slots(
     answer: OpeningAnswer, settings: Settings, office: Office | None, today: Any
 ) -> dict[str, str]:
     """The values the replies quote for one answer."""
@@ -93,7 +95,7 @@ class ActionOpeningHours(Action):
         )
         span = span or resolve("adesso", now)
         answer = calendar.answer(span, now)
-        return _slots(answer.kind, hours_slots(answer, settings, office, now.date()), asked)
+        return _slots(answer.kind, opening_hours_slots(answer, settings, office, now.date()), asked)
 
 
 def _means_urp(names: list[str]) -> bool:

@@ -1,7 +1,7 @@
 """«Cancella i miei dati»: the right to erasure, once the citizen has confirmed.
 
 Rules in data/rules/privacy.yml ask first (``utter_ask_erase_confirm``); this action
-erases what the store holds (:class:`urp.privacy.DataProtection`) and records the
+erases what the store holds (:class:`urp.privacy.PrivacyService`) and records the
 outcome; the conversation itself leaves Rasa's tracker store minutes later, when the
 privacy job finds this action there (see the module).
 """
@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.information import STORE_ERRORS
 from actions.services import database, user_hasher
 from actions.subscription import SubscriptionAction
-from urp.privacy import ERASE_ACTION, DataProtection
+from urp.privacy import ERASE_ACTION, PrivacyService
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ActionEraseMyData(Action):
     ) -> list[EventType]:
         channel, user_id = SubscriptionAction.citizen(tracker)
         try:
-            DataProtection(database(), user_hasher()).erase(channel, user_id)
+            PrivacyService(database(), user_hasher()).erase(channel, user_id)
         except STORE_ERRORS:
             logger.exception("Cancellazione dei dati non riuscita")
             return [SlotSet("erase_outcome", "unavailable")]

@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     simulator.start()
     graph_url = ours.recv()
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
         upgrade(database)
         start = time.perf_counter()
         _load(database, args.size)

@@ -46,7 +46,7 @@ def _print(label: str, times: list[float]) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
         upgrade(database)
         service = HandoffService(database, load_settings())
         chat = HandoffChat(service, NoRasa())

@@ -47,7 +47,7 @@ def main() -> None:
         "collector, unsure message (masked)", _timed(EVENTS, lambda n: collector.feed(unsure[n]))
     )
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
         upgrade(database)
         store = ReviewStore(database, UserHasher(b"bench-salt-0123456789"))
         sightings = [collector.feed(event)[0] for event in unsure]

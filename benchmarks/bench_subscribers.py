@@ -114,7 +114,7 @@ def _load_postgresql(database: Database, size: int) -> None:
 @contextmanager
 def _sqlite() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="urp-bench-") as folder:
-        database = Database(f"sqlite:///{folder}/urp.core.db")
+        database = Database(f"sqlite:///{folder}/urp.db")
         try:
             yield database
         finally:

@@ -36,7 +36,7 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     print(f"  signature + parsing: {DELIVERIES / elapsed:,.0f} deliveries/s")
     with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{Path(folder) / 'urp.core.db'}")
+        database = Database(f"sqlite:///{Path(folder) / 'urp.db'}")
         upgrade(database)
         store = WhatsAppStore(database, UserHasher(b"benchmark-salt-0123456789"))
         ids = [parse_delivery(body).messages[0].message_id for body in bodies]

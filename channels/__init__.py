@@ -1,12 +1,13 @@
 """Input channels loaded by the Rasa server (credentials.yml): REST, web chat, WhatsApp
-Cloud API, Twilio. Importing the package also changes three things of the Rasa server's
-custom actions, whichever channel a conversation comes from: a failing action server gets
-the citizen an apology and an operator (:mod:`channels.action_guard`), the connections to
-the action server are reused (:mod:`channels.action_connections`), and the action
-server's answers are checked with a schema compiled once (:mod:`channels.action_results`).
+Cloud API, Twilio.
+
+Every Rasa server loads this package, also one started with a plain ``rasa run``: so it
+installs the patches of Rasa's code (a failing action gets the citizen an apology and an
+operator, connections to the action server are kept, answers checked with a compiled
+schema...). The list, what each replaces and its off switch: rasa_patches/__init__.py and
+docs/patch-rasa.md.
 """
 
-from channels import action_guard, action_results
+import rasa_patches
 
-action_guard.install()
-action_results.install()
+rasa_patches.install_all()

@@ -9,9 +9,9 @@ client's address rate-limited (channels/gate.py). The conversation is ``rest:<se
 list of replies, as before (no ``stream``), addressed to the sender as the caller named it.
 Enabled in every profile, it also installs the server-wide guard against bodies that
 Rasa's other endpoints would answer with a 500 (channels/http_guard.py), takes the loaded
-model out of the garbage collector's way once the server has started (channels/heap.py),
-and closes the kept connections to the action server when the server stops
-(channels/action_connections.py).
+model out of the garbage collector's way once the server has started (rasa_patches/heap.py,
+unless switched off), and closes the kept connections to the action server when the server
+stops (rasa_patches/action_connections.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_connections, heap, http_guard
+from channels import http_guard
 from channels.gate import admit, caller_id, proxies, request_client
+from rasa_patches import action_connections, heap
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class StrictRestInput(RestInput):
 
         @webhook.listener("after_server_start")
         async def settle_the_garbage_collector(*_: Any) -> None:
-            heap.settle()
+            heap.on_server_start()
 
         @webhook.listener("after_server_stop")
         async def close_action_connections(*_: Any) -> None:

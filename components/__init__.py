@@ -1,12 +1,11 @@
 """Custom Rasa components of Sportello URP (thin: the logic lives in ``urp``).
 
-Importing the package (the model's pipeline does) also makes the dialogue policies share
-a conversation's dialogue states instead of each rebuilding them
-(:mod:`components.dialogue_states`), and joins a message's features without deep-copying
-them (:mod:`components.message_features`).
+The model's pipeline loads this package (config.yml), in the server and in ``rasa train``,
+``rasa test`` and ``rasa shell``: so it installs the patches of Rasa's code, and the
+dialogue is predicted the same way everywhere. The list, what each replaces and its off
+switch: rasa_patches/__init__.py and docs/patch-rasa.md.
 """
 
-from components import dialogue_states, message_features
+import rasa_patches
 
-dialogue_states.install()
-message_features.install()
+rasa_patches.install_all()

@@ -32,7 +32,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
-from components.dialogue_states import states_key
+from rasa_patches.rule_matches import states_key
 
 CACHE_SIZE = "cache_size"
 

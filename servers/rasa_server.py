@@ -12,6 +12,10 @@ Here they are added to ``sys.argv`` inside the process, after it started, and Ra
 
 With ``--enable-api`` and neither of them, the server does not start: the API is never
 open. A secret given on the command line is refused too.
+
+Before Rasa starts, the patches of Rasa's code are installed (:mod:`rasa_patches`,
+docs/patch-rasa.md): the server refuses to start on a Rasa version they were not written
+for, unless they are switched off (``URP_RASA_PATCHES_OFF``).
 """
 
 from __future__ import annotations
@@ -65,9 +69,11 @@ def main() -> None:
     sys.argv = ["rasa", *arguments, *secret_arguments(arguments, os.environ)]
     from rasa.__main__ import main as rasa_main
 
+    import rasa_patches
     from urp.core import log_privacy
 
     log_privacy.install()
+    rasa_patches.install_all()  # every patch of Rasa's code, or none on another Rasa
     sys.exit(rasa_main())
 
 

@@ -3,7 +3,7 @@
 A folder with ``memo*.yml``, ``farmacie.csv``, ``bandi.yml``, optionally the operators'
 quick replies ``risposte-rapide.yml`` and, for municipalities by the sea,
 ``balneazione.yml``. ``make run`` loads it into an empty store, so that a fresh
-machine answers about memos, pharmacies, bathing and calls from the start.
+machine answers about memos, pharmacies, bathing and contributions from the start.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urp.information.pharmacy import PharmacyService, read_shifts
 
 PHARMACIES_FILE = "farmacie.csv"
 BATHING_FILE = "balneazione.yml"
-CALLS_FILE = "bandi.yml"
+CONTRIBUTIONS_FILE = "bandi.yml"
 QUICK_REPLIES_FILE = "risposte-rapide.yml"
 
 
@@ -33,7 +33,7 @@ class ExampleLoad:
     memos: int
     shifts: int
     zones: int
-    calls: int
+    contributions: int
     quick_replies: int
 
 
@@ -50,7 +50,7 @@ def load_examples(
     memo_files = sorted(folder.glob("memo*.yml"))
     if not memo_files:
         raise DataFileError(f"{folder}: nessun file memo*.yml")
-    for required in (PHARMACIES_FILE, CALLS_FILE):
+    for required in (PHARMACIES_FILE, CONTRIBUTIONS_FILE):
         if not (folder / required).is_file():
             raise DataFileError(f"{folder}: manca {required}")
     memos = [
@@ -58,17 +58,19 @@ def load_examples(
     ]
     shifts = read_shifts(folder / PHARMACIES_FILE)
     zones = read_zones(folder / BATHING_FILE) if (folder / BATHING_FILE).is_file() else []
-    calls = read_contributions(folder / CALLS_FILE)
+    contributions = read_contributions(folder / CONTRIBUTIONS_FILE)
     replies_path = folder / QUICK_REPLIES_FILE
     replies = read_quick_replies(replies_path) if replies_path.is_file() else []
 
     PharmacyService(database).load(shifts)
     if zones:
         BathingService(database, clock=clock).load(zones)
-    ContributionService(database, clock=clock).load(calls)
+    ContributionService(database, clock=clock).load(contributions)
     if replies:
         QuickReplyService(database).load(replies)
     memo_service = MemoService(database, clock=clock)
     for memo in memos:
         memo_service.publish(memo)
-    return ExampleLoad(folder, len(memos), len(shifts), len(zones), len(calls), len(replies))
+    return ExampleLoad(
+        folder, len(memos), len(shifts), len(zones), len(contributions), len(replies)
+    )

@@ -2,13 +2,13 @@
 
 Two jobs, one home:
 
-- :meth:`DataProtection.erase` — «cancella i miei dati», confirmed in the chat: the
+- :meth:`PrivacyService.erase` — «cancella i miei dati», confirmed in the chat: the
   subscription (the row, its consents and topics, the salted hash that recognises a
   returning subscriber), the chats handed over to the office (their messages deleted, the
   number replaced by ``cancellata-<id>``), the number on the citizen's reports, the
   WhatsApp delivery records and 24-hour window. The report itself stays, for the office's
   work, without the number.
-- :meth:`DataProtection.purge` — retention (``privacy.retention_days`` of the settings):
+- :meth:`PrivacyService.purge` — retention (``privacy.retention_days`` of the settings):
   the messages of handoffs closed before the cut-off, the numbers of older reports, the
   WhatsApp delivery records, the trainers' review inbox (masked messages).
 
@@ -133,7 +133,7 @@ class PurgeResult:
     erased_conversations: int = 0
 
 
-class DataProtection:
+class PrivacyService:
     def __init__(self, database: Database, hasher: UserHasher, *, clock: Clock = utc_now) -> None:
         self._db = database
         self._hash = hasher
@@ -468,7 +468,7 @@ class TrackerEvents:
 
 
 def purge_all(
-    protection: DataProtection, tracker: TrackerEvents | None, retention: timedelta
+    protection: PrivacyService, tracker: TrackerEvents | None, retention: timedelta
 ) -> PurgeResult:
     """The whole retention job: the store, then Rasa's conversations."""
     result = protection.purge(retention)

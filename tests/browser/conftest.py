@@ -43,7 +43,7 @@ def world(
     settings: Settings,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[World]:
-    path = tmp_path / "urp.core.db"
+    path = tmp_path / "urp.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     with console_world(database, settings) as world:

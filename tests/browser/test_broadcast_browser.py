@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.browser.conftest import launch
 from tests.console.harness import PASSWORD, console_world
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasting import per_recipient, simulator, subscribe, worker
+from tests.store.broadcasts import per_recipient, simulator, subscribe, worker
 from tests.store.conftest import SALT
 from urp.core.db import Database
 from urp.core.hashing import UserHasher
@@ -25,7 +25,7 @@ SCREENSHOT = PROJECT_ROOT / "results" / "browser" / "broadcast.png"
 
 @pytest.fixture
 def database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "urp.core.db"
+    path = tmp_path / "urp.db"
     path.write_bytes(sqlite_template.read_bytes())
     database = Database(f"sqlite:///{path}")
     yield database

@@ -25,9 +25,10 @@ from urp.core.hashing import UserHasher
 from urp.core.settings import Settings
 from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import OperatorService
-from urp.handoff.queue import Handoff, HandoffService
+from urp.handoff.queue import HandoffService
 from urp.handoff.quick_replies import QuickReply, QuickReplyService
 from urp.handoff.rasa_api import RasaUnavailableError
+from urp.handoff.records import Handoff
 from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData

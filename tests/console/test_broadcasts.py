@@ -10,7 +10,7 @@ import requests
 
 from tests.console.harness import PASSWORD, Browser, World, console_world
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasting import per_recipient, simulator, subscribe, worker
+from tests.store.broadcasts import per_recipient, simulator, subscribe, worker
 from tests.store.conftest import SALT, raw_rows
 from urp.core.clock import utc_now
 from urp.core.db import Database

@@ -17,14 +17,14 @@ from aiohttp.test_utils import make_mocked_request
 import urp.handoff.operators
 from tests.console.harness import PASSWORD, Browser, World
 from tests.store.conftest import raw_rows
-from urp.console.access import (
+from urp.console.access import ConsoleAccess
+from urp.console.login import client_address
+from urp.console.throttle import (
     MAX_ADDRESS_FAILURES,
     MAX_FAILURES,
-    ConsoleAccess,
     LoginThrottledError,
     address_key,
 )
-from urp.console.app import client_address
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT
 from urp.handoff.operators import OperatorService

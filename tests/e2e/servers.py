@@ -153,7 +153,7 @@ def start(tmp_path: Path, script: str = "run.sh", **env: str) -> RunningAssistan
         "URP_ACTION_SECRET": action_secret,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Never the developer's own register.
-        "URP_DB_URL": f"sqlite:///{tmp_path / 'urp.core.db'}",
+        "URP_DB_URL": f"sqlite:///{tmp_path / 'urp.db'}",
         "URP_TRACKER_DB": str(tmp_path / "rasa-tracker.db"),
         "URP_HASH_SALT": "e2e-" + os.urandom(16).hex(),
         **env,

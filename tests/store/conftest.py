@@ -110,7 +110,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once is faster)."""
-    path = tmp_path_factory.mktemp("template") / "urp.core.db"
+    path = tmp_path_factory.mktemp("template") / "urp.db"
     database = Database(f"sqlite:///{path}")
     upgrade(database)
     database.dispose()  # closing the last connection folds the WAL into the file
@@ -121,7 +121,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty, migrated register on each database."""
     if request.param == "sqlite":
-        path = tmp_path / "urp.core.db"
+        path = tmp_path / "urp.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasting import meta_statuses, per_recipient, subscribe
+from tests.store.broadcasts import meta_statuses, per_recipient, subscribe
 from tests.store.conftest import SALT, raw_rows
 from tests.store.test_cli import run
 from urp.core.db import Database

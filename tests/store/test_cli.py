@@ -36,7 +36,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_db_upgrade_and_current_on_a_new_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path}/nuova/urp.core.db")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path}/nuova/urp.db")
     monkeypatch.chdir(tmp_path)  # migrations are found from any working directory
     code, out, _ = run(capsys, "db", "current")
     assert code == 0 and "nessuna" in out and "urp db upgrade" in out

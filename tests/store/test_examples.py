@@ -105,7 +105,7 @@ def test_ancona(database: Database) -> None:
 def test_arezzo(database: Database) -> None:
     settings = settings_of("arezzo")
     loaded = load(database, settings)
-    assert (loaded.memos, loaded.zones, loaded.calls, loaded.quick_replies) == (1, 0, 4, 4)
+    assert (loaded.memos, loaded.zones, loaded.contributions, loaded.quick_replies) == (1, 0, 4, 4)
     memo = MemoService(database).current(TODAY)
     assert memo is not None and memo.header == "INFO DAL COMUNE DI AREZZO"
     assert set(PharmacyService(database).areas()) == {

@@ -13,7 +13,7 @@ import pytest
 
 from tests.console.harness import RecordingConversations
 from tests.store.conftest import FixedClock
-from tests.store.test_handoffs import MONDAY_10, NUMBER, rome
+from tests.store.test_handoff_queue import MONDAY_10, NUMBER, rome
 from urp.core.db import Database
 from urp.core.settings import Settings
 from urp.handoff.chat import (
@@ -28,7 +28,8 @@ from urp.handoff.chat import (
     HandoffChat,
 )
 from urp.handoff.operators import Operator, OperatorService
-from urp.handoff.queue import HandoffService, HandoffStateError
+from urp.handoff.queue import HandoffService
+from urp.handoff.records import HandoffStateError
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from tests.store.conftest import FixedClock, raw_rows
 from tests.store.test_cli import run
-from urp import cli
+from urp.cli import common, operators
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, Settings, load_settings
 from urp.handoff.operators import OperatorService
@@ -30,9 +30,9 @@ def clock(cli_env: Database, monkeypatch: pytest.MonkeyPatch) -> FixedClock:
     clock = FixedClock(MONDAY_10)
 
     def service(settings: Settings) -> HandoffService:
-        return HandoffService(cli._database(), settings, clock=clock)
+        return HandoffService(common.database(), settings, clock=clock)
 
-    monkeypatch.setattr(cli, "_handoff_service", service)
+    monkeypatch.setattr("urp.cli.handoff._handoff_service", service)
     return clock
 
 
@@ -62,7 +62,7 @@ def test_operators_add_asks_the_password_twice(
 ) -> None:
     monkeypatch.delenv("URP_OPERATOR_PASSWORD", raising=False)
     typed = iter([PASSWORD, PASSWORD + "!"])
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: next(typed))
+    monkeypatch.setattr(operators.getpass, "getpass", lambda prompt: next(typed))
     code, out, err = run(capsys, "operators", "add", "mario", "--name", "Mario")
     assert (code, out, err) == (2, "", "Errore: le due password non coincidono\n")
     typed = iter(["corta", "corta"])

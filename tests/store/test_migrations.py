@@ -47,7 +47,7 @@ def test_downgrade_and_upgrade_again(database: Database) -> None:
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path}/var/urp.core.db")  # the folder is created
+    database = Database(f"sqlite:///{tmp_path}/var/urp.db")  # the folder is created
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -19,7 +19,7 @@ NUMBER = "393339876543"
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_today", lambda settings: date(2026, 11, 22))
+    monkeypatch.setattr("urp.cli.common.today", lambda settings: date(2026, 11, 22))
 
 
 def write(tmp_path: Path, name: str, content: str) -> Path:

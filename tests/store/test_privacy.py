@@ -1,43 +1,512 @@
-"""The salted hash of channel and user id."""
+"""«Cancella i miei dati» and retention, on SQLite and PostgreSQL, and on Rasa's own
+SQL tracker store (a real ``SQLTrackerStore`` on a SQLite file).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import stat
+import asyncio
+import base64
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
 
-from urp.core.hashing import HashSaltError, UserHasher
+from tests.store.conftest import START, FixedClock, raw_rows
+from urp.broadcasts.delivery import Outcome
+from urp.broadcasts.service import BroadcastService
+from urp.core.db import Database, upgrade
+from urp.core.hashing import UserHasher
+from urp.core.settings import Settings
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
+from urp.information.reports import ReportService
+from urp.privacy import (
+    ERASE_ACTION,
+    ErasureResult,
+    PrivacyService,
+    TrackerEvents,
+    anonymous_conversation,
+    purge_all,
+)
+from urp.review.inbox import Sighting
+from urp.review.store import ReviewStore
+from urp.subscription.subscribers import SubscriberService
+from urp.tools import databases
+from urp.whatsapp.inbox import Inbox
+from urp.whatsapp.store import WhatsAppStore
+from urp.whatsapp.webhook import InboundMessage
+
+NUMBER = "393331234567"
+OTHER = "393339999999"
+YEAR = timedelta(days=365)
 
 
-def test_hash_is_hmac_sha256_of_channel_and_user_id() -> None:
-    hasher = UserHasher(b"s" * 16)
-    expected = hmac.new(b"s" * 16, b"whatsapp:393331234567", hashlib.sha256).hexdigest()
-    assert hasher("whatsapp", "393331234567") == expected
-    assert hasher("webchat", "393331234567") != expected
+@pytest.fixture
+def protection(database: Database, hasher: UserHasher, clock: FixedClock) -> PrivacyService:
+    return PrivacyService(database, hasher, clock=clock)
 
 
-def test_the_environment_salt_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("URP_HASH_SALT", "production-salt-kept-forever")
-    hasher = UserHasher.from_environment(tmp_path / "hash-salt")
-    assert hasher("whatsapp", "1") == UserHasher(b"production-salt-kept-forever")("whatsapp", "1")
-    assert not (tmp_path / "hash-salt").exists()
+def citizen_everywhere(
+    number: str,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> int:
+    """A citizen subscribed, reporting, writing on WhatsApp and handed to an operator."""
+    SubscriberService(database, settings.subscription, hasher, clock=clock).subscribe(
+        "whatsapp", number, "Iscrivimi", "2024-01"
+    )
+    ReportService(database, "SEG", settings.timezone, clock=clock).create(
+        "whatsapp", number, "Lampione spento", "Via Marconi 12"
+    )
+    whatsapp = WhatsAppStore(database, hasher, clock=clock)
+    whatsapp.wrote(number, clock.now)
+    whatsapp.sent(f"wamid.{number}", number, "text")
+    handoffs = HandoffService(database, settings, clock=clock)
+    handoff, _ = handoffs.open(
+        number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
+    )
+    return handoff.id
 
 
-def test_a_local_salt_is_generated_once_and_private(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_erasure_removes_the_citizen_and_leaves_the_others(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
 ) -> None:
-    monkeypatch.delenv("URP_HASH_SALT", raising=False)
-    path = tmp_path / "var" / "hash-salt"
-    first = UserHasher.from_environment(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert UserHasher.from_environment(path)("whatsapp", "1") == first("whatsapp", "1")
-    assert [p.name for p in path.parent.iterdir()] == ["hash-salt"]
+    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    theirs = citizen_everywhere(OTHER, database, settings, hasher, clock)
+
+    result = protection.erase("whatsapp", NUMBER)
+
+    assert (result.subscription, result.handoffs, result.reports) == (True, 1, 1)
+    subscribers = raw_rows(database, "subscribers")
+    assert [row["user_id"] for row in subscribers] == [OTHER]
+    assert len(raw_rows(database, "consents")) == 1  # the other citizen's
+    handoffs = {row["id"]: row for row in raw_rows(database, "handoffs")}
+    assert handoffs[mine]["conversation_id"] == anonymous_conversation(mine)
+    assert handoffs[mine]["status"] == "resolved"
+    assert handoffs[theirs]["conversation_id"] == OTHER
+    assert {row["handoff_id"] for row in raw_rows(database, "handoff_messages")} == {theirs}
+    assert sorted(row["user_id"] for row in raw_rows(database, "reports")) == ["", OTHER]
+    assert len(raw_rows(database, "whatsapp_contacts")) == 1
+    assert [row["wamid"] for row in raw_rows(database, "whatsapp_outbound")] == [f"wamid.{OTHER}"]
+    every_value = repr([raw_rows(database, table) for table in ("audit_events", "handoffs")])
+    assert NUMBER not in every_value
+    # Nothing left to recognise: subscribing again is a new subscriber with a new label.
+    again = SubscriberService(database, settings.subscription, hasher, clock=clock).subscribe(
+        "whatsapp", NUMBER, "Iscrivimi", "2024-01"
+    )
+    assert again.outcome.name == "CREATED"  # not "welcome back"
 
 
-def test_a_short_salt_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("URP_HASH_SALT", "corto")
-    with pytest.raises(HashSaltError, match="16"):
-        UserHasher.from_environment(tmp_path / "hash-salt")
+def test_erasing_someone_unknown_is_harmless(protection: PrivacyService) -> None:
+    result = protection.erase("rest", "nessuno")
+    assert (result.subscription, result.handoffs, result.reports) == (False, 0, 0)
+
+
+def unsure(text: str, clock: FixedClock) -> Sighting:
+    at = clock.now
+    return Sighting(text, "greet", 0.4, None, frozenset({"fallback"}), "rest", at, "c", 0.0)
+
+
+def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    old = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    ReviewStore(database, hasher, clock=clock).record([unsure("boh vecchio", clock)])
+    operators = OperatorService(database)
+    mario = operators.add("mario.rossi", "Mario Rossi", "password-lunga-1", "operator")
+    handoffs = HandoffService(database, settings, clock=clock)
+    handoffs.claim(old, mario)
+    handoffs.resolve(old, mario)
+    clock.advance(days=200)
+    recent = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    ReviewStore(database, hasher, clock=clock).record([unsure("boh recente", clock)])
+
+    result = protection.purge(timedelta(days=180))
+
+    assert (result.handoffs, result.reports, result.deliveries, result.review_items) == (1, 1, 1, 1)
+    assert [row["text"] for row in raw_rows(database, "review_items")] == ["boh recente"]
+    rows = {row["id"]: row for row in raw_rows(database, "handoffs")}
+    assert rows[old]["conversation_id"] == anonymous_conversation(old)
+    assert rows[recent]["conversation_id"] == OTHER
+    assert {row["handoff_id"] for row in raw_rows(database, "handoff_messages")} == {recent}
+    assert sorted(row["user_id"] for row in raw_rows(database, "reports")) == ["", OTHER]
+    # The subscription is not a conversation: it stays while the citizen is subscribed.
+    assert {row["user_id"] for row in raw_rows(database, "subscribers")} == {NUMBER, OTHER}
+    assert protection.purge(timedelta(days=180)).handoffs == 0  # nothing twice
+
+
+def tracker_store(path: Path) -> SQLTrackerStore:
+    return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+
+
+def save(store: SQLTrackerStore, sender: str, *events) -> None:
+    tracker = DialogueStateTracker.from_events(sender, list(events))
+    asyncio.run(store.save(tracker))
+
+
+def said(text: str, at: float) -> UserUttered:
+    return UserUttered(text, {"name": "greet"}, timestamp=at)
+
+
+def test_rasa_s_conversations_go_after_retention_or_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store = tracker_store(path)
+    now = time.time()
+    long_ago = now - YEAR.total_seconds()
+    save(store, "vecchio", said("ciao", long_ago), BotUttered("Ciao!", timestamp=long_ago))
+    save(store, "recente", said("ciao", now), BotUttered("Ciao!", timestamp=now))
+    save(
+        store,
+        "cancellami",
+        said("cancella i miei dati", now),
+        ActionExecuted(ERASE_ACTION, timestamp=now),
+        BotUttered("Fatto", timestamp=now),
+    )
+    events = TrackerEvents(f"sqlite:///{path}")
+
+    deleted, erased = events.purge(datetime.now(UTC) - timedelta(days=180))
+
+    assert (deleted, erased) == (5, 1)
+    assert asyncio.run(store.retrieve("vecchio")) is None
+    assert asyncio.run(store.retrieve("cancellami")) is None
+    kept = asyncio.run(store.retrieve("recente"))
+    assert kept is not None and kept.latest_message.text == "ciao"
+    assert events.purge(datetime.now(UTC) - timedelta(days=180)) == (0, 0)
+    events.dispose()
+
+
+def test_no_tracker_store_yet_is_nothing_to_purge(tmp_path: Path) -> None:
+    events = TrackerEvents(f"sqlite:///{tmp_path / 'missing.db'}")
+    assert events.purge(datetime.now(UTC)) == (0, 0)
+    events.dispose()
+
+
+def test_the_command_purges_store_and_conversations(
+    cli_env: Database, tmp_path: Path, capsys
+) -> None:
+    from urp.cli import main
+
+    path = tmp_path / "tracker.db"
+    store = tracker_store(path)
+    long_ago = time.time() - YEAR.total_seconds()
+    save(store, "vecchio", said("ciao", long_ago))
+    assert main(["privacy", "purge", "--days", "30", "--tracker-store", f"sqlite:///{path}"]) == 0
+    printed = capsys.readouterr().out
+    assert "Conservazione: 30 giorni" in printed
+    assert "Eventi delle conversazioni cancellati: 1" in printed
+    assert main(["privacy", "purge", "--days", "0", "--store-only"]) == 2
+    assert "almeno 1 giorno" in capsys.readouterr().err
+
+
+def test_the_whole_job_runs_both(database: Database, hasher: UserHasher, tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    save(tracker_store(path), "vecchio", said("ciao", time.time() - YEAR.total_seconds()))
+    events = TrackerEvents(f"sqlite:///{path}")
+    result = purge_all(PrivacyService(database, hasher), events, timedelta(days=30))
+    events.dispose()
+    assert (result.tracker_events, result.erased_conversations) == (1, 0)
+
+
+def wamid(number: str) -> str:
+    """Meta's message ids carry the recipient's number, base64-encoded."""
+    return "wamid." + base64.b64encode(f"\x0c{number}\x15\x02".encode()).decode()
+
+
+def citizen_with_everything(
+    number: str,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> tuple[int, int]:
+    """Every kind of data a citizen can leave: (their handoff, the broadcast they received).
+
+    Subscribed with topics, reached by an emergency broadcast (sent, then delivered), a
+    report with a photo, a chat handed to an operator with its transcript, a message in
+    the trainers' inbox.
+    """
+    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01", ("memo", "emergenze"))
+    whatsapp = WhatsAppStore(database, hasher, clock=clock)
+    broadcasts = BroadcastService(database, whatsapp, clock=clock)
+    broadcast = broadcasts.start_emergency("emergenze", "Allerta meteo", created_by="Anna")
+    claimed = broadcasts.claim(10)
+    broadcasts.record([Outcome(c.row_id, "sent", 1, wamid=wamid(c.user_id)) for c in claimed])
+    ReportService(database, "SEG", settings.timezone, clock=clock).create(
+        "whatsapp", number, "Buca", "Via Marconi 12", photo_url="https://example.org/buca.jpg"
+    )
+    whatsapp.wrote(number, clock.now)
+    handoffs = HandoffService(database, settings, clock=clock)
+    handoff, _ = handoffs.open(
+        number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
+    )
+    handoffs.add_message(handoff.id, "citizen", "sono ancora qui")
+    ReviewStore(database, hasher, clock=clock).record([unsure("boh [nome]", clock)])
+    return handoff.id, broadcast
+
+
+def test_someone_who_received_broadcasts_is_erased_and_the_report_still_counts(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01", ("emergenze",))
+    handoff, broadcast = citizen_with_everything(NUMBER, database, settings, hasher, clock)
+    broadcasts = BroadcastService(database, WhatsAppStore(database, hasher, clock=clock))
+    before = broadcasts.report(broadcast)
+    assert before.counts == {"sent": 2}
+    # A second broadcast is still queued for them when they ask.
+    later = broadcasts.start_emergency("emergenze", "Fine allerta", created_by="Anna")
+
+    result = protection.erase("whatsapp", NUMBER)
+
+    assert (result.subscription, result.handoffs, result.reports) == (True, 1, 1)
+    assert broadcasts.report(broadcast).counts == before.counts  # counted, anonymously
+    assert [row["subscriber_id"] for row in raw_rows(database, "broadcast_recipients")].count(
+        None
+    ) == 2
+    claimed = broadcasts.claim(10)
+    assert [c.user_id for c in claimed] == [OTHER]  # nothing goes to the erased citizen
+    assert broadcasts.report(later).counts == {"sending": 1, "skipped": 1}
+    assert [row["user_id"] for row in raw_rows(database, "subscribers")] == [OTHER]
+    assert {row["subscriber_id"] for row in raw_rows(database, "subscriber_topics")} == {1}
+    assert raw_rows(database, "handoff_messages") == []
+    (report,) = raw_rows(database, "reports")
+    assert report["user_id"] == ""  # the report stays for the office, without the number
+    assert (report["description"], report["photo_url"]) == ("Buca", "https://example.org/buca.jpg")
+    assert raw_rows(database, "whatsapp_contacts") == []
+    every_value = repr(
+        [
+            raw_rows(database, table)
+            for table in (
+                "subscribers",
+                "consents",
+                "handoffs",
+                "handoff_messages",
+                "reports",
+                "whatsapp_contacts",
+                "whatsapp_outbound",
+                "broadcast_recipients",
+                "review_items",
+                "audit_events",
+            )
+        ]
+    )
+    assert NUMBER not in every_value and hasher("whatsapp", NUMBER) not in every_value
+    assert wamid(NUMBER) not in every_value
+    assert handoff in {row["id"] for row in raw_rows(database, "handoffs")}
+    # Asking twice is harmless: nothing left, and no error.
+    assert protection.erase("whatsapp", NUMBER) == ErasureResult(False, 0, 0)
+
+
+def erasures(database: Database) -> list[dict]:
+    return [row for row in raw_rows(database, "audit_events") if row["action"] == "privacy_erase"]
+
+
+def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
+    cli_env: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
+    from urp.cli import main
+
+    monkeypatch.delenv("RABBITMQ_HOST", raising=False)  # no production profile here
+    citizen_with_everything(NUMBER, cli_env, settings, hasher, clock)
+    citizen_everywhere(OTHER, cli_env, settings, hasher, clock)
+    inbox = Inbox(cli_env, WhatsAppStore(cli_env, hasher, clock=clock), hasher, clock=clock)
+    for sender, message_id in ((NUMBER, "wamid.NUMBER"), (OTHER, "wamid.OTHER")):
+        pending = InboundMessage(message_id, sender, "106540352242922", START, "text", "ciao")
+        assert inbox.accept("whatsapp", [pending])
+    path = tmp_path / "tracker.db"
+    store = tracker_store(path)
+    now = time.time()
+    save(store, NUMBER, said("voglio un operatore", now), BotUttered("Arrivo", timestamp=now))
+    save(store, f"whatsapp:+{NUMBER}", said("ciao", now))  # the same number through Twilio
+    save(store, OTHER, said("ciao", now))
+    command = ["privacy", "erase", "--number", "+39 333 123 4567", "--operator", "Anna Bianchi"]
+    tracker = ["--tracker-store", f"sqlite:///{path}"]
+
+    assert main([*command, "--reference", "2026/0042", *tracker]) == 0
+
+    printed = capsys.readouterr().out
+    assert "Cancellazione eseguita a nome di Anna Bianchi" in printed
+    assert "Iscrizione cancellata: sì" in printed
+    assert "Conversazioni con l'URP rese anonime: 1" in printed
+    assert "Segnalazioni senza più il numero: 1" in printed
+    assert "Eventi delle conversazioni con l'assistente cancellati: 3" in printed
+    assert NUMBER not in printed and "333 123 4567" not in printed
+    assert asyncio.run(store.retrieve(NUMBER)) is None
+    assert asyncio.run(store.retrieve(OTHER)) is not None
+    assert [row["user_id"] for row in raw_rows(cli_env, "subscribers")] == [OTHER]
+    assert [row["message_id"] for row in raw_rows(cli_env, "inbound_deliveries")] == ["wamid.OTHER"]
+    (audit,) = erasures(cli_env)
+    assert audit["operator"] == "Anna Bianchi"
+    assert audit["detail"] == (
+        "richiesta per e-mail o PEC, per numero (protocollo 2026/0042): iscrizione sì, "
+        "1 conversazioni con l'URP, 1 segnalazioni"
+    )
+    # Again: nothing left, said so, and the request is recorded all the same.
+    assert main([*command, *tracker]) == 1
+    assert "Nessun dato trovato per questo numero" in capsys.readouterr().out
+    details = [row["detail"] for row in erasures(cli_env)]
+    assert details[-1] == "richiesta per e-mail o PEC, per numero: nessun dato trovato"
+    assert NUMBER not in repr(raw_rows(cli_env, "audit_events"))
+
+
+def test_an_erasure_by_label_of_someone_who_left_takes_label_dates_and_consents(
+    cli_env: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
+    from urp.cli import main
+
+    monkeypatch.delenv("RABBITMQ_HOST", raising=False)
+
+    subscribers = SubscriberService(cli_env, settings.subscription, hasher, clock=clock)
+    label = subscribers.subscribe("whatsapp", NUMBER, "Iscrivimi", "2024-01").label
+    subscribers.unsubscribe("whatsapp", NUMBER)
+    still = subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01").label
+
+    erase = ["privacy", "erase", "--operator", "Anna Bianchi", "--store-only", "--label"]
+    assert main([*erase, label]) == 0
+
+    printed = capsys.readouterr().out
+    assert "Iscrizione cancellata: sì" in printed
+    assert "numero non era più conservato" in printed
+    assert [row["user_id"] for row in raw_rows(cli_env, "subscribers")] == [OTHER]
+    assert len(raw_rows(cli_env, "consents")) == 1
+    assert main([*erase, label]) == 1  # gone
+    assert main([*erase, still]) == 0  # still subscribed: the number leads to the rest
+    assert raw_rows(cli_env, "subscribers") == []
+    details = [row["detail"] for row in erasures(cli_env)]
+    assert details == [
+        "richiesta per e-mail o PEC, per etichetta: iscrizione sì, 0 conversazioni con l'URP, "
+        "0 segnalazioni (numero non più conservato)",
+        "richiesta per e-mail o PEC, per etichetta: nessun dato trovato",
+        "richiesta per e-mail o PEC, per etichetta: iscrizione sì, 0 conversazioni con l'URP, "
+        "0 segnalazioni",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (["--number", "393331234567"], "--operator NOME"),
+        (["--number", "393331234567", "--operator", "  "], "--operator NOME"),
+        (["--number", "12ab", "--operator", "Anna"], "numero di telefono non valido"),
+        (["--label", "Mario", "--operator", "Anna"], "etichetta non valida"),
+    ],
+)
+def test_an_erasure_request_without_operator_or_with_a_bad_number_changes_nothing(
+    cli_env: Database, arguments: list[str], error: str, capsys
+) -> None:
+    from urp.cli import main
+
+    assert main(["privacy", "erase", "--store-only", *arguments]) == 2
+    printed = capsys.readouterr()
+    assert error in printed.err and "12ab" not in printed.err
+    assert raw_rows(cli_env, "audit_events") == []
+
+
+def test_every_reference_to_a_citizen_s_data_lets_it_go() -> None:
+    """A foreign key to a subscriber, a chat or a review message without ON DELETE would
+    make erasure or retention fail (as broadcast_recipients did before migration 0008)."""
+    from urp.core.models import metadata
+
+    citizens = {"subscribers", "handoffs", "review_items"}
+    references = [
+        (table.name, key.parent.name, key.ondelete)
+        for table in metadata.tables.values()
+        for key in table.foreign_keys
+        if key.column.table.name in citizens
+    ]
+    assert references and all(ondelete in ("CASCADE", "SET NULL") for *_, ondelete in references)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A new database migrated only to 0007, the revision before the fix."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'urp.db'}"
+    else:
+        server = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
+        url = f"{server}/urp_test_0008_{secrets.token_hex(4)}"
+        databases.create(url)
+    database = Database(url)
+    upgrade(database, "0007")
+    yield database
+    database.dispose()
+    databases.drop(url)
+
+
+def test_migration_0008_keeps_earlier_broadcasts_and_lets_their_recipients_go(
+    at_0007: Database, settings: Settings, hasher: UserHasher, clock: FixedClock
+) -> None:
+    with at_0007.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO subscribers (id, channel, user_hash, user_id, status, subscribed_at) "
+            f"VALUES (1, 'whatsapp', '{hasher('whatsapp', NUMBER)}', '{NUMBER}', 'active', "
+            "'2024-01-15 09:30:00')",
+            "INSERT INTO broadcasts (id, kind, topics, priority, messages, template_messages, "
+            "status, rate, created_at, created_by) VALUES (1, 'emergency', '[\"memo\"]', 10, "
+            "'[\"Allerta\"]', '[\"Allerta\"]', 'completed', 20, '2024-01-15 09:30:00', 'Anna')",
+            "INSERT INTO broadcast_recipients (broadcast_id, subscriber_id, status, send_key, "
+            "parts_sent, attempts, wamid, updated_at) VALUES (1, 1, 'read', 'b1.x.1', 1, 1, "
+            "'wamid.1', '2024-01-15 09:30:00')",
+        ):
+            connection.execute(text(statement))
+
+    upgrade(at_0007, "0008")
+
+    (row,) = raw_rows(at_0007, "broadcast_recipients")
+    assert (row["subscriber_id"], row["status"], row["wamid"]) == (1, "read", "wamid.1")
+    upgrade(at_0007)
+    protection = PrivacyService(at_0007, hasher, clock=clock)
+    assert protection.erase("whatsapp", NUMBER).subscription
+    (row,) = raw_rows(at_0007, "broadcast_recipients")
+    assert (row["subscriber_id"], row["status"], row["wamid"]) == (None, "read", None)
+
+
+def test_retention_takes_meta_s_ids_from_old_broadcasts_and_keeps_their_counts(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    _, broadcast = citizen_with_everything(NUMBER, database, settings, hasher, clock)
+    broadcasts = BroadcastService(database, WhatsAppStore(database, hasher, clock=clock))
+    clock.advance(days=200)
+
+    protection.purge(timedelta(days=180))
+
+    assert [row["wamid"] for row in raw_rows(database, "broadcast_recipients")] == [None]
+    assert broadcasts.report(broadcast).counts == {"sent": 1}

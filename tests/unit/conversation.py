@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,27 @@ def tracker(
     )
 
 
+def says(intent: str, text: str = "", **entities: str) -> Tracker:
+    """A citizen on the REST channel asks ``intent`` with these entities, fully confident."""
+    event = {
+        "event": "user",
+        "text": text or f"/{intent}",
+        "input_channel": "rest",
+        "parse_data": {
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+        },
+    }
+    return tracker(event)
+
+
 def run(action: Action, conversation: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run ``action``; return (events it returned, messages it sent)."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, conversation, DOMAIN))
     return events, dispatcher.messages
+
+
+def slots(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The slots an action set, by name (other events left out)."""
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}

@@ -76,7 +76,7 @@ def launch(port: int, **env: str) -> subprocess.Popen:
 
 def started(tmp_path: Path, **env: str) -> Iterator[Started]:
     port = free_port()
-    process = launch(port, URP_DB_URL=f"sqlite:///{tmp_path / 'urp.core.db'}", **env)
+    process = launch(port, URP_DB_URL=f"sqlite:///{tmp_path / 'urp.db'}", **env)
     running = Started(process, port)
     try:
         deadline = time.monotonic() + 300
@@ -125,7 +125,7 @@ def test_the_rasa_server_with_the_secret_is_served(actions: Started) -> None:
 
 
 def test_without_a_secret_it_does_not_start(tmp_path: Path) -> None:
-    process = launch(free_port(), URP_DB_URL=f"sqlite:///{tmp_path / 'urp.core.db'}")
+    process = launch(free_port(), URP_DB_URL=f"sqlite:///{tmp_path / 'urp.db'}")
     output = process.communicate(timeout=300)[0]
     assert process.returncode != 0
     assert "URP_ACTION_SECRET" in output and "non avviato" in output

@@ -1,32 +1,22 @@
-"""Handing the chat to a person, as conversations, against a real SQLite store."""
+"""Handing the chat to a person (actions.handoff), as conversations, against a real SQLite store."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from actions import services
 from actions.handoff import ActionHandoff, ActionHandoffCancel, ActionHandoffPause
-from actions.session import ActionSessionStart
-from tests.unit.conversation import bot, run, tracker, user
-from urp.core.db import Database, upgrade
+from tests.unit.conversation import bot, run, slots, tracker, user
+from urp.core.db import Database
 from urp.core.settings import load_settings
-from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
 
 NUMBER = "393331234567"
 
 
 @pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch) -> Iterator[Database]:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
-    services.database.cache_clear()
-    database = services.database()
-    upgrade(database)
-    yield database
-    database.dispose()
-    services.database.cache_clear()
+def store(actions_store: Database) -> Database:
+    return actions_store
 
 
 def said(*events: dict, sender: str = NUMBER):
@@ -35,10 +25,6 @@ def said(*events: dict, sender: str = NUMBER):
         if e["event"] == "user":
             e["input_channel"] = "callback"
     return tracker(*stamped, sender_id=sender)
-
-
-def slots(events) -> dict:
-    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
 def queue(store: Database) -> list:
@@ -137,15 +123,3 @@ def test_pause_leaves_a_half_filled_form() -> None:
     conversation.active_loop = {"name": "report_form"}
     events, _ = run(ActionHandoffPause(), conversation)
     assert [e["event"] for e in events] == ["active_loop", "slot", "pause", "action"]
-
-
-def test_a_new_session_stays_paused_while_an_operator_holds_the_chat(at, store) -> None:
-    at(2026, 11, 25, 9, 30)
-    run(ActionHandoff(), said(user("request_operator")))
-    session = [e["event"] for e in run(ActionSessionStart(), said())[0]]
-    assert "pause" not in session  # pending: the bot still answers
-    handoffs = HandoffService(store, load_settings())
-    mario = OperatorService(store).add("mario", "Mario Rossi", "password-di-prova", "operator")
-    handoffs.claim(queue(store)[0].handoff.id, mario)
-    session = [e["event"] for e in run(ActionSessionStart(), said())[0]]
-    assert session[0] == "session_started" and session[-1] == "pause"

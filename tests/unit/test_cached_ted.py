@@ -19,8 +19,8 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
-from components.dialogue_states import states_key
 from components.ted import CachedTEDPolicy
+from rasa_patches.rule_matches import states_key
 from tests.unit.test_validate import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))

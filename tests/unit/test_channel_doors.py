@@ -26,8 +26,9 @@ from channels.callback import StrictCallbackInput
 from channels.rest import StrictRestInput
 from channels.socketio import SocketIOChannel
 from tests.e2e.servers import CallbackReceiver, free_port
+from urp.core.settings import RateLimit
 from urp.handoff.rasa_api import RasaConversations
-from urp.inbound.ratelimit import RateLimit, RateLimiter
+from urp.inbound.ratelimit import RateLimiter
 
 NUMBER = "393331234567"  # a WhatsApp citizen's id
 LIMIT = RateLimit(burst=2, per_minute=0.1)  # per address: 20 in a row

@@ -13,7 +13,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import gate
 from channels.rest import MAX_SENDER, InvalidRequest, parse_request
-from urp.inbound.ratelimit import RateLimit, RateLimiter
+from urp.core.settings import RateLimit
+from urp.inbound.ratelimit import RateLimiter
 
 NUMBER = "393331234567"  # a WhatsApp citizen's id
 HEADERS_FROM = "203.0.113.7"

@@ -36,7 +36,7 @@ class Collecting(EventBroker):
 
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> Database:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
     monkeypatch.setenv("RASA_JWT_SECRET", "segreto-di-prova")
     database = Database.from_environment()
     upgrade(database)

@@ -21,7 +21,7 @@ SALT = "broker-tests-salt-0123456789"
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
-    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.core.db'}")
+    monkeypatch.setenv("URP_DB_URL", f"sqlite:///{tmp_path / 'urp.db'}")
     monkeypatch.setenv("URP_HASH_SALT", SALT)
     monkeypatch.setenv("RASA_JWT_SECRET", "segreto-di-prova")
     database = Database.from_environment()

@@ -103,3 +103,41 @@ def test_the_deployers_secrets_win(tmp_path: Path) -> None:
     # The console and the broker still get a JWT secret of their own.
     assert chosen["RASA_JWT_SECRET"] == (tmp_path / "var" / "rasa-jwt-secret").read_text().strip()
     assert not (tmp_path / "var" / "rasa-auth-token").exists()
+
+
+# The launcher's own main, with Rasa's version and Rasa's entry point replaced inside the
+# process: what the version check decides, and whether Rasa would have started.
+LAUNCH = (
+    "import sys, rasa.version, rasa.__main__; "
+    "rasa.version.__version__ = {version!r}; "
+    "rasa.__main__.main = lambda: print('Rasa parte') or 0; "
+    "sys.argv = ['servers.rasa_server', *{run!r}]; "
+    "from servers import rasa_server; rasa_server.main()"
+)
+
+
+def launch(version: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    environment.pop("URP_RASA_PATCHES_OFF", None)
+    return subprocess.run(
+        [sys.executable, "-c", LAUNCH.format(version=version, run=RUN)],
+        cwd=ROOT,
+        env={**environment, "RASA_JWT_SECRET": "j", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_launcher_refuses_a_rasa_the_patches_were_not_written_for() -> None:
+    process = launch("3.7.0")
+    assert process.returncode != 0
+    assert "Rasa parte" not in process.stdout
+    assert "Rasa non avviato" in process.stderr and "Rasa not started" in process.stderr
+    assert "installato Rasa 3.7.0" in process.stderr and "3.6.21" in process.stderr
+    assert "URP_RASA_PATCHES_OFF=all" in process.stderr
+
+
+def test_the_launcher_starts_rasa_with_the_patches_or_with_them_switched_off() -> None:
+    assert "Rasa parte" in launch("3.6.21").stdout
+    assert "Rasa parte" in launch("3.7.0", URP_RASA_PATCHES_OFF="all").stdout

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from channels import action_guard
+from rasa_patches import action_guard
 from urp.inbound.ratelimit import NOTICE_RESPONSE
 from urp.tools.validate import OUTSIDE_DIALOGUE, form_questions, problems
 

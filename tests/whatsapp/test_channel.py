@@ -118,7 +118,7 @@ def free_port() -> int:
 def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated SQLite store for the channels, with a short lease (a test's "restart"
     does not wait a minute for a dead process's lease)."""
-    url = f"sqlite:///{tmp_path / 'urp.core.db'}"
+    url = f"sqlite:///{tmp_path / 'urp.db'}"
     database = Database(url)
     upgrade(database)
     database.dispose()

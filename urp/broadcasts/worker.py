@@ -1,12 +1,12 @@
 """The broadcast worker: sends the claimed rows through the Graph API at the job's rate.
 
 Runs from ``urp broadcasts run`` or inside another process (``await worker.run()``).
-One task claims small batches (:meth:`urp.broadcasts.service.BroadcastService.claim`), many
-tasks send (enough requests in flight that Meta's latency, not the worker, sets the pace),
-a token bucket keeps the rate, and the results are written in batches a few times a
-second: a database transaction per message would cap the rate well below Meta's tiers.
-Any number of workers may run at once, and any may be killed: see :mod:`urp.broadcasts.service`
-for why no recipient gets a message twice.
+One task claims small batches (:meth:`urp.broadcasts.delivery.BroadcastDelivery.claim`),
+many tasks send (enough requests in flight that Meta's latency, not the worker, sets the
+pace), a token bucket keeps the rate, and the results are written in batches a few times
+a second: a database transaction per message would cap the rate well below Meta's tiers.
+Any number of workers may run at once, and any may be killed: see
+:mod:`urp.broadcasts.delivery` for why no recipient gets a message twice.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from urp.broadcasts.service import MAX_ATTEMPTS, BroadcastService, Claimed, Outcome
+from urp.broadcasts.delivery import MAX_ATTEMPTS, Claimed, Outcome
+from urp.broadcasts.service import BroadcastService
 from urp.core.clock import Clock, utc_now
 from urp.core.db import Database, DatabaseError
 from urp.core.hashing import UserHasher

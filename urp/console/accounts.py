@@ -10,16 +10,13 @@ made from), on every replica at once since sessions live in the database.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from urp.console.access import ConsoleSession
+from urp.console.shell import Shell
 from urp.console.views import sentence
 from urp.handoff.operators import AccountError, UnknownOperatorError
-
-if TYPE_CHECKING:
-    from urp.console.access import ConsoleSession
-    from urp.console.app import Console
 
 ADMIN = "admin"
 ROLE_LABELS = {"operator": "operatore", "trainer": "formatore", "admin": "amministratore"}
@@ -28,10 +25,10 @@ ROLE_LABELS = {"operator": "operatore", "trainer": "formatore", "admin": "ammini
 class AccountPages:
     """Handlers of ``/account`` (everyone) and ``/operators`` (admins)."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
 
-    def routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/account", self.account_page)
         app.router.add_post("/account/password", self.change_password)
         app.router.add_get("/operators", self.operators_page)
@@ -41,32 +38,32 @@ class AccountPages:
     # -- the operator's own account --------------------------------------------------------
 
     async def account_page(self, request: web.Request) -> web.StreamResponse:
-        session = await self.console.require(request, chats=False)
-        return self.console.with_flash(request, session, "account.html")
+        session = await self.shell.require(request, chats=False)
+        return self.shell.with_flash(request, session, "account.html")
 
     async def change_password(self, request: web.Request) -> web.StreamResponse:
-        session = await self.console.require(request, chats=False)
+        session = await self.shell.require(request, chats=False)
         form = await request.post()
         current, new = str(form.get("current") or ""), str(form.get("new") or "")
         if new != str(form.get("repeat") or ""):
-            raise self.console.redirect(
+            raise self.shell.redirect(
                 "/account", session, "danger", "Le due nuove password non coincidono."
             )
         try:
             changed = await asyncio.to_thread(
-                self.console.operators.change_password,
+                self.shell.operators.change_password,
                 session.operator.username,
                 current,
                 new,
                 keep_session=session.token_hash,
             )
         except AccountError as error:
-            raise self.console.redirect("/account", session, "danger", sentence(error)) from error
+            raise self.shell.redirect("/account", session, "danger", sentence(error)) from error
         if not changed:
-            raise self.console.redirect(
+            raise self.shell.redirect(
                 "/account", session, "danger", "La password attuale non è corretta."
             )
-        raise self.console.redirect(
+        raise self.shell.redirect(
             "/account",
             session,
             "success",
@@ -76,15 +73,15 @@ class AccountPages:
     # -- admins: the operators' accounts ----------------------------------------------------
 
     async def require_admin(self, request: web.Request) -> ConsoleSession:
-        session = await self.console.require(request, chats=False)
+        session = await self.shell.require(request, chats=False)
         if session.operator.role != ADMIN:
             raise web.HTTPForbidden()
         return session
 
     async def operators_page(self, request: web.Request) -> web.StreamResponse:
         session = await self.require_admin(request)
-        operators = await asyncio.to_thread(self.console.operators.list)
-        return self.console.with_flash(
+        operators = await asyncio.to_thread(self.shell.operators.list)
+        return self.shell.with_flash(
             request, session, "operators.html", accounts=operators, role_labels=ROLE_LABELS
         )
 
@@ -95,7 +92,7 @@ class AccountPages:
         username = request.match_info["username"]
         try:
             account = await asyncio.to_thread(
-                self.console.operators.set_publish,
+                self.shell.operators.set_publish,
                 username,
                 allowed,
                 by=session.operator.username,
@@ -103,7 +100,7 @@ class AccountPages:
         except UnknownOperatorError as error:
             raise web.HTTPNotFound() from error
         done = "può pubblicare" if allowed else "non può più pubblicare"
-        raise self.console.redirect(
+        raise self.shell.redirect(
             "/operators", session, "success", f"{account.display_name} {done} memo ed emergenze."
         )
 
@@ -112,12 +109,12 @@ class AccountPages:
         form = await request.post()
         new = str(form.get("new") or "")
         if new != str(form.get("repeat") or ""):
-            raise self.console.redirect(
+            raise self.shell.redirect(
                 "/operators", session, "danger", "Le due password non coincidono."
             )
         try:
             account = await asyncio.to_thread(
-                self.console.operators.reset_password,
+                self.shell.operators.reset_password,
                 request.match_info["username"],
                 new,
                 by=session.operator.username,
@@ -125,8 +122,8 @@ class AccountPages:
         except UnknownOperatorError as error:
             raise web.HTTPNotFound() from error
         except AccountError as error:
-            raise self.console.redirect("/operators", session, "danger", sentence(error)) from error
-        raise self.console.redirect(
+            raise self.shell.redirect("/operators", session, "danger", sentence(error)) from error
+        raise self.shell.redirect(
             "/operators",
             session,
             "success",

@@ -33,7 +33,7 @@ from urp.handoff.queue import HandoffService
 from urp.handoff.quick_replies import QuickReplyService
 from urp.handoff.rasa_api import RasaConversations
 from urp.information.memo import MemoService
-from urp.privacy import DataProtection, TrackerEvents, purge_all
+from urp.privacy import PrivacyService, TrackerEvents, purge_all
 from urp.review.store import ReviewStore
 from urp.whatsapp.store import WhatsAppStore
 
@@ -94,7 +94,7 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
 
 def privacy_purge(database: Database, retention: timedelta) -> Callable[[], object]:
     """Retention and requested erasures, every minute (see urp.privacy)."""
-    protection = DataProtection(database, UserHasher.from_environment())
+    protection = PrivacyService(database, UserHasher.from_environment())
     tracker = TrackerEvents.from_environment()
     return partial(purge_all, protection, tracker, retention)
 

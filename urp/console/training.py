@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from urp.console.access import ConsoleSession
+from urp.console.shell import Shell
 from urp.review.export import to_nlu_yaml
 from urp.review.inbox import InboxGroup, group
 from urp.review.store import OUT_OF_SCOPE_INTENT, ReviewStateError, ReviewStore
 from urp.review.training import ExampleRefusedError, TrainingData
-
-if TYPE_CHECKING:
-    from urp.console.access import ConsoleSession
-    from urp.console.app import Console
 
 TRAINING_ROLES = ("trainer", "admin")
 INBOX_PAGE = 200
@@ -65,18 +62,18 @@ class IntentChoice:
 class TrainingPages:
     """Handlers of ``/formazione``."""
 
-    def __init__(self, console: Console, review: ReviewStore, training: TrainingData) -> None:
-        self.console = console
+    def __init__(self, shell: Shell, review: ReviewStore, training: TrainingData) -> None:
+        self.shell = shell
         self.review = review
         self.training = training
 
-    def routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/formazione", self.inbox_page)
         app.router.add_get("/formazione/esporta", self.export)
         app.router.add_post("/formazione/{id:\\d+}", self.decide)
 
     async def require(self, request: web.Request) -> ConsoleSession:
-        session = await self.console.require(request, chats=False)
+        session = await self.shell.require(request, chats=False)
         if session.operator.role not in TRAINING_ROLES:
             raise web.HTTPForbidden()
         return session
@@ -96,7 +93,7 @@ class TrainingPages:
         session = await self.require(request)
         groups, counts = await asyncio.to_thread(self.groups)
         choices = await asyncio.to_thread(self.choices)
-        return self.console.with_flash(
+        return self.shell.with_flash(
             request,
             session,
             "training.html",
@@ -132,19 +129,19 @@ class TrainingPages:
         try:
             if action == DISCARD:
                 await asyncio.to_thread(self.review.discard, item_id, username)
-                raise self.console.redirect(here, session, "success", "Messaggio scartato.")
+                raise self.shell.redirect(here, session, "success", "Messaggio scartato.")
             if action not in (ADD, OUT_OF_SCOPE):
                 raise web.HTTPBadRequest()
             added = await asyncio.to_thread(
                 self.review.label, item_id, intent, username, self.training, text
             )
         except ExampleRefusedError as error:
-            raise self.console.redirect(
+            raise self.shell.redirect(
                 f"{here}#messaggio-{item_id}", session, "danger", f"Esempio non aggiunto. {error}"
             ) from error
         except ReviewStateError as error:
-            raise self.console.redirect(here, session, "warning", str(error)) from error
-        raise self.console.redirect(
+            raise self.shell.redirect(here, session, "warning", str(error)) from error
+        raise self.shell.redirect(
             here,
             session,
             "success",

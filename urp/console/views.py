@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from urp.core.models import ASSIGNED, PENDING
-from urp.handoff.queue import Handoff, Message, QueuedHandoff
+from urp.handoff.records import Handoff, Message, QueuedHandoff
 
 CHANNEL_LABELS = {
     "whatsapp": "WhatsApp",

@@ -9,6 +9,12 @@ Operators' accounts and the conversations handed over to them (handoffs, their
 messages, the office's quick replies) live here too, so that every replica of the bot and
 of the console sees the same queue.
 The migrations in ``urp/migrations`` create exactly these tables; a test compares the two.
+
+Over 500 lines on purpose: the schema is one idea, read as a whole against the migrations
+(a new migration is checked against this one file), and its sections already follow the
+features (subscription, information, handoff, console, whatsapp, broadcasts, review).
+Split per feature, the tables would still share the base, the naming convention and the
+status values, and every feature would import from several schema modules.
 """
 
 from __future__ import annotations

@@ -28,17 +28,17 @@ from typing import Any, Protocol
 from urp.core.errors import OperatorError
 from urp.core.models import ASSIGNED
 from urp.handoff.operators import Operator
-from urp.handoff.queue import (
+from urp.handoff.queue import HandoffService
+from urp.handoff.rasa_api import RasaUnavailableError
+from urp.handoff.records import (
     Handoff,
-    HandoffService,
     HandoffStateError,
     Message,
     QueuedHandoff,
-    SweepResult,
     UnknownHandoffError,
     may_resolve,
 )
-from urp.handoff.rasa_api import RasaUnavailableError
+from urp.handoff.sweep import SweepResult
 from urp.inbound.keywords import is_back_to_bot
 
 logger = logging.getLogger(__name__)

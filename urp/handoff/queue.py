@@ -13,150 +13,58 @@ instance see the same queue, and races are settled there:
 The conversation id is Rasa's sender id, the phone number on WhatsApp: it is never logged,
 never in an audit row and not in a handoff's ``repr``. Audit rows say who answered which
 handoff and when, never the words.
+
+Beside it: the values and shared row operations (:mod:`urp.handoff.records`), the
+timeouts (:mod:`urp.handoff.sweep`), the daily figures (:mod:`urp.handoff.stats`) and the
+transcript handed over by the bot (:mod:`urp.handoff.transcript`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import statistics
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from urp.core.clock import Clock, utc_now
 from urp.core.data_files import is_web_link
 from urp.core.db import Database
-from urp.core.errors import OperatorError
-from urp.core.models import (
-    ASSIGNED,
-    HANDOFF_REASONS,
-    MESSAGE_AUTHORS,
-    OPEN_STATUSES,
-    PENDING,
-    RESOLVED,
-    AuditEvent,
-)
+from urp.core.models import ASSIGNED, HANDOFF_REASONS, OPEN_STATUSES, PENDING
 from urp.core.models import Handoff as HandoffRow
 from urp.core.models import HandoffMessage as MessageRow
 from urp.core.models import Operator as OperatorRow
 from urp.core.settings import IDLE_ACTIONS, Settings
 from urp.handoff.operators import Operator
+from urp.handoff.records import (
+    CITIZEN_ACTOR,
+    CLAIM_ACTION,
+    OPERATOR,
+    RELEASE_ACTION,
+    REPLY_ACTION,
+    RESOLVE_ACTION,
+    Handoff,
+    HandoffStateError,
+    Message,
+    QueuedHandoff,
+    UnknownHandoffError,
+    audit,
+    check_author,
+    close,
+    handoff_of,
+    may_resolve,
+    message_of,
+    release,
+)
+from urp.handoff.stats import DayStats, day_stats
+from urp.handoff.sweep import SweepResult, sweep
+from urp.handoff.transcript import TranscriptLine
 from urp.information.opening_hours import OpeningCalendar
 
 logger = logging.getLogger(__name__)
 
 OPEN_ATTEMPTS = 3
-CLAIM_ACTION = "handoff_claim"
-REPLY_ACTION = "handoff_reply"
-RESOLVE_ACTION = "handoff_resolve"
-RELEASE_ACTION = "handoff_release"
-OPERATOR = "operator"
-# Who closed a handoff when no operator did: the audit's "operator" column.
-CITIZEN_ACTOR = "cittadino"
-SWEEP_ACTOR = "sistema"
-
-# (author, text, at): what the citizen and the bot said before the handoff.
-TranscriptLine = tuple[str, str, datetime]
-TRANSCRIPT_LINES = 40
-_AUTHORS_BY_EVENT = {"user": "citizen", "bot": "bot"}
-
-
-def session_events(events: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
-    """The events (Rasa's, as dicts) since the conversation's current session started."""
-    for index in range(len(events) - 1, -1, -1):
-        if events[index].get("event") == "session_started":
-            return events[index + 1 :]
-    return events
-
-
-def transcript_from_events(events: Iterable[Mapping[str, Any]]) -> list[TranscriptLine]:
-    """What the citizen and the bot wrote in the session, for the operator to read.
-
-    ``events`` are Rasa's events as dicts; the console's own triggers (``trigger_intent``)
-    are left out, and only the last :data:`TRANSCRIPT_LINES` lines are kept.
-    """
-    lines = []
-    for event in session_events(list(events)):
-        author = _AUTHORS_BY_EVENT.get(str(event.get("event")))
-        text = (event.get("text") or "").strip()
-        timestamp = event.get("timestamp")
-        external = (event.get("metadata") or {}).get("is_external")
-        if author and text and not external and isinstance(timestamp, int | float):
-            lines.append((author, text, datetime.fromtimestamp(timestamp, UTC)))
-    return lines[-TRANSCRIPT_LINES:]
-
-
-class UnknownHandoffError(OperatorError, LookupError):
-    """No handoff has that id."""
-
-
-class HandoffStateError(OperatorError, ValueError):
-    """The handoff is not in a state that allows this (resolved, or held by someone else)."""
-
-
-@dataclass(frozen=True)
-class Handoff:
-    id: int
-    # The phone number on WhatsApp: kept out of repr so that it never reaches a log line.
-    conversation_id: str = field(repr=False)
-    channel: str
-    status: str  # "pending", "assigned", "resolved"
-    reason: str
-    out_of_hours: bool
-    operator: str | None  # username of who holds (or resolved) it
-    created_at: datetime
-    assigned_at: datetime | None
-    resolved_at: datetime | None
-    last_activity_at: datetime
-    reminded_at: datetime | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-@dataclass(frozen=True)
-class QueuedHandoff:
-    handoff: Handoff
-    waiting: timedelta  # from the request to the claim, or to now while pending
-
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    handoff_id: int
-    at: datetime
-    author: str  # "citizen", "bot", "operator"
-    operator: str | None  # username, for the operator's messages
-    text: str | None
-    media_url: str | None
-    latitude: float | None
-    longitude: float | None
-    delivered: bool
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    remind: tuple[Handoff, ...]  # tell these citizens again that an operator will answer
-    released: tuple[Handoff, ...]  # back in the queue: their operator was idle too long
-    resolved: tuple[Handoff, ...] = ()  # closed instead, with idle_action "resolve"
-
-
-@dataclass(frozen=True)
-class DayStats:
-    day: str  # "2026-11-23", in the municipality's time zone
-    handoffs: int
-    assigned: int  # of which claimed by an operator
-    resolved: int
-    wait_median: float | None  # minutes from the request to the claim
-    wait_p90: float | None
-    resolution_median: float | None  # minutes from the request to the resolution
-    resolution_p90: float | None
 
 
 class HandoffService:
@@ -201,7 +109,7 @@ class HandoffService:
         if reason not in HANDOFF_REASONS:
             raise ValueError(f"unknown handoff reason: {reason}")
         for author, _, at in transcript:
-            _check_author(author)
+            check_author(author)
             if at.tzinfo is None:
                 raise ValueError("transcript times must be timezone-aware")
         now = self._clock()
@@ -237,13 +145,13 @@ class HandoffService:
                     for author, text, at in transcript
                 )
                 logger.info("handoff %s opened (%s, %s)", row.id, channel, reason)
-            return self._handoff(session, row), created
+            return handoff_of(session, row), created
 
     def for_conversation(self, conversation_id: str) -> Handoff | None:
         """The conversation's open handoff: while assigned, the bot stays silent."""
         with self._db.transaction() as session:
             row = self._open_row(session, conversation_id)
-            return self._handoff(session, row) if row else None
+            return handoff_of(session, row) if row else None
 
     def open_conversations(self, conversation_ids: Collection[str]) -> set[str]:
         """Which of these conversations have an open handoff: one query for them all."""
@@ -293,7 +201,7 @@ class HandoffService:
             rows = session.execute(
                 select(HandoffRow).where(HandoffRow.status.in_(OPEN_STATUSES))
             ).scalars()
-            handoffs = [self._handoff(session, row) for row in rows]
+            handoffs = [handoff_of(session, row) for row in rows]
 
         def order(handoff: Handoff) -> tuple[bool, datetime, int]:
             first = service_open and handoff.out_of_hours and handoff.status == PENDING
@@ -307,7 +215,7 @@ class HandoffService:
     def get(self, handoff_id: int) -> Handoff | None:
         with self._db.transaction() as session:
             row = session.get(HandoffRow, handoff_id)
-            return self._handoff(session, row) if row else None
+            return handoff_of(session, row) if row else None
 
     def messages(self, handoff_id: int, after_id: int = 0) -> list[Message]:
         """The transcript, oldest first; with ``after_id``, only the messages after that one."""
@@ -318,7 +226,7 @@ class HandoffService:
                 .where(MessageRow.handoff_id == handoff_id, MessageRow.id > after_id)
                 .order_by(MessageRow.at, MessageRow.id)
             ).all()
-            return [_message(row, username) for row, username in rows]
+            return [message_of(row, username) for row, username in rows]
 
     def undelivered(self, since: datetime) -> list[Message]:
         """Operators' replies since ``since`` that did not reach the citizen of a chat still
@@ -336,7 +244,7 @@ class HandoffService:
                 )
                 .order_by(MessageRow.at, MessageRow.id)
             ).all()
-            return [_message(row, username) for row, username in rows]
+            return [message_of(row, username) for row, username in rows]
 
     def message(self, message_id: int) -> Message | None:
         with self._db.transaction() as session:
@@ -345,7 +253,7 @@ class HandoffService:
                 .outerjoin(OperatorRow, MessageRow.operator_id == OperatorRow.id)
                 .where(MessageRow.id == message_id)
             ).one_or_none()
-            return _message(*row) if row else None
+            return message_of(*row) if row else None
 
     def claim(self, handoff_id: int, operator: Operator) -> bool:
         """Take a pending handoff; False if it was no longer pending (someone got there first)."""
@@ -365,7 +273,7 @@ class HandoffService:
                         f"nessuna conversazione passata all'URP ha id {handoff_id}"
                     )
                 return False
-            self._audit(session, operator.username, CLAIM_ACTION, handoff_id, now)
+            audit(session, operator.username, CLAIM_ACTION, handoff_id, now)
             return True
 
     def operator_reply(self, handoff_id: int, operator: Operator, text: str) -> Message:
@@ -381,7 +289,7 @@ class HandoffService:
                 )
             message = self._append(session, row, OPERATOR, text, operator, None, None, None)
             # Who answered which handoff and when: the words stay in the transcript only.
-            self._audit(
+            audit(
                 session,
                 operator.username,
                 REPLY_ACTION,
@@ -397,16 +305,16 @@ class HandoffService:
         with self._db.transaction(write=True) as session:
             self._require_active(session, operator)
             row = self._locked_open(session, handoff_id)
-            if not may_resolve(self._handoff(session, row), operator):
+            if not may_resolve(handoff_of(session, row), operator):
                 raise HandoffStateError(
                     f"la conversazione {handoff_id} è assegnata a un altro operatore"
                 )
             if row.operator_id is None:
                 row.operator_id = operator.id
-            self._close(session, row, now)
-            self._audit(session, operator.username, RESOLVE_ACTION, handoff_id, now)
+            close(row, now)
+            audit(session, operator.username, RESOLVE_ACTION, handoff_id, now)
             logger.info("handoff %s resolved", handoff_id)
-            return self._handoff(session, row)
+            return handoff_of(session, row)
 
     def release(self, handoff_id: int, operator: Operator | None = None) -> bool:
         """Put an assigned handoff back in the queue; False if it was not assigned.
@@ -418,13 +326,13 @@ class HandoffService:
             if operator is not None:
                 self._require_active(session, operator)
                 row = self._locked_open(session, handoff_id)
-                if not may_resolve(self._handoff(session, row), operator):
+                if not may_resolve(handoff_of(session, row), operator):
                     raise HandoffStateError(
                         f"la conversazione {handoff_id} è assegnata a un altro operatore"
                     )
-            released = self._release(session, handoff_id, now)
+            released = release(session, handoff_id, now)
             if released and operator is not None:
-                self._audit(session, operator.username, RELEASE_ACTION, handoff_id, now)
+                audit(session, operator.username, RELEASE_ACTION, handoff_id, now)
             return released
 
     def close_by_citizen(self, handoff_id: int) -> Handoff | None:
@@ -435,10 +343,10 @@ class HandoffService:
                 row = self._locked_open(session, handoff_id)
             except HandoffStateError:
                 return None
-            self._close(session, row, now)
-            self._audit(session, CITIZEN_ACTOR, RESOLVE_ACTION, handoff_id, now)
+            close(row, now)
+            audit(session, CITIZEN_ACTOR, RESOLVE_ACTION, handoff_id, now)
             logger.info("handoff %s closed by the citizen", handoff_id)
-            return self._handoff(session, row)
+            return handoff_of(session, row)
 
     # -- timeouts and statistics -----------------------------------------------------------
 
@@ -454,79 +362,28 @@ class HandoffService:
                     HandoffRow.last_activity_at <= now - self._release_after,
                 )
             ).scalars()
-            return [self._handoff(session, row) for row in rows]
+            return [handoff_of(session, row) for row in rows]
 
     def sweep(self, now: datetime | None = None, keep: Collection[int] = ()) -> SweepResult:
-        """Reminders to send and idle chats to release, each handled by one sweeper only.
-
-        While the service is open, pending handoffs not reminded yet are reminded once:
-        those queued while closed (it is open now), and those waiting longer than
-        ``remind_after``. Assigned handoffs idle longer than ``release_after`` go back to
-        the queue (or are closed), at any hour, but those in ``keep``.
-        """
-        now = now or self._clock()
-        remind: list[Handoff] = []
-        released: list[Handoff] = []
-        resolved: list[Handoff] = []
+        """Reminders to send and idle chats to release (:func:`urp.handoff.sweep.sweep`)."""
         with self._db.transaction(write=True) as session:
-            if self._calendar.is_open(now):
-                candidates = (
-                    session.execute(
-                        select(HandoffRow.id).where(
-                            HandoffRow.status == PENDING,
-                            HandoffRow.reminded_at.is_(None),
-                            or_(
-                                HandoffRow.out_of_hours,
-                                HandoffRow.created_at <= now - self._remind_after,
-                            ),
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                for handoff_id in candidates:
-                    # Conditional again: of two sweepers, only one reminds each citizen.
-                    if session.execute(
-                        update(HandoffRow)
-                        .where(
-                            HandoffRow.id == handoff_id,
-                            HandoffRow.status == PENDING,
-                            HandoffRow.reminded_at.is_(None),
-                        )
-                        .values(reminded_at=now)
-                    ).rowcount:
-                        remind.append(self._handoff(session, session.get(HandoffRow, handoff_id)))
-            idle = (
-                session.execute(
-                    select(HandoffRow.id).where(
-                        HandoffRow.status == ASSIGNED,
-                        HandoffRow.last_activity_at <= now - self._release_after,
-                        HandoffRow.id.not_in(list(keep)),
-                    )
-                )
-                .scalars()
-                .all()
+            result = sweep(
+                session,
+                self._calendar,
+                now or self._clock(),
+                remind_after=self._remind_after,
+                release_after=self._release_after,
+                idle_action=self._idle_action,
+                keep=keep,
             )
-            for handoff_id in idle:
-                if not self._release(
-                    session, handoff_id, now, idle_since=now - self._release_after
-                ):
-                    continue
-                row = session.get(HandoffRow, handoff_id)
-                if self._idle_action == "resolve":
-                    self._close(session, row, now)
-                    self._audit(session, SWEEP_ACTOR, RESOLVE_ACTION, handoff_id, now, "inattiva")
-                    resolved.append(self._handoff(session, row))
-                else:
-                    released.append(self._handoff(session, row))
-        if remind or released or resolved:
+        if result.remind or result.released or result.resolved:
             logger.info(
                 "handoff sweep: %d to remind, %d released, %d resolved",
-                len(remind),
-                len(released),
-                len(resolved),
+                len(result.remind),
+                len(result.released),
+                len(result.resolved),
             )
-        return SweepResult(tuple(remind), tuple(released), tuple(resolved))
+        return result
 
     def stats(self, timezone: tzinfo) -> list[DayStats]:
         """Per day of request (in ``timezone``): how many, wait and resolution times."""
@@ -534,28 +391,7 @@ class HandoffService:
             rows = session.execute(
                 select(HandoffRow.created_at, HandoffRow.assigned_at, HandoffRow.resolved_at)
             ).all()
-        days: dict[str, list[tuple[datetime, datetime | None, datetime | None]]] = {}
-        for created, assigned, resolved in rows:
-            days.setdefault(created.astimezone(timezone).date().isoformat(), []).append(
-                (created, assigned, resolved)
-            )
-        result = []
-        for day in sorted(days):
-            waits = [_minutes(a - c) for c, a, _ in days[day] if a is not None]
-            resolutions = [_minutes(r - c) for c, _, r in days[day] if r is not None]
-            result.append(
-                DayStats(
-                    day,
-                    len(days[day]),
-                    len(waits),
-                    len(resolutions),
-                    _median(waits),
-                    _p90(waits),
-                    _median(resolutions),
-                    _p90(resolutions),
-                )
-            )
-        return result
+        return day_stats(rows, timezone)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -590,7 +426,7 @@ class HandoffService:
         latitude: float | None,
         longitude: float | None,
     ) -> Message:
-        _check_author(author)
+        check_author(author)
         text = (text or "").strip() or None
         if (author == OPERATOR) != (operator is not None):
             raise ValueError("an operator's message needs the operator, and only it")
@@ -618,25 +454,7 @@ class HandoffService:
         session.add(message)
         row.last_activity_at = now
         session.flush()  # the message id, for the audit row
-        return _message(message, operator.username if operator else None)
-
-    def _release(
-        self,
-        session: Session,
-        handoff_id: int,
-        now: datetime,
-        *,
-        idle_since: datetime | None = None,
-    ) -> bool:
-        query = update(HandoffRow).where(HandoffRow.id == handoff_id, HandoffRow.status == ASSIGNED)
-        if idle_since is not None:  # the sweep: only if nobody wrote in the meantime
-            query = query.where(HandoffRow.last_activity_at <= idle_since)
-        released = session.execute(
-            query.values(status=PENDING, operator_id=None, assigned_at=None, last_activity_at=now)
-        ).rowcount
-        if released:
-            logger.info("handoff %s released to the queue", handoff_id)
-        return bool(released)
+        return message_of(message, operator.username if operator else None)
 
     def _require_active(self, session: Session, operator: Operator) -> None:
         # The console may hold an Operator from before the account was disabled.
@@ -645,85 +463,3 @@ class HandoffService:
         ).scalar_one_or_none()
         if not active:
             raise HandoffStateError(f"l'operatore {operator.username} non è attivo")
-
-    def _close(self, session: Session, row: HandoffRow, now: datetime) -> None:
-        row.status = RESOLVED
-        row.resolved_at = now
-        row.last_activity_at = now
-
-    def _audit(
-        self,
-        session: Session,
-        actor: str,
-        action: str,
-        handoff_id: int,
-        at: datetime,
-        extra: str = "",
-    ) -> None:
-        detail = f"conversazione {handoff_id}" + (f", {extra}" if extra else "")
-        session.add(AuditEvent(at=at, operator=actor, action=action, detail=detail))
-
-    def _handoff(self, session: Session, row: HandoffRow) -> Handoff:
-        username = None
-        if row.operator_id is not None:
-            username = session.execute(
-                select(OperatorRow.username).where(OperatorRow.id == row.operator_id)
-            ).scalar_one()
-        return Handoff(
-            row.id,
-            row.conversation_id,
-            row.channel,
-            row.status,
-            row.reason,
-            row.out_of_hours,
-            username,
-            row.created_at,
-            row.assigned_at,
-            row.resolved_at,
-            row.last_activity_at,
-            row.reminded_at,
-        )
-
-
-def may_resolve(handoff: Handoff, operator: Operator) -> bool:
-    """Whether ``operator`` may close or release it: not a chat another operator holds."""
-    return (
-        handoff.status != ASSIGNED
-        or handoff.operator == operator.username
-        or operator.role == "admin"
-    )
-
-
-def _check_author(author: str) -> None:
-    if author not in MESSAGE_AUTHORS:
-        raise ValueError(f"unknown message author: {author}")
-
-
-def _message(row: MessageRow, username: str | None) -> Message:
-    return Message(
-        row.id,
-        row.handoff_id,
-        row.at,
-        row.author,
-        username,
-        row.text,
-        row.media_url,
-        row.latitude,
-        row.longitude,
-        row.delivered,
-    )
-
-
-def _minutes(delta: timedelta) -> float:
-    return delta.total_seconds() / 60
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
-
-
-def _p90(values: list[float]) -> float | None:
-    """Nearest-rank 90th percentile: a time some request actually waited."""
-    if not values:
-        return None
-    return round(sorted(values)[math.ceil(0.9 * len(values)) - 1], 1)

@@ -1,8 +1,9 @@
-"""Grants and calls ("bandi"): the catalogue the office keeps, and what matches a question.
+"""Contributions: grants, bonuses and calls ("bandi"), the catalogue the office keeps, and
+what matches a question.
 
-A call is open from its opening date to its closing date (both included; no closing date:
+A contribution is open from its opening date to its closing date (both included; no closing date:
 until further notice), upcoming before it opens or while its date is only expected
-("dopo metà gennaio"), closed afterwards. A citizen's words match a call through its title
+("dopo metà gennaio"), closed afterwards. A citizen's words match a contribution through its title
 and keywords, ignoring case, accents and word endings ("affitti" finds "affitto").
 """
 
@@ -37,7 +38,7 @@ from urp.core.text import fold
 # Words compare by their first letters: "affitti"/"affitto", "scolastici"/"scolastico".
 STEM_LENGTH = 5
 VOWELS = frozenset("aeiou")
-# Words that say nothing about which call is meant: every question has them.
+# Words that say nothing about which contribution is meant: every question has them.
 IGNORED_WORDS = frozenset({
     "bando", "bandi", "contributo", "contributi", "bonus", "domanda", "domande", "richiesta",
     "sostegno", "aiuto", "aiuti", "agevolazione", "agevolazioni", "comune", "anno",
@@ -73,7 +74,7 @@ class Contribution:
     eligible: str  # who can apply
     opens_on: date | None
     closes_on: date | None  # None: open until further notice
-    expected: str | None  # when an upcoming call without a date should open
+    expected: str | None  # when an upcoming contribution without a date should open
     link: str
     keywords: tuple[str, ...] = ()
 
@@ -90,7 +91,7 @@ class Contribution:
 
 @dataclass(frozen=True)
 class ContributionMatch:
-    """The calls a citizen's words name, by state (closed ones too: "it closed on ...")."""
+    """The contributions a citizen's words name, by state (closed ones too: "it closed on ...")."""
 
     open: tuple[Contribution, ...]
     upcoming: tuple[Contribution, ...]
@@ -102,41 +103,41 @@ class ContributionMatch:
 
 
 def stems(text: str) -> frozenset[str]:
-    """The words that can tell calls apart, cut to their first letters."""
+    """The words that can tell contributions apart, cut to their first letters."""
     words = re.findall(r"[a-z0-9]+", fold(text))
     found = {stem(word) for word in words if len(word) >= 3}
     return frozenset(found - IGNORED_STEMS)
 
 
 class ContributionService:
-    """The catalogue: load a file, list calls, open and upcoming ones, match a question."""
+    """The catalogue: load a file, list contributions, open and upcoming ones, match a question."""
 
     def __init__(self, database: Database, *, clock: Clock = utc_now) -> None:
         self._db = database
         self._clock = clock
 
-    def load(self, calls: Sequence[Contribution]) -> UpsertReport:
-        """Add or update calls by key; calls not in the file stay as they are."""
+    def load(self, contributions: Sequence[Contribution]) -> UpsertReport:
+        """Add or update contributions by key; contributions not in the file stay as they are."""
         counts = dict.fromkeys(Change, 0)
         with self._db.transaction(write=True) as session:
-            for call in calls:
-                row = session.get(ContributionRow, call.key)
+            for contribution in contributions:
+                row = session.get(ContributionRow, contribution.key)
                 if row is None:
-                    row = ContributionRow(key=call.key)
+                    row = ContributionRow(key=contribution.key)
                     session.add(row)
                     change = Change.CREATED
-                elif _contribution(row) == call:
+                elif _contribution(row) == contribution:
                     counts[Change.UNCHANGED] += 1
                     continue
                 else:
                     change = Change.UPDATED
-                row.title = call.title
-                row.eligible = call.eligible
-                row.opens_on = call.opens_on
-                row.closes_on = call.closes_on
-                row.expected = call.expected
-                row.link = call.link
-                row.keywords = list(call.keywords)
+                row.title = contribution.title
+                row.eligible = contribution.eligible
+                row.opens_on = contribution.opens_on
+                row.closes_on = contribution.closes_on
+                row.expected = contribution.expected
+                row.link = contribution.link
+                row.keywords = list(contribution.keywords)
                 row.updated_at = self._clock()
                 counts[change] += 1
         return UpsertReport(
@@ -162,9 +163,11 @@ class ContributionService:
         )
 
     def match(self, words: str, today: date) -> ContributionMatch:
-        """The calls whose title or keywords share a word with ``words``."""
+        """The contributions whose title or keywords share a word with ``words``."""
         wanted = stems(words)
-        found = [call for call in self.contributions() if wanted & call.stems()]
+        found = [
+            contribution for contribution in self.contributions() if wanted & contribution.stems()
+        ]
         by_state = {
             state: [c for c in found if c.state(today) == state] for state in ContributionState
         }
@@ -181,14 +184,16 @@ class ContributionService:
         )
 
 
-def _by_closing(calls: Iterable[Contribution]) -> list[Contribution]:
+def _by_closing(contributions: Iterable[Contribution]) -> list[Contribution]:
     return sorted(
-        calls, key=lambda c: (c.closes_on is None, c.closes_on or date.max, fold(c.title))
+        contributions, key=lambda c: (c.closes_on is None, c.closes_on or date.max, fold(c.title))
     )
 
 
-def _by_opening(calls: Iterable[Contribution]) -> list[Contribution]:
-    return sorted(calls, key=lambda c: (c.opens_on is None, c.opens_on or date.max, fold(c.title)))
+def _by_opening(contributions: Iterable[Contribution]) -> list[Contribution]:
+    return sorted(
+        contributions, key=lambda c: (c.opens_on is None, c.opens_on or date.max, fold(c.title))
+    )
 
 
 def _contribution(row: ContributionRow) -> Contribution:
@@ -208,15 +213,15 @@ def _contribution(row: ContributionRow) -> Contribution:
 
 
 def read_contributions(path: Path) -> list[Contribution]:
-    """Calls from YAML: ``calls``, each with title, optional key (default from the title),
+    """Calls from YAML: ``contributions``, each with title, optional key (default from the title),
     eligible, opens_on, closes_on, expected, link, keywords.
 
-    A call needs ``opens_on`` or, while the date is unknown, ``expected``. Raises
+    A contribution needs ``opens_on`` or, while the date is unknown, ``expected``. Raises
     :class:`~urp.core.data_files.DataFileError` listing every problem with its line.
     """
     return read_keyed_list(
         path,
-        "calls",
+        "contributions",
         _read_contribution,
         lambda key, line: f"bando «{key}» già definito alla riga {line}",
     )

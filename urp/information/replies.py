@@ -44,18 +44,20 @@ def ban_lines(zones: Sequence[Zone]) -> str:
     return "\n".join(lines)
 
 
-def contribution_lines(calls: Sequence[Contribution], today: date) -> str:
+def contribution_lines(contributions: Sequence[Contribution], today: date) -> str:
     lines = []
-    for call in calls:
-        if call.opens_on and call.opens_on > today:
-            when = f"apre il {format_date(call.opens_on)}"
-        elif call.opens_on is None and call.expected:
-            when = f"apertura prevista {call.expected}"
-        elif call.closes_on and call.closes_on < today:
-            when = f"chiuso il {format_date(call.closes_on)}"
-        elif call.closes_on:
-            when = f"scade il {format_date(call.closes_on)}"
+    for contribution in contributions:
+        if contribution.opens_on and contribution.opens_on > today:
+            when = f"apre il {format_date(contribution.opens_on)}"
+        elif contribution.opens_on is None and contribution.expected:
+            when = f"apertura prevista {contribution.expected}"
+        elif contribution.closes_on and contribution.closes_on < today:
+            when = f"chiuso il {format_date(contribution.closes_on)}"
+        elif contribution.closes_on:
+            when = f"scade il {format_date(contribution.closes_on)}"
         else:
             when = "aperto fino a nuovo avviso"
-        lines.append(f"• *{call.title}* — {call.eligible}; {when}: {call.link}")
+        lines.append(
+            f"• *{contribution.title}* — {contribution.eligible}; {when}: {contribution.link}"
+        )
     return "\n".join(lines)

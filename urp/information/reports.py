@@ -28,7 +28,7 @@ from urp.core.data_files import is_web_link
 from urp.core.db import Database
 from urp.core.models import REPORT_STATUSES, ReportCounter
 from urp.core.models import Report as ReportRow
-from urp.subscription.files import file_format
+from urp.core.spreadsheets import file_format
 
 NEW = "new"
 STATUS_LABELS = {"new": "nuova", "in_progress": "in lavorazione", "closed": "chiusa"}

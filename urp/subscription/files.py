@@ -20,11 +20,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
-from urp.core.errors import OperatorError
+from urp.core.spreadsheets import FileFormatError, file_format
 from urp.core.text import fold
 from urp.subscription.subscribers import ExportRow, ImportRow, SkippedRow, SkipReason
 
-FORMATS = (".csv", ".xlsx")
 # Accepted header names (compared folded: case, accents, "_" and extra spaces ignored).
 LABEL_HEADERS = {"label", "etichetta", "utente", "codice"}
 NUMBER_HEADERS = {"number", "numero", "telefono", "cellulare", "numero di telefono", "phone"}
@@ -33,18 +32,6 @@ LABEL_PATTERN = re.compile(r"(?:[^\W\d_]+\.?\s*)?(\d{1,10})")
 ITALIAN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 MAX_LABEL = 2**31 - 1  # a 32-bit integer primary key
 DATE_FORMAT = "%d/%m/%Y %H:%M"
-
-
-class FileFormatError(OperatorError, ValueError):
-    """The file cannot be read or written as a register spreadsheet."""
-
-
-def file_format(path: Path) -> str:
-    """``.csv`` or ``.xlsx`` from the file name, else :class:`FileFormatError`."""
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise FileFormatError(f"{path.name}: formato non riconosciuto, usa .csv o .xlsx")
-    return suffix
 
 
 # -- export -----------------------------------------------------------------------------

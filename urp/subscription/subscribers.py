@@ -1,4 +1,4 @@
-"""The subscriber register: subscribe, unsubscribe, topics, status, statistics, export, import.
+"""The subscriber register: subscribe, unsubscribe, topics, status, export, import.
 
 Plain Python for the Rasa actions, the channels and the operator CLI alike. A subscriber
 is known by the channel and a salted hash of the channel's user id (see
@@ -16,17 +16,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import Enum
-from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from urp.core.clock import Clock, utc_now
 from urp.core.db import Database
 from urp.core.models import ACTIVE, CANCELLED, AuditEvent, Consent, Subscriber, SubscriberTopic
 from urp.core.settings import SubscriptionSettings
+from urp.subscription.stats import SubscriberStats, subscriber_stats
 
 logger = logging.getLogger(__name__)
 
@@ -94,30 +94,6 @@ class SubscriberStatus:
 
 
 @dataclass(frozen=True)
-class MonthStats:
-    month: str  # "2024-03", in the municipality's time zone
-    new: int  # subscriptions started (returning subscribers included)
-    cancelled: int
-    net: int
-    active: int  # at the end of the month
-
-
-@dataclass(frozen=True)
-class TopicStats:
-    key: str
-    label: str
-    subscribers: int
-
-
-@dataclass(frozen=True)
-class SubscriberStats:
-    active: int
-    cancelled: int
-    months: tuple[MonthStats, ...]
-    topics: tuple[TopicStats, ...]
-
-
-@dataclass(frozen=True)
 class ExportRow:
     label: str
     active: bool
@@ -146,10 +122,6 @@ class SkippedRow:
 class ImportReport:
     imported: int
     skipped: tuple[SkippedRow, ...]
-
-
-def _month_start(year: int, month: int, timezone: tzinfo) -> datetime:
-    return datetime(year, month, 1, tzinfo=timezone).astimezone(UTC)
 
 
 class SubscriberService:
@@ -273,29 +245,8 @@ class SubscriberService:
 
     def stats(self, timezone: tzinfo) -> SubscriberStats:
         """Totals, month by month (in ``timezone``) since the first subscription, by topic."""
-        now = self._clock()
         with self._db.transaction() as session:
-            counts = dict(
-                session.execute(
-                    select(Subscriber.status, func.count()).group_by(Subscriber.status)
-                ).all()
-            )
-            first = session.execute(select(func.min(Consent.given_at))).scalar_one()
-            months = self._months(session, first, now, timezone) if first else ()
-            by_topic = dict(
-                session.execute(
-                    select(SubscriberTopic.topic, func.count()).group_by(SubscriberTopic.topic)
-                ).all()
-            )
-        topics = [
-            TopicStats(key, topic.label, by_topic.pop(key, 0))
-            for key, topic in self._settings.topics.items()
-        ]
-        # Topics no longer in the settings still have followers until they change topics.
-        topics += [TopicStats(key, key, count) for key, count in sorted(by_topic.items())]
-        return SubscriberStats(
-            counts.get(ACTIVE, 0), counts.get(CANCELLED, 0), months, tuple(topics)
-        )
+            return subscriber_stats(session, self._settings.topics, self._clock(), timezone)
 
     def export_rows(
         self, *, with_numbers: bool = False, operator: str | None = None, destination: str = ""
@@ -496,32 +447,3 @@ class SubscriberService:
         ).scalars()
         order = {key: index for index, key in enumerate(self._settings.topics)}
         return tuple(sorted(keys, key=lambda k: (order.get(k, len(order)), k)))
-
-    def _months(
-        self, session: Session, first: datetime, now: datetime, timezone: tzinfo
-    ) -> tuple[MonthStats, ...]:
-        start = first.astimezone(timezone)
-        end = now.astimezone(timezone)
-        year, month = start.year, start.month
-        active = 0
-        months = []
-        while (year, month) <= (end.year, end.month):
-            following = (year + month // 12, month % 12 + 1)
-            lower = _month_start(year, month, timezone)
-            upper = _month_start(*following, timezone)
-            new = self._count(session, Consent.given_at, lower, upper)
-            cancelled = self._count(session, Consent.withdrawn_at, lower, upper)
-            active += new - cancelled
-            months.append(
-                MonthStats(f"{year}-{month:02d}", new, cancelled, new - cancelled, active)
-            )
-            year, month = following
-        return tuple(months)
-
-    @staticmethod
-    def _count(session: Session, column: Any, lower: datetime, upper: datetime) -> int:
-        # One indexed range count per month: cheap on both databases, and month boundaries
-        # in local time need no date functions that differ between SQLite and PostgreSQL.
-        return session.execute(
-            select(func.count()).where(column >= lower, column < upper)
-        ).scalar_one()

@@ -3,7 +3,7 @@
 1. Cross-validates variants of the shipped pipeline (config.yml as it is, without lemmas,
    without character n-grams) on data/nlu with ``rasa test nlu --cross-validation``.
 2. Scores the trained model (models/urp.tar.gz) on tests/nlu/holdout.yml, which is never
-   trained on: intent accuracy and per-intent precision, recall and F1 as the deployed
+   trained on (:mod:`urp.tools.holdout`): intent accuracy and per-intent precision, recall and F1 as the deployed
    assistant behaves (a message below the fallback threshold counts as a miss), a
    confusion matrix PNG, and the confidences that justify the fallback threshold.
 3. Writes docs/nlu-report.md and results/eval/report.json with exactly what it prints.
@@ -14,10 +14,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -31,16 +29,13 @@ from typing import Any
 import yaml
 
 from urp.core.settings import PROJECT_ROOT
-from urp.nlu.data import read_examples
+from urp.tools.holdout import MODEL, Prediction, intent_scores, predict_holdout
 from urp.tools.nlu_gate import BASELINE, committed_baseline, compare
 from urp.tools.nlu_gate import render as render_changes
 
 RESULTS = PROJECT_ROOT / "results" / "eval"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 REPORT_MATRIX = PROJECT_ROOT / "docs" / "nlu-confusion-matrix.png"
-HOLDOUT = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
-MODEL = PROJECT_ROOT / "models" / "urp.tar.gz"
-FALLBACK_INTENT = "nlu_fallback"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
 
 Pipeline = list[dict[str, Any]]
@@ -131,71 +126,6 @@ def cross_validate(name: str, folds: int) -> CrossValidation:
         macro_f1=report["macro avg"]["f1-score"],
         weighted_f1=report["weighted avg"]["f1-score"],
     )
-
-
-@dataclass
-class Prediction:
-    text: str
-    expected: str
-    predicted: str  # as deployed: nlu_fallback below the threshold
-    top_intent: str  # the classifier's best guess
-    confidence: float
-
-
-async def _predict(model: Path, texts: list[str]) -> list[dict[str, Any]]:
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
-
-    agent = Agent.load(str(model))
-    return [await agent.parse_message(text) for text in texts]
-
-
-def predict_holdout(model: Path, holdout: Path = HOLDOUT) -> list[Prediction]:
-    examples = read_examples(holdout)
-    parsed = asyncio.run(_predict(model, [ex.plain for ex in examples]))
-    predictions = []
-    for example, result in zip(examples, parsed, strict=True):
-        ranking = [r for r in result["intent_ranking"] if r["name"] != FALLBACK_INTENT]
-        predictions.append(
-            Prediction(
-                text=example.plain,
-                expected=example.intent,
-                predicted=result["intent"]["name"],
-                top_intent=ranking[0]["name"],
-                confidence=float(ranking[0]["confidence"]),
-            )
-        )
-    return predictions
-
-
-def intent_scores(predictions: list[Prediction]) -> dict[str, Any]:
-    from sklearn.metrics import classification_report
-
-    labels = sorted({p.expected for p in predictions})
-    report = classification_report(
-        [p.expected for p in predictions],
-        [p.predicted for p in predictions],
-        labels=labels,
-        output_dict=True,
-        zero_division=0,
-    )
-    accuracy = sum(p.expected == p.predicted for p in predictions) / len(predictions)
-    return {
-        "accuracy": accuracy,
-        "macro_f1": report["macro avg"]["f1-score"],
-        "per_intent": {
-            label: {
-                "precision": report[label]["precision"],
-                "recall": report[label]["recall"],
-                "f1": report[label]["f1-score"],
-                "support": int(report[label]["support"]),
-            }
-            for label in labels
-        },
-        "fallbacks": sum(p.predicted == FALLBACK_INTENT for p in predictions),
-    }
 
 
 def threshold_table(predictions: list[Prediction]) -> list[dict[str, float]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from urp.core.settings import PROJECT_ROOT
+from urp.tools.holdout import HOLDOUT, MODEL, intent_scores, predict_holdout
 
 BASELINE = PROJECT_ROOT / "docs" / "nlu-baseline.json"
 MAX_DROP = 0.02
@@ -145,14 +146,10 @@ def committed_baseline(path: Path = BASELINE) -> dict[str, Any]:
 
 
 def held_out_scores(model: Path, holdout: Path) -> dict[str, Any]:
-    from urp.tools.eval_nlu import intent_scores, predict_holdout
-
     return intent_scores(predict_holdout(model, holdout))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from urp.tools.eval_nlu import HOLDOUT, MODEL
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--baseline", type=Path, default=BASELINE)

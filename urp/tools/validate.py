@@ -22,7 +22,7 @@ from urp.core.settings import PROJECT_ROOT
 
 # Responses sent by the Rasa server's own code, never predicted by a policy: the rate-limit
 # notice (urp.inbound.ratelimit) and the apologies when the action server fails
-# (channels/action_guard.py). A unit test keeps this list equal to theirs.
+# (rasa_patches/action_guard.py). A unit test keeps this list equal to theirs.
 OUTSIDE_DIALOGUE = frozenset(
     {"utter_rate_limited", "utter_actions_down", "utter_actions_down_handoff"}
 )

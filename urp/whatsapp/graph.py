@@ -14,7 +14,7 @@ Shapes follow the Cloud API's ``/{phone-number-id}/messages`` endpoint:
 The client retries as :func:`urp.whatsapp.sending.post_with_retries` does: 429, 5xx and timeouts,
 never other 4xx. A 5xx may come after Meta took the message, so the broadcasts
 (``retry_uncertain=False``) never repeat it within a send: they wait for Meta's statuses
-(:mod:`urp.broadcasts.service`). Replies to a citizen do repeat it: a reply lost leaves the
+(:mod:`urp.broadcasts.delivery`). Replies to a citizen do repeat it: a reply lost leaves the
 citizen waiting, a reply duplicated is only a nuisance.
 """
 

@@ -8,8 +8,9 @@ A 5xx or a request left without an answer is *uncertain*: the provider may have 
 message before failing (Meta's Cloud API has no idempotency key for ``/messages``; its
 documentation says errors come back in the answer, in the webhook, or both). Callers
 that must never send twice pass ``retry_uncertain=False`` and learn the truth from the
-provider's statuses (the broadcasts, :mod:`urp.broadcasts.service`). Replies in a conversation
-keep retrying: a citizen who gets an answer twice is better off than one who gets none.
+provider's statuses (the broadcasts, :mod:`urp.broadcasts.delivery`). Replies in a
+conversation keep retrying: a citizen who gets an answer twice is better off than one who
+gets none.
 """
 
 from __future__ import annotations

@@ -1,0 +1,173 @@
+"""The chats handed over to a person: the queue, one chat's page and the operator's steps.
+
+Each step (claim, reply, retry, release, resolve) is one call of
+:class:`urp.handoff.chat.HandoffChat`, which tells Rasa and audits it; the page then
+redirects with a flash message saying how it went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from urp.console.access import ConsoleSession
+from urp.console.shell import CHAT_ROLES, Shell
+from urp.console.views import Presenter, sentence
+from urp.core.clock import utc_now
+from urp.core.errors import OperatorError
+from urp.core.models import ASSIGNED
+from urp.handoff.chat import DeliveryError, HandoffChat
+from urp.handoff.operators import Operator
+from urp.handoff.quick_replies import QuickReplyService
+from urp.handoff.records import Handoff, UnknownHandoffError
+
+# WhatsApp's limit for one message.
+MAX_REPLY_LENGTH = 4096
+
+
+class HandoffPages:
+    """Handlers of ``/`` (the queue) and ``/handoffs/ID`` (a chat and its steps)."""
+
+    def __init__(self, shell: Shell, chat: HandoffChat, quick_replies: QuickReplyService) -> None:
+        self.shell = shell
+        self.chat = chat
+        self.quick_replies = quick_replies
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.queue_page)
+        app.router.add_get("/handoffs/{id:\\d+}", self.handoff_page)
+        app.router.add_post("/handoffs/{id:\\d+}/claim", self.claim)
+        app.router.add_post("/handoffs/{id:\\d+}/reply", self.reply)
+        app.router.add_post("/handoffs/{id:\\d+}/messages/{message_id:\\d+}/retry", self.retry)
+        app.router.add_post("/handoffs/{id:\\d+}/release", self.release)
+        app.router.add_post("/handoffs/{id:\\d+}/resolve", self.resolve)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    async def queue_page(self, request: web.Request) -> web.StreamResponse:
+        session = await self.shell.require(request, chats=False)
+        if session.operator.role not in CHAT_ROLES:
+            return self.shell.render("trainer.html", request, session, status=403)
+        presenter = await asyncio.to_thread(self.shell.presenter)
+        rows = await asyncio.to_thread(self.queue_rows, session, presenter)
+        return self.shell.with_flash(request, session, "queue.html", rows=rows)
+
+    def queue_rows(self, session: ConsoleSession, presenter: Presenter) -> list[Any]:
+        return [presenter.queue_row(q, session.operator.username) for q in self.chat.queue()]
+
+    async def handoff_page(self, request: web.Request) -> web.StreamResponse:
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        presenter = await asyncio.to_thread(self.shell.presenter)
+        messages = await asyncio.to_thread(self.chat.transcript, handoff.id)
+        replies = await asyncio.to_thread(self.quick_replies.list)
+        now = utc_now()
+        mine = handoff.status == ASSIGNED and handoff.operator == session.operator.username
+        return self.shell.with_flash(
+            request,
+            session,
+            "handoff.html",
+            handoff=handoff,
+            messages=[presenter.message(m, now) for m in messages],
+            last_id=messages[-1].id if messages else 0,
+            state=presenter.state_notice(handoff, session.operator.username),
+            mine=mine,
+            may_close=handoff.is_open
+            and (mine or handoff.status != ASSIGNED or session.operator.role == "admin"),
+            quick_replies=replies,
+            max_length=MAX_REPLY_LENGTH,
+        )
+
+    async def handoff(self, request: web.Request) -> Handoff:
+        try:
+            return await asyncio.to_thread(self.chat.get, int(request.match_info["id"]))
+        except (ValueError, UnknownHandoffError) as error:
+            raise web.HTTPNotFound() from error
+
+    # -- the operator's steps --------------------------------------------------------------
+
+    async def claim(self, request: web.Request) -> web.StreamResponse:
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        try:
+            claimed = await asyncio.to_thread(self.chat.claim, handoff.id, session.operator)
+        except OperatorError as error:
+            raise self.shell.redirect("/", session, "danger", str(error)) from error
+        if not claimed:
+            raise self.shell.redirect(
+                "/",
+                session,
+                "warning",
+                f"Conversazione n. {handoff.id}: l'ha già presa un altro operatore.",
+            )
+        raise self.shell.redirect(f"/handoffs/{handoff.id}", session)
+
+    async def reply(self, request: web.Request) -> web.StreamResponse:
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        here = f"/handoffs/{handoff.id}"
+        redirect = self.shell.redirect
+        form = await request.post()
+        # Browsers send a text box's line breaks as CRLF; chat channels expect LF.
+        text = str(form.get("text") or "").replace("\r\n", "\n").strip()
+        title = str(form.get("quick_reply") or "")
+        if title:
+            # Without JavaScript the chosen quick reply comes with the form: it follows the
+            # text typed, if any (with JavaScript it is already in the text box).
+            replies = {r.title: r.text for r in await asyncio.to_thread(self.quick_replies.list)}
+            if title not in replies:
+                raise redirect(here, session, "danger", "Questa risposta rapida non c'è più.")
+            text = f"{text}\n\n{replies[title]}" if text else replies[title]
+        if not text:
+            raise redirect(here, session, "danger", "Scrivi il testo della risposta.")
+        if len(text) > MAX_REPLY_LENGTH:
+            raise redirect(
+                here, session, "danger", f"La risposta supera i {MAX_REPLY_LENGTH} caratteri."
+            )
+        try:
+            await asyncio.to_thread(self.chat.reply, handoff.id, session.operator, text)
+        except DeliveryError as error:
+            raise redirect(here, session, "warning", str(error)) from error
+        except OperatorError as error:
+            raise redirect(here, session, "danger", sentence(error)) from error
+        raise redirect(here, session)
+
+    async def retry(self, request: web.Request) -> web.StreamResponse:
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        here = f"/handoffs/{handoff.id}"
+        message_id = int(request.match_info["message_id"])
+        messages = await asyncio.to_thread(self.chat.transcript, handoff.id, message_id - 1)
+        if not messages or messages[0].id != message_id:
+            raise web.HTTPNotFound()
+        try:
+            await asyncio.to_thread(self.chat.retry, message_id, session.operator)
+        except OperatorError as error:
+            level = "warning" if isinstance(error, DeliveryError) else "danger"
+            raise self.shell.redirect(here, session, level, sentence(error)) from error
+        raise self.shell.redirect(here, session, "success", "Risposta consegnata.")
+
+    async def release(self, request: web.Request) -> web.StreamResponse:
+        return await self._leave(request, self.chat.release, "rimessa in coda")
+
+    async def resolve(self, request: web.Request) -> web.StreamResponse:
+        return await self._leave(
+            request, self.chat.resolve, "chiusa: risponde di nuovo l'assistente"
+        )
+
+    async def _leave(
+        self, request: web.Request, step: Callable[[int, Operator], Any], done: str
+    ) -> web.StreamResponse:
+        """The operator lets the chat go (to the queue, or back to the bot)."""
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        try:
+            await asyncio.to_thread(step, handoff.id, session.operator)
+        except OperatorError as error:
+            raise self.shell.redirect(
+                f"/handoffs/{handoff.id}", session, "danger", sentence(error)
+            ) from error
+        raise self.shell.redirect("/", session, "success", f"Conversazione n. {handoff.id} {done}.")
