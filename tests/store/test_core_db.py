@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stores.tracker import IncrementalSQLTrackerStore
 from tests.store.conftest import url_of
-from tests.unit.test_tracker_store import DOMAIN
+from tests.unit.test_stores_tracker import DOMAIN
 from urp.core import db
 from urp.core.db import Database, DatabaseError
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from urp.console.training import INTENT_MEANINGS
 from urp.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +117,10 @@ def test_only_the_actions_that_read_the_domain_receive_it() -> None:
     assert "domain" not in RemoteAction("action_pharmacy_shift", endpoint)._action_call_format(
         tracker, domain
     )
+
+
+def test_every_intent_a_citizen_can_mean_has_a_label_for_the_trainers() -> None:
+    """The trainers' inbox names intents by meaning; a new intent without one would show
+    its bare code to people who are not programmers."""
+    citizen_intents = {i for i in DOMAIN["intents"] if not i.startswith("EXTERNAL_")}
+    assert citizen_intents == set(INTENT_MEANINGS)

@@ -23,7 +23,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 import rasa_patches
 from rasa_patches import action_guard
-from tests.unit.test_validate import ROOT
+from tests.unit.test_tools_validate import ROOT
 from urp.core.db import Database, upgrade
 from urp.core.settings import current_settings, load_settings
 from urp.handoff.queue import HandoffService

@@ -24,7 +24,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 import rasa_patches
 from rasa_patches.dialogue_states import _rasas_past_states, past_states
-from tests.unit.test_validate import ROOT
+from tests.unit.test_tools_validate import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 RULE_ONLY = {"slots": ["operator_offered"], "loops": ["report_form"]}

@@ -41,6 +41,7 @@ INTENT_MEANINGS = {
     "wrong_contact": "ha sbagliato chat",
     "abuse": "insulti, linguaggio offensivo",
     "ask_privacy_policy": "privacy, chi vede il numero",
+    "erase_my_data": "vuole cancellare i suoi dati",
     "bot_challenge": "chiede se è un bot",
     "greet": "saluto iniziale",
     "goodbye": "saluto finale",

@@ -60,7 +60,7 @@ class Echo:
 
 @pytest.fixture
 def echo() -> Iterator[Echo]:
-    Sanic.test_mode = True  # several apps in one process, as tests/unit/test_http_guard.py
+    Sanic.test_mode = True  # several apps in one process, as tests/unit/test_channels_http_guard.py
     gate.use_limiter(RateLimiter(LIMIT, clock=Clock()))
     threshold = gc.get_threshold()
     try:

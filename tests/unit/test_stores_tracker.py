@@ -25,7 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from stores.tracker import SENDER_ORDER_INDEX, STORED, IncrementalSQLTrackerStore
-from tests.unit.test_validate import ROOT
+from tests.unit.test_tools_validate import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 

@@ -56,7 +56,7 @@ def test_messages_go_to_the_transcript_and_every_event_is_forwarded(store) -> No
     config = EndpointConfig.from_dict(
         {
             "type": "brokers.handoff.HandoffEventBroker",
-            "forward": {"type": "tests.unit.test_handoff_broker.Collecting"},
+            "forward": {"type": "tests.unit.test_brokers_handoff.Collecting"},
         }
     )
 
@@ -209,7 +209,7 @@ def test_a_confirmed_erasure_is_forwarded_as_an_event_of_its_own(store) -> None:
     config = EndpointConfig.from_dict(
         {
             "type": "brokers.handoff.HandoffEventBroker",
-            "forward": {"type": "tests.unit.test_handoff_broker.Collecting"},
+            "forward": {"type": "tests.unit.test_brokers_handoff.Collecting"},
             "review": False,
         }
     )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from stores.tracker import SENDER_ORDER_INDEX, IncrementalSQLTrackerStore
 from tests.store.conftest import POSTGRES_SERVER
-from tests.unit.test_tracker_store import DOMAIN, RecordingBroker, converse, message
+from tests.unit.test_stores_tracker import DOMAIN, RecordingBroker, converse, message
 
 
 @pytest.fixture

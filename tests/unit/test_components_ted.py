@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import TEXT
 
 from components.ted import CachedTEDPolicy
 from rasa_patches.rule_matches import states_key
-from tests.unit.test_validate import ROOT
+from tests.unit.test_tools_validate import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
