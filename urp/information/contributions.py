@@ -213,7 +213,7 @@ def _contribution(row: ContributionRow) -> Contribution:
 
 
 def read_contributions(path: Path) -> list[Contribution]:
-    """Calls from YAML: ``contributions``, each with title, optional key (default from the title),
+    """Contributions from YAML: the list ``calls`` (the office's file format), each with title, optional key (default from the title),
     eligible, opens_on, closes_on, expected, link, keywords.
 
     A contribution needs ``opens_on`` or, while the date is unknown, ``expected``. Raises
@@ -221,7 +221,7 @@ def read_contributions(path: Path) -> list[Contribution]:
     """
     return read_keyed_list(
         path,
-        "contributions",
+        "calls",
         _read_contribution,
         lambda key, line: f"bando «{key}» già definito alla riga {line}",
     )
