@@ -27,7 +27,7 @@ export URP_ACTION_ENDPOINT ?= http://127.0.0.1:$(URP_ACTIONS_PORT)/webhook
 export URP_CALLBACK_URL ?= http://127.0.0.1:5034/bot
 export URP_TRACKER_DB ?= var/rasa-tracker.db
 
-.PHONY: help install run run-prod nginx shell test train eval-nlu bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
+.PHONY: help install run run-prod nginx shell test train eval-nlu eval-faq bench validate lint unit e2e clean browser audit nlu-gate nlu-baseline
 
 help:
 	@echo "make run       avvia l'assistente in locale (installa e addestra se serve)"
@@ -36,6 +36,7 @@ help:
 	@echo "make install   crea .venv dalle dipendenze bloccate"
 	@echo "make train     addestra il modello in models/"
 	@echo "make eval-nlu  cross-validation e report sul test set separato"
+	@echo "make eval-faq  misura la ricerca nelle FAQ (test set separato, soglie, tempi)"
 	@echo "make nlu-baseline  aggiorna apposta il riferimento NLU del controllo in make test"
 	@echo "make bench     benchmark di prestazioni"
 
@@ -119,6 +120,10 @@ audit: $(AUDIT_VENV)/.installed
 
 eval-nlu: install
 	$(BIN)/python -m urp.tools.eval_nlu
+
+# The FAQ search on tests/faq/ (never used for retrieval nor tuning): docs/nlu-report.md.
+eval-faq: install
+	$(BIN)/python -m urp.tools.eval_faq
 
 # The regression gate: held-out macro-F1 of the trained model against docs/nlu-baseline.json.
 nlu-gate: install $(MODEL)

@@ -2,6 +2,8 @@
 
 ``calls_outcome`` and the ``last_service`` value ``calls`` are the domain's public names,
 loaded by the rules and the stories; the feature is called contributions everywhere else.
+When no call matches, the office's FAQ may know the answer (``calls_outcome: faq``,
+:func:`actions.faq.faq_takeover`): «agevolazioni tari per isee basso».
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
 from actions.conversation import question_entities
+from actions.faq import faq_takeover, send_answer
 from actions.information import InformationAction, Outcome
 from actions.services import contribution_service
 from urp.core.settings import Settings
@@ -59,6 +62,11 @@ class ActionContributions(InformationAction):
             }
         if not topics and not stems(words):
             return "open_list", {"info_details": open_now}  # "ci sono bandi?"
+        # No call on it: «agevolazioni tari per isee basso» may be the FAQ's.
+        entry = faq_takeover(tracker)
+        if entry is not None:
+            send_answer(dispatcher, entry)
+            return "faq", {"faq_id": entry.id}
         named = f"«{topics[0]}»" if topics else "questo argomento"
         return "none_matching", {"info_topic": named, "info_details": open_now}
 

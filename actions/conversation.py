@@ -21,16 +21,6 @@ def _user_intents(tracker: Tracker) -> Iterator[str | None]:
             yield (event.get("parse_data") or {}).get("intent", {}).get("name")
 
 
-def trailing_intent_count(tracker: Tracker, intent: str) -> int:
-    """How many of the latest user messages in a row carry ``intent``."""
-    count = 0
-    for name in reversed(list(_user_intents(tracker))):
-        if name != intent:
-            break
-        count += 1
-    return count
-
-
 def session_intent_count(tracker: Tracker, intent: str) -> int:
     """How many user messages of this session carry ``intent``."""
     return sum(1 for name in _user_intents(tracker) if name == intent)

@@ -1,4 +1,9 @@
-"""The current memo, sent again on request ("non mi è arrivato il memo")."""
+"""The current memo, sent again on request ("non mi è arrivato il memo").
+
+A question the NLU takes for the memo may be the FAQ's («tempi di realizzazione delle
+opere in costruzione»): when the FAQ is sure of an answer, it answers instead
+(``memo_outcome: faq``, :func:`actions.faq.faq_takeover`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
+from actions.faq import faq_takeover, send_answer
 from actions.information import InformationAction, Outcome
 from actions.services import memo_service, subscriber_service
 from urp.core.settings import Settings
@@ -21,6 +27,10 @@ class ActionLatestMemo(InformationAction):
     def lookup(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> Outcome:
+        entry = faq_takeover(tracker)
+        if entry is not None:
+            send_answer(dispatcher, entry)
+            return "faq", {"faq_id": entry.id, "last_service": None}
         memo = memo_service().current(local_now(settings.timezone).date())
         if memo is None:
             return "none", {}

@@ -4,6 +4,11 @@ The answer comes from the weekly hours in the settings, Italian public holidays,
 patron saint's day and the extra closures (urp.information.opening_hours);
 ``hours_outcome`` (a public name of the domain, like the ``last_service`` value
 ``hours``) picks the reply.
+
+A question about hours that names no office the settings know («orari della biblioteca»,
+«quando apre la piscina») may be the FAQ's: when the FAQ is sure of an answer, it answers
+(``hours_outcome: faq``, :func:`actions.faq.faq_takeover`); else, as before, the URP's
+hours or the offices we know.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import local_now
 from actions.conversation import question_entities
+from actions.faq import faq_takeover, send_answer, takeover_events
 from urp.core.dates import format_day, format_time, resolve
 from urp.core.settings import Office, Settings, current_settings
 from urp.core.text import join_italian
@@ -72,7 +78,14 @@ class ActionOpeningHours(Action):
         asked = question_entities(tracker)
         office_names = asked.get("office", [])
         office = next(filter(None, map(settings.find_office, office_names)), None)
-        if office_names and office is None and not _means_urp(office_names):
+        names_urp = bool(office_names) and _means_urp(office_names)
+        if office is None and not names_urp:
+            # No office of ours named: the library's or the pool's hours are the FAQ's.
+            entry = faq_takeover(tracker)
+            if entry is not None:
+                send_answer(dispatcher, entry)
+                return takeover_events("hours_outcome", entry)
+        if office_names and office is None and not names_urp:
             known = join_italian([o.label for o in settings.offices.values()])
             return _slots("unknown_office", {"info_details": known}, asked)
 

@@ -5,8 +5,9 @@ conversation; the citizen's and the bot's messages of a conversation with an ope
 handoff go to its transcript in the store (:meth:`urp.handoff.chat.HandoffChat.record`),
 so the console shows them even while the bot is paused. The same events feed the
 trainers' review inbox (:mod:`urp.review`): the citizens' messages the bot was unsure of,
-masked before they are stored. Writing happens on one worker thread, in the order Rasa
-published, so the event loop never waits for the database. The thread takes the events
+or that the office's FAQ could not answer (the slot ``faq_outcome``), masked before they
+are stored. Writing happens on one worker thread, in the order Rasa published, so the
+event loop never waits for the database. The thread takes the events
 arriving within 0.2 seconds together: one query tells which of their conversations are
 handed over, instead of one per message (docs/performance.md); a transcript is at most that
 much later in the console.
@@ -62,7 +63,7 @@ from urp.handoff.chat import HandoffChat
 from urp.handoff.queue import HandoffService
 from urp.handoff.rasa_api import RasaConversations
 from urp.privacy import erasure_event, events_ttl_days
-from urp.review.inbox import REVIEW_EVENT_TYPES, ReviewCollector
+from urp.review.inbox import ReviewCollector, is_review_event
 from urp.review.store import ReviewStore
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class HandoffEventBroker(EventBroker):
                 at = event.get("timestamp") or time.time()
                 self._forward.publish(erasure_event(str(event.get("sender_id")), at))
         kind = event.get("event")
-        if kind in MESSAGE_EVENTS or (self._review is not None and kind in REVIEW_EVENT_TYPES):
+        if kind in MESSAGE_EVENTS or (self._review is not None and is_review_event(event)):
             try:
                 self._pending.put_nowait(dict(event))
             except queue.Full:

@@ -17,8 +17,9 @@ What a channel may do depends on who vouches for the sender:
 
 From every channel, a text starting with ``/`` reaches Rasa as an intent only if it is a
 bare intent of the domain (``/affirm``, as the words would give) or one of the bot's own
-buttons (``/subscribe{"topic": "bandi"}``); never an ``EXTERNAL_`` intent, which only
-the console and the Rasa HTTP API may trigger. Any other is read as words.
+buttons (``/subscribe{"topic": "bandi"}``, and the FAQ's ``/choose_faq{"faq_id": "<id>"}``,
+never bare); never an ``EXTERNAL_`` intent, which only the console and the Rasa HTTP API may
+trigger. Any other is read as words.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 
 from urp.core.settings import current_settings
-from urp.inbound.cleaning import EXTERNAL_PREFIX, SHORTCUT_PREFIX, Shortcuts, clean
+from urp.inbound.cleaning import (
+    CHOICE_INTENT,
+    EXTERNAL_PREFIX,
+    SHORTCUT_PREFIX,
+    Shortcuts,
+    clean,
+)
 from urp.inbound.ratelimit import (
     NOTICE_RESPONSE,
     RateLimiter,
@@ -74,7 +81,10 @@ def _rendered_payload(template: str) -> str | None:
 
 @lru_cache(maxsize=2)
 def shortcuts(signed: bool) -> Shortcuts:
-    """The ``/intent`` texts a channel may send: bare intents of the domain, the buttons."""
+    """The ``/intent`` texts a channel may send: bare intents of the domain, the buttons.
+
+    ``/choose_faq`` is a button only: without an entry's id it means nothing.
+    """
     domain = _domain()
     intents = {str(i if isinstance(i, str) else next(iter(i))) for i in domain["intents"]}
     intents.add(DEFAULT_NLU_FALLBACK_INTENT_NAME)
@@ -86,9 +96,12 @@ def shortcuts(signed: bool) -> Shortcuts:
                 if payload and payload.startswith(SHORTCUT_PREFIX):
                     payloads.add(payload)
     return Shortcuts(
-        intents=frozenset(i for i in intents if not i.startswith(EXTERNAL_PREFIX)),
+        intents=frozenset(
+            i for i in intents if not i.startswith(EXTERNAL_PREFIX) and i != CHOICE_INTENT
+        ),
         payloads=frozenset(payloads),
         media=signed,
+        choices=CHOICE_INTENT in intents,
     )
 
 

@@ -1,9 +1,10 @@
 """The example office data shipped with a settings file (``example_data``).
 
 A folder with ``memo*.yml``, ``farmacie.csv``, ``bandi.yml``, optionally the operators'
-quick replies ``risposte-rapide.yml`` and, for municipalities by the sea,
-``balneazione.yml``. ``make run`` loads it into an empty store, so that a fresh
-machine answers about memos, pharmacies, bathing and contributions from the start.
+quick replies ``risposte-rapide.yml``, the office's FAQ ``faq.yml`` and, for
+municipalities by the sea, ``balneazione.yml``. ``make run`` loads it into an empty store,
+so that a fresh machine answers about memos, pharmacies, bathing, contributions and the
+Comune's other questions from the start.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from urp.core.clock import Clock, utc_now
 from urp.core.data_files import DataFileError
 from urp.core.db import Database
 from urp.core.settings import Settings
+from urp.faq.entries import read_faq_file
+from urp.faq.store import FaqService
 from urp.handoff.quick_replies import QuickReplyService, read_quick_replies
 from urp.information.bathing import BathingService, read_zones
 from urp.information.contributions import ContributionService, read_contributions
@@ -25,6 +28,9 @@ PHARMACIES_FILE = "farmacie.csv"
 BATHING_FILE = "balneazione.yml"
 CONTRIBUTIONS_FILE = "bandi.yml"
 QUICK_REPLIES_FILE = "risposte-rapide.yml"
+FAQ_FILE = "faq.yml"
+# Who the example FAQ entries were last changed by.
+EXAMPLES_AUTHOR = "esempi"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class ExampleLoad:
     zones: int
     contributions: int
     quick_replies: int
+    faq_entries: int = 0
 
 
 def load_examples(
@@ -61,6 +68,8 @@ def load_examples(
     contributions = read_contributions(folder / CONTRIBUTIONS_FILE)
     replies_path = folder / QUICK_REPLIES_FILE
     replies = read_quick_replies(replies_path) if replies_path.is_file() else []
+    faq_path = folder / FAQ_FILE
+    faq_entries = read_faq_file(faq_path) if faq_path.is_file() else []
 
     PharmacyService(database).load(shifts)
     if zones:
@@ -68,9 +77,28 @@ def load_examples(
     ContributionService(database, clock=clock).load(contributions)
     if replies:
         QuickReplyService(database).load(replies)
+    if faq_entries:
+        FaqService(database, clock=clock).import_entries(faq_entries, by=EXAMPLES_AUTHOR)
     memo_service = MemoService(database, clock=clock)
     for memo in memos:
         memo_service.publish(memo)
     return ExampleLoad(
-        folder, len(memos), len(shifts), len(zones), len(contributions), len(replies)
+        folder,
+        len(memos),
+        len(shifts),
+        len(zones),
+        len(contributions),
+        len(replies),
+        len(faq_entries),
     )
+
+
+def load_faq_examples(database: Database, folder: Path, *, clock: Clock = utc_now) -> int:
+    """Only the example FAQ (a store filled before the FAQ existed gets it too); 0 when
+    the folder has none. Loading again changes nothing."""
+    faq_path = folder / FAQ_FILE
+    if not faq_path.is_file():
+        return 0
+    entries = read_faq_file(faq_path)
+    FaqService(database, clock=clock).import_entries(entries, by=EXAMPLES_AUTHOR)
+    return len(entries)

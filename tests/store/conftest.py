@@ -54,6 +54,8 @@ TABLES = (
     "broadcast_recipients",
     "review_items",
     "review_sightings",
+    "faq_entries",
+    "faq_questions",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 

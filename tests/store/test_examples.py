@@ -14,6 +14,7 @@ from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, Settings, load_settings
 from urp.core.text import MESSAGE_LIMIT
 from urp.examples import ExampleLoad, load_examples
+from urp.faq.entries import read_faq_file
 from urp.information.bathing import BathingService
 from urp.information.contributions import ContributionService, ContributionState
 from urp.information.memo import MemoService, format_memo
@@ -21,6 +22,7 @@ from urp.information.pharmacy import PharmacyService
 
 TODAY = date(2026, 11, 22)
 FIRST_DAY, LAST_DAY = date(2026, 11, 1), date(2027, 12, 31)
+ANCONA_FAQ = read_faq_file(PROJECT_ROOT / "settings" / "examples" / "ancona" / "faq.yml")
 
 
 def settings_of(name: str) -> Settings:
@@ -61,7 +63,7 @@ def test_every_day_has_pharmacies_on_duty_and_in_support(database: Database, nam
 def test_ancona(database: Database) -> None:
     settings = settings_of("ancona")
     assert load(database, settings) == ExampleLoad(
-        PROJECT_ROOT / "settings" / "examples" / "ancona", 1, 925, 10, 6, 5
+        PROJECT_ROOT / "settings" / "examples" / "ancona", 1, 925, 10, 6, 5, len(ANCONA_FAQ)
     )
     memo = MemoService(database).current(TODAY)
     assert memo is not None and memo.published_on == date(2026, 11, 20)

@@ -11,6 +11,7 @@ from tests.store.test_cli import run
 from urp import cli
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, load_settings
+from urp.faq.entries import read_faq_file
 from urp.information.reports import ReportService
 
 EXAMPLES = PROJECT_ROOT / "settings" / "examples" / "ancona"
@@ -196,7 +197,8 @@ def test_load_examples_only_when_empty(
     code, out, _ = run(capsys, "data", "load-examples", "--if-empty")
     assert code == 0 and out == (
         f"Dati d'esempio caricati da {EXAMPLES}: 1 memo, 925 turni di farmacia, "
-        "10 zone di balneazione, 6 bandi, 5 risposte rapide.\n"
+        "10 zone di balneazione, 6 bandi, 5 risposte rapide, "
+        f"{len(read_faq_file(EXAMPLES / 'faq.yml'))} voci delle FAQ.\n"
     )
     run(capsys, "bathing", "set", "Trave", "banned")  # the office's own change
     code, out, _ = run(capsys, "data", "load-examples", "--if-empty")

@@ -13,7 +13,7 @@ def test_first_unclear_message_does_not_offer_a_person_yet() -> None:
         session_started(), user("greet"), bot("utter_greet"), user("nlu_fallback")
     )
     events, messages = run(ActionCountUnclear(), conversation)
-    assert events == [SlotSet("operator_offered", False)]
+    assert events == [SlotSet("operator_offered", False), SlotSet("faq_outcome", None)]
     assert messages == []  # the reply is chosen by the rules
 
 
@@ -25,7 +25,7 @@ def test_second_unclear_message_in_a_row_offers_a_person() -> None:
         user("nlu_fallback"),
     )
     events, _ = run(ActionCountUnclear(), conversation)
-    assert events == [SlotSet("operator_offered", True)]
+    assert events == [SlotSet("operator_offered", True), SlotSet("faq_outcome", None)]
 
 
 def test_unclear_messages_not_in_a_row_do_not_offer_a_person() -> None:
@@ -38,10 +38,23 @@ def test_unclear_messages_not_in_a_row_do_not_offer_a_person() -> None:
         user("nlu_fallback"),
     )
     events, _ = run(ActionCountUnclear(), conversation)
-    assert events == [SlotSet("operator_offered", False)]
+    assert events == [SlotSet("operator_offered", False), SlotSet("faq_outcome", None)]
 
 
 def test_unclear_messages_of_a_previous_session_do_not_count() -> None:
     conversation = tracker(user("nlu_fallback"), session_started(), user("nlu_fallback"))
     events, _ = run(ActionCountUnclear(), conversation)
-    assert events == [SlotSet("operator_offered", False)]
+    assert events == [SlotSet("operator_offered", False), SlotSet("faq_outcome", None)]
+
+
+def test_an_unclear_message_the_faq_answered_does_not_count() -> None:
+    answered = {"event": "slot", "name": "faq_outcome", "value": "answer"}
+    conversation = tracker(
+        session_started(),
+        user("nlu_fallback"),
+        bot("action_count_unclear"),
+        answered,
+        user("nlu_fallback"),
+    )
+    events, _ = run(ActionCountUnclear(), conversation)
+    assert events == [SlotSet("operator_offered", False), SlotSet("faq_outcome", None)]

@@ -115,6 +115,38 @@ def test_the_widget_s_buttons_are_allowed_and_no_external_intent_is() -> None:
     assert "restart" not in allowed.intents and not allowed.media
 
 
+@pytest.mark.parametrize("channel", ["rest", "callback", "socketio", "whatsapp", "twilio"])
+def test_the_faq_s_buttons_pass_from_every_channel(
+    received: list[UserMessage], channel: str
+) -> None:
+    choice = '/choose_faq{"faq_id": "tari-pagamento"}'
+    assert admit(received, choice, channel)
+    assert received[0].text == choice
+
+
+@pytest.mark.parametrize("channel", ["rest", "whatsapp"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/choose_faq",
+        '/choose_faq{"faq_id": "tari-pagamento", "handoff_operator": "Mario"}',
+        '/choose_faq{"handoff_operator": "Mario"}',
+        '/choose_faq{"faq_id": "../../etc"}',
+        '/request_operator{"faq_id": "tari-pagamento"}',
+    ],
+)
+def test_a_forged_faq_choice_is_read_as_words(
+    received: list[UserMessage], channel: str, text: str
+) -> None:
+    assert admit(received, text, channel)
+    assert received[0].text == text[1:]
+
+
+def test_the_faq_choice_is_a_button_not_a_bare_intent() -> None:
+    allowed = gate.shortcuts(False)
+    assert allowed.choices and "choose_faq" not in allowed.intents
+
+
 def test_a_position_passes_from_whatsapp_only(received: list[UserMessage]) -> None:
     position = '/report_problem{"latitude": 43.61, "longitude": 13.51}'
     assert admit(received, position, "whatsapp")

@@ -105,3 +105,48 @@ def test_a_position_or_a_photo_passes_only_where_the_connector_composes_it(text:
 )
 def test_a_media_payload_with_anything_else_is_read_as_words(text: str) -> None:
     assert clean(text, shortcuts=Shortcuts(media=True)).shortcut_refused
+
+
+# --- the FAQ's «Forse cerchi:» buttons: /choose_faq with an entry's id, nothing else -------
+
+CHOICES = Shortcuts(intents=frozenset({"affirm"}), choices=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '/choose_faq{"faq_id": "tari-pagamento"}',
+        '/choose_faq{"faq_id":"cie"}',
+        '/choose_faq{"faq_id": "' + "a" * 64 + '"}',
+    ],
+)
+def test_a_faq_button_passes_with_an_entry_s_id(text: str) -> None:
+    assert clean(text, shortcuts=CHOICES).text == text
+    assert clean(text, shortcuts=Shortcuts()).shortcut_refused
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/choose_faq",
+        "/choose_faq{}",
+        '/choose_faq{"faq_id": "tari-pagamento", "handoff_operator": "Mario"}',
+        '/choose_faq{"faq_id": "a", "faq_id": "tari"}',
+        '/choose_faq{"handoff_operator": "Mario"}',
+        '/choose_faq{"faq_id": "Tari"}',
+        '/choose_faq{"faq_id": "a"}',
+        '/choose_faq{"faq_id": "-tari"}',
+        '/choose_faq{"faq_id": "' + "a" * 65 + '"}',
+        '/choose_faq{"faq_id": "tari pagamento"}',
+        '/choose_faq{"faq_id": ["tari"]}',
+        '/choose_faq{"faq_id": 3}',
+        '/choose_faq{"faq_id": "tari"}@0.1',
+        '/choose_faq["faq_id"]',
+        '/affirm{"faq_id": "tari-pagamento"}',
+        '/subscribe{"faq_id": "tari-pagamento"}',
+        '/EXTERNAL_handoff_claimed{"faq_id": "tari-pagamento"}',
+        "/choose_faq" + "{" * 1500,
+    ],
+)
+def test_a_forged_faq_choice_or_another_intent_is_read_as_words(text: str) -> None:
+    assert clean(text, shortcuts=CHOICES).shortcut_refused

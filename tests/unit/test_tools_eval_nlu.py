@@ -42,3 +42,15 @@ def test_recommended_threshold_is_the_highest_within_a_point_of_the_best() -> No
         {"threshold": 0.7, "accuracy_as_deployed": 0.930},
     ]
     assert recommended_threshold(rows) == 0.5
+
+
+def test_a_rewrite_of_the_report_keeps_the_faq_section(tmp_path) -> None:
+    from urp.tools.eval_nlu import kept_sections
+
+    report = tmp_path / "nlu-report.md"
+    report.write_text(
+        "# Report\n\n## Intent\nvecchio\n\n## Base di conoscenza (FAQ)\ncifre\n\n## Altro\nx\n",
+        encoding="utf-8",
+    )
+    assert kept_sections(report) == "\n## Base di conoscenza (FAQ)\ncifre\n\n"
+    assert kept_sections(tmp_path / "missing.md") == ""

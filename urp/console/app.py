@@ -11,6 +11,8 @@ through :func:`create_app`):
 - :mod:`urp.console.accounts`: «Il tuo account» and «Operatori»;
 - :mod:`urp.console.broadcasting`: the memo and the emergencies to the subscribers;
 - :mod:`urp.console.training`: the trainers' review inbox;
+- :mod:`urp.console.faq`: the office's FAQ, beside the trainers' inbox (operators save
+  their replies as drafts from a chat);
 - :mod:`urp.console.background`: the sweep and the broadcast worker.
 
 Under the shell: :mod:`urp.console.access` (sessions) with :mod:`urp.console.throttle`
@@ -32,6 +34,7 @@ from urp.console import background
 from urp.console.access import ConsoleAccess
 from urp.console.accounts import AccountPages
 from urp.console.broadcasting import BroadcastPages
+from urp.console.faq import FaqPages
 from urp.console.handoffs import HandoffPages
 from urp.console.live import LiveUpdates
 from urp.console.login import LoginPages
@@ -39,6 +42,7 @@ from urp.console.shell import HERE, SHELL, Shell, error_pages
 from urp.console.training import TrainingPages
 from urp.core import webserver
 from urp.core.settings import Settings
+from urp.faq.store import FaqService
 from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.quick_replies import QuickReplyService
@@ -74,7 +78,8 @@ def create_app(
 
     With ``broadcasts`` and ``memos`` it has the broadcast pages; with a ``worker`` (WhatsApp
     configured) it also sends them, in the background until shutdown. With ``review`` it
-    has the trainers' pages, writing examples into ``training`` (the project's data/nlu).
+    has the trainers' pages, writing examples into ``training`` (the project's data/nlu),
+    and the FAQ's pages in the same database, where operators' replies become drafts.
     """
     shell = Shell(
         operators,
@@ -89,11 +94,12 @@ def create_app(
         if broadcasts is not None and memos is not None
         else None
     )
+    faq = FaqService(review.database) if review is not None else None
     app = web.Application(middlewares=[error_pages])
     app[SHELL] = shell
     app.router.add_get("/health", health)
     LoginPages(shell).add_routes(app)
-    HandoffPages(shell, chat, quick_replies).add_routes(app)
+    HandoffPages(shell, chat, quick_replies, faq).add_routes(app)
     LiveUpdates(shell, chat, broadcast_pages.watcher if broadcast_pages else None).add_routes(app)
     AccountPages(shell).add_routes(app)
     if broadcast_pages is not None:
@@ -103,6 +109,7 @@ def create_app(
     if review is not None:
         training_data = training or TrainingData.from_environment()
         TrainingPages(shell, review, training_data).add_routes(app)
+        FaqPages(shell, faq, review).add_routes(app)
     webserver.add_static(app, "/static", HERE / "static")
 
     async def stop_streams(app: web.Application) -> None:

@@ -3,6 +3,10 @@
 Each step (claim, reply, retry, release, resolve) is one call of
 :class:`urp.handoff.chat.HandoffChat`, which tells Rasa and audits it; the page then
 redirects with a flash message saying how it went.
+
+With the FAQ on (the trainers' pages are served), an operator's reply can be saved as a
+draft FAQ entry: the citizen's last message before it becomes the question, masked as in
+the trainers' inbox, and the reply the answer; a trainer edits and publishes it.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from urp.console.views import Presenter, sentence
 from urp.core.clock import utc_now
 from urp.core.errors import OperatorError
 from urp.core.models import ASSIGNED
+from urp.faq.entries import DRAFT, FaqEntryError, question_key
+from urp.faq.store import FaqService
 from urp.handoff.chat import DeliveryError, HandoffChat
 from urp.handoff.operators import Operator
 from urp.handoff.quick_replies import QuickReplyService
-from urp.handoff.records import Handoff, UnknownHandoffError
+from urp.handoff.records import Handoff, Message, UnknownHandoffError
+from urp.review.masking import mask, mask_names
 
 # WhatsApp's limit for one message.
 MAX_REPLY_LENGTH = 4096
@@ -31,10 +38,17 @@ MAX_REPLY_LENGTH = 4096
 class HandoffPages:
     """Handlers of ``/`` (the queue) and ``/handoffs/ID`` (a chat and its steps)."""
 
-    def __init__(self, shell: Shell, chat: HandoffChat, quick_replies: QuickReplyService) -> None:
+    def __init__(
+        self,
+        shell: Shell,
+        chat: HandoffChat,
+        quick_replies: QuickReplyService,
+        faq: FaqService | None = None,
+    ) -> None:
         self.shell = shell
         self.chat = chat
         self.quick_replies = quick_replies
+        self.faq = faq
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.queue_page)
@@ -42,6 +56,10 @@ class HandoffPages:
         app.router.add_post("/handoffs/{id:\\d+}/claim", self.claim)
         app.router.add_post("/handoffs/{id:\\d+}/reply", self.reply)
         app.router.add_post("/handoffs/{id:\\d+}/messages/{message_id:\\d+}/retry", self.retry)
+        if self.faq is not None:
+            app.router.add_post(
+                "/handoffs/{id:\\d+}/messages/{message_id:\\d+}/faq", self.save_as_faq
+            )
         app.router.add_post("/handoffs/{id:\\d+}/release", self.release)
         app.router.add_post("/handoffs/{id:\\d+}/resolve", self.resolve)
 
@@ -79,6 +97,7 @@ class HandoffPages:
             and (mine or handoff.status != ASSIGNED or session.operator.role == "admin"),
             quick_replies=replies,
             max_length=MAX_REPLY_LENGTH,
+            faq_drafts=self.faq is not None,
         )
 
     async def handoff(self, request: web.Request) -> Handoff:
@@ -150,6 +169,51 @@ class HandoffPages:
             raise self.shell.redirect(here, session, level, sentence(error)) from error
         raise self.shell.redirect(here, session, "success", "Risposta consegnata.")
 
+    async def save_as_faq(self, request: web.Request) -> web.StreamResponse:
+        """An operator's reply, and the citizen's question before it, as a draft FAQ entry."""
+        session = await self.shell.require(request)
+        faq = self.faq
+        if faq is None:
+            raise web.HTTPNotFound()
+        handoff = await self.handoff(request)
+        message_id = int(request.match_info["message_id"])
+        here = f"/handoffs/{handoff.id}#messaggio-{message_id}"
+        messages = await asyncio.to_thread(self.chat.transcript, handoff.id)
+        reply = next((m for m in messages if m.id == message_id), None)
+        if reply is None or reply.author != "operator" or not (reply.text or "").strip():
+            raise web.HTTPNotFound()
+        question = citizen_question(messages, reply)
+        if question is None:
+            raise self.shell.redirect(
+                here,
+                session,
+                "warning",
+                "Prima di questa risposta non c'è una domanda scritta dal cittadino: non si "
+                "può salvare come FAQ.",
+            )
+        try:
+            draft = await asyncio.to_thread(
+                save_draft,
+                faq,
+                mask(question),
+                mask_names(reply.text or ""),
+                session.operator.username,
+            )
+        except FaqEntryError as error:
+            raise self.shell.redirect(
+                here, session, "danger", f"Bozza non salvata: {'; '.join(error.problems)}."
+            ) from error
+        if draft is None:
+            raise self.shell.redirect(
+                here, session, "info", "Questa risposta è già tra le bozze delle FAQ."
+            )
+        raise self.shell.redirect(
+            here,
+            session,
+            "success",
+            f"Salvata come bozza FAQ: «{draft}». Un formatore la rivede e la pubblica.",
+        )
+
     async def release(self, request: web.Request) -> web.StreamResponse:
         return await self._leave(request, self.chat.release, "rimessa in coda")
 
@@ -171,3 +235,23 @@ class HandoffPages:
                 f"/handoffs/{handoff.id}", session, "danger", sentence(error)
             ) from error
         raise self.shell.redirect("/", session, "success", f"Conversazione n. {handoff.id} {done}.")
+
+
+def citizen_question(messages: list[Message], reply: Message) -> str | None:
+    """The citizen's last written message before ``reply`` (not a photo nor a position)."""
+    question = None
+    for message in messages:
+        if message.id == reply.id:
+            break
+        if message.author == "citizen" and (message.text or "").strip():
+            question = message.text
+    return question
+
+
+def save_draft(faq: FaqService, question: str, answer: str, by: str) -> str | None:
+    """The new draft's question, or None if the same one is a draft already."""
+    key, answer = question_key(question), answer.strip()
+    for entry in faq.entries((DRAFT,)):
+        if entry.answer == answer and question_key(entry.title) == key:
+            return None
+    return faq.add_draft(question, answer, by).title

@@ -42,6 +42,7 @@ INTENT_MEANINGS = {
     "abuse": "insulti, linguaggio offensivo",
     "ask_privacy_policy": "privacy, chi vede il numero",
     "erase_my_data": "vuole cancellare i suoi dati",
+    "choose_faq": "ha scelto una risposta suggerita («Forse cerchi:»)",
     "bot_challenge": "chiede se è un bot",
     "greet": "saluto iniziale",
     "goodbye": "saluto finale",

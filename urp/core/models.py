@@ -609,3 +609,42 @@ class ReviewSighting(Base):
     id = Column(Integer, primary_key=True)
     item_id = Column(Integer, ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False)
     message_key = Column(String(64), nullable=False)
+
+
+# -- the office's knowledge base (FAQ) ---------------------------------------------------------
+
+# An entry is written as a draft (an operator's reply), published, or retired (kept, never
+# answered). The same tuple is urp.faq.entries.STATUSES.
+FAQ_STATUSES = ("draft", "published", "retired")
+
+
+class FaqEntryRow(Base):
+    """One answer of the office's knowledge base (urp.faq); its questions are in
+    ``faq_questions``. Migration 0011."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (CheckConstraint(_one_of("status", FAQ_STATUSES), name="status"),)
+
+    id = Column(String(64), primary_key=True)  # a slug the office chooses: "tari-pagamento"
+    answer = Column(Text, nullable=False)  # WhatsApp-formatted, one phone screen
+    link = Column(Text)  # the Comune's page, https://
+    topic = Column(String(64))
+    status = Column(String(16), nullable=False)
+    # Bumped by every change: with the count and the last change it makes the revision the
+    # replicas poll, which changes even when two changes share a timestamp.
+    version = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)
+    updated_by = Column(String(128), nullable=False)  # an operator's username, or who imported
+
+
+class FaqQuestion(Base):
+    """One way citizens ask for an FAQ entry; position 1 is the entry's title."""
+
+    __tablename__ = "faq_questions"
+    __table_args__ = (UniqueConstraint("entry_id", "position"),)
+
+    id = Column(Integer, primary_key=True)
+    entry_id = Column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)  # from 1, as in the office's file
+    text = Column(Text, nullable=False)

@@ -139,6 +139,19 @@ class MessageTemplate:
 
 
 @dataclass(frozen=True)
+class FaqSettings:
+    """How sure the FAQ search must be, and the office's synonyms (section ``faq``)."""
+
+    # Probabilities that the best entry is the right one (urp/faq/confidence.py), chosen by
+    # `make eval-faq` on the examples' own questions (docs/nlu-report.md).
+    answer_threshold: float = 0.75  # at least this (and `margin` ahead of the next): answer
+    suggest_threshold: float = 0.3  # from here to the answer: «Forse cerchi:»
+    margin: float = 0.0  # lead in score on the second entry required on top of the model
+    # Both ways: "tari" finds «tassa rifiuti» and the other way round.
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     municipality: str  # "Ancona"
     display_name: str  # "Comune di Ancona"
@@ -168,6 +181,7 @@ class Settings:
     # By purpose: "reply" carries an operator's (or the bot's) late answer in {{1}}.
     whatsapp_templates: Mapping[str, MessageTemplate] = field(default_factory=dict)
     rate_limit: RateLimit = field(default_factory=RateLimit)
+    faq: FaqSettings = field(default_factory=FaqSettings)
 
     def find_office(self, words: str) -> Office | None:
         """The office the citizen's words name ("ufficio anagrafe" -> anagrafe), if any."""
@@ -377,6 +391,7 @@ MAPPING_SECTIONS = (
     "handoff",
     "whatsapp",
     "rate_limit",
+    "faq",
 )
 
 
@@ -398,6 +413,28 @@ def _rate_limit(data: dict[str, Any], source: Path) -> RateLimit:
     ):
         raise SettingsError(f"{source}: rate_limit.per_minute deve essere tra 0,1 e 10000")
     return RateLimit(burst=burst, per_minute=float(per_minute))
+
+
+def _faq(data: dict[str, Any], source: Path) -> FaqSettings:
+    section, default = data.get("faq") or {}, FaqSettings()
+    scores = {}
+    for key in ("answer_threshold", "suggest_threshold", "margin"):
+        value = section.get(key, getattr(default, key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            kind = "un numero" if key == "margin" else "una probabilità"
+            raise SettingsError(f"{source}: faq.{key} deve essere {kind} tra 0 e 1")
+        scores[key] = float(value)
+    if scores["suggest_threshold"] > scores["answer_threshold"]:
+        raise SettingsError(f"{source}: faq.suggest_threshold supera faq.answer_threshold")
+    synonyms = section.get("synonyms") or {}
+    if not isinstance(synonyms, dict) or not all(
+        isinstance(words, list) and all(isinstance(w, str) and w.strip() for w in words)
+        for words in synonyms.values()
+    ):
+        raise SettingsError(f"{source}: faq.synonyms: a ogni parola una lista di sinonimi")
+    return FaqSettings(
+        **scores, synonyms={str(k): tuple(str(w) for w in v) for k, v in synonyms.items()}
+    )
 
 
 def parse_settings(data: Any, source: Path) -> Settings:
@@ -463,6 +500,7 @@ def _parse_settings(data: Any, source: Path) -> Settings:
         retention=_retention(data, source),
         whatsapp_templates=_whatsapp_templates(data, source),
         rate_limit=_rate_limit(data, source),
+        faq=_faq(data, source),
     )
 
 

@@ -13,6 +13,9 @@
   (``/EXTERNAL_handoff_claimed`` would pause the bot, ``/intent{"slot": ...}`` set any
   entity). Only the :class:`Shortcuts` a channel allows pass as they are; from any other
   such text the leading slashes are removed, and the NLU reads the words.
+- The FAQ's «Forse cerchi:» buttons carry an entry's id, which changes with the office's
+  FAQ: ``/choose_faq{"faq_id": "<id>"}`` passes with that one entity only, its value an
+  entry id (a slug), so no other slot can be set that way.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ MEDIA_INTENT = "report_problem"
 _BARE_INTENT = re.compile(r"/([A-Za-z][A-Za-z0-9_]*)")
 _MEDIA_SHORTCUT = re.compile(rf"/{MEDIA_INTENT}(\{{.*\}})", re.DOTALL)
 _WEB_LINK = re.compile(r"https?://\S+")
+# The FAQ's buttons: an entry's id, the slug of urp.faq.entries (no import across features).
+CHOICE_INTENT = "choose_faq"
+CHOICE_ENTITY = "faq_id"
+_CHOICE_SHORTCUT = re.compile(rf"/{CHOICE_INTENT}(\{{.*\}})", re.DOTALL)
+_CHOICE_VALUE = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 
 
 @dataclass(frozen=True)
@@ -45,13 +53,15 @@ class Shortcuts:
     ``intents``: a bare ``/intent`` (no entities, no confidence), as a citizen could get
     by typing the words; ``payloads``: exact texts, the bot's own buttons;
     ``media``: ``/report_problem`` with a position or a photo link, which the WhatsApp
-    and Twilio connectors compose. Never an ``EXTERNAL_`` intent, whatever is listed,
+    and Twilio connectors compose; ``choices``: the FAQ's buttons,
+    ``/choose_faq{"faq_id": "<id>"}``. Never an ``EXTERNAL_`` intent, whatever is listed,
     except :data:`EMPTY_TEXT`, which is what an empty message becomes anyway.
     """
 
     intents: frozenset[str] = frozenset()
     payloads: frozenset[str] = frozenset()
     media: bool = False
+    choices: bool = False
 
     def allow(self, text: str) -> bool:
         if text == EMPTY_TEXT:
@@ -63,11 +73,33 @@ class Shortcuts:
         bare = _BARE_INTENT.fullmatch(text)
         if bare is not None:
             return bare.group(1) in self.intents
+        choice = _CHOICE_SHORTCUT.fullmatch(text) if self.choices else None
+        if choice is not None:
+            return _choice_entities(choice.group(1))
         media = _MEDIA_SHORTCUT.fullmatch(text) if self.media else None
         return media is not None and _media_entities(media.group(1))
 
 
 NO_SHORTCUTS = Shortcuts()
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("chiave ripetuta")
+    return dict(pairs)
+
+
+def _choice_entities(raw: str) -> bool:
+    """Exactly one entity, ``faq_id``, whose value is an entry id."""
+    try:
+        entities = json.loads(raw, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(entities, dict) or set(entities) != {CHOICE_ENTITY}:
+        return False
+    value = entities[CHOICE_ENTITY]
+    return isinstance(value, str) and _CHOICE_VALUE.fullmatch(value) is not None
 
 
 def _media_entities(raw: str) -> bool:

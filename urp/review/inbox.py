@@ -8,7 +8,9 @@ A citizen's message goes to the inbox when the bot was unsure of it:
 - ``handoff``: the message after which the bot handed the chat to a person, unless the
   citizen had asked for one (``request_operator``...);
 - ``operator``: an operator answered it in the bot's place (a message of a handed-over
-  chat that got an operator's reply).
+  chat that got an operator's reply);
+- ``faq``: the office's FAQ had no answer for it, only suggestions or nothing (the FAQ
+  action set the slot ``faq_outcome`` to ``suggestions`` or ``none``): what to write next.
 
 Only the masked text is kept (:func:`urp.review.masking.mask`); the conversation id is
 used in memory only, to tell which message a later handoff or reply refers to. The
@@ -39,8 +41,11 @@ HANDOFF_ACTION = "action_handoff"
 # Metadata of an operator's message in the tracker (urp.handoff.chat.OPERATOR_MESSAGE_KEY).
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
 EXTERNAL_KEY = "is_external"
+# The slot the FAQ action sets, and its values for a question the FAQ did not answer.
+FAQ_OUTCOME_SLOT = "faq_outcome"
+FAQ_FELL_THROUGH = frozenset({"none", "suggestions"})
 # The event types the collector reads (the others never add anything).
-REVIEW_EVENT_TYPES = ("user", "bot", "action")
+REVIEW_EVENT_TYPES = ("user", "bot", "action", "slot")
 # Conversations remembered at once (for a later handoff or reply): the oldest are dropped.
 MEMORY = 10_000
 
@@ -49,14 +54,16 @@ LOW = "low_confidence"
 AMBIGUOUS = "ambiguous"
 HANDOFF = "handoff"
 OPERATOR = "operator"
+FAQ = "faq"
 # Stored as bits of one integer, so that merging two sightings is an OR in any database.
-REASON_BITS = {FALLBACK: 1, LOW: 2, AMBIGUOUS: 4, HANDOFF: 8, OPERATOR: 16}
+REASON_BITS = {FALLBACK: 1, LOW: 2, AMBIGUOUS: 4, HANDOFF: 8, OPERATOR: 16, FAQ: 32}
 REASON_LABELS = {
     FALLBACK: "non capito",
     LOW: "poco sicuro",
     AMBIGUOUS: "incerto tra due intent",
     HANDOFF: "passato a un operatore",
     OPERATOR: "risposto da un operatore",
+    FAQ: "domanda senza risposta nelle FAQ",
 }
 
 
@@ -131,6 +138,15 @@ class InboxGroup:
         return votes.most_common(1)[0][0] if votes else None
 
 
+def is_review_event(event: Mapping[str, Any]) -> bool:
+    """Whether the collector may learn something from ``event``: of all the slots, only
+    the FAQ's outcome (the broker passes on nothing else, to keep its queue short)."""
+    kind = event.get("event")
+    if kind == "slot":
+        return event.get("name") == FAQ_OUTCOME_SLOT
+    return kind in REVIEW_EVENT_TYPES
+
+
 def _ranking(parse_data: Mapping[str, Any]) -> list[tuple[str, float]]:
     ranking = parse_data.get("intent_ranking") or []
     pairs = [
@@ -193,6 +209,12 @@ class ReviewCollector:
         metadata = event.get("metadata") or {}
         if kind == "bot" and isinstance(metadata, Mapping) and OPERATOR_MESSAGE_KEY in metadata:
             return self._flag(conversation, OPERATOR, frozenset())
+        if (
+            kind == "slot"
+            and event.get("name") == FAQ_OUTCOME_SLOT
+            and event.get("value") in FAQ_FELL_THROUGH
+        ):
+            return self._flag(conversation, FAQ, frozenset())
         return []
 
     def _user(self, conversation: str, event: Mapping[str, Any]) -> list[Sighting]:

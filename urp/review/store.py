@@ -23,6 +23,7 @@ from urp.core.errors import OperatorError
 from urp.core.hashing import UserHasher
 from urp.core.models import AuditEvent, ReviewItem, ReviewSighting, UTCDateTime
 from urp.review.inbox import (
+    REASON_BITS,
     InboxItem,
     Sighting,
     bits_to_reasons,
@@ -78,6 +79,11 @@ class ReviewStore:
         self._db = database
         self._hasher = hasher
         self._clock = clock
+
+    @property
+    def database(self) -> Database:
+        """Where the inbox is kept (the console's FAQ pages, next to it, use it too)."""
+        return self._db
 
     # -- collecting ------------------------------------------------------------------------
 
@@ -143,14 +149,17 @@ class ReviewStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def open_items(self, limit: int = INBOX_LIMIT) -> list[InboxItem]:
-        """The inbox: undecided messages, the most frequent and recent first."""
+    def open_items(self, limit: int = INBOX_LIMIT, reason: str | None = None) -> list[InboxItem]:
+        """The inbox: undecided messages, the most frequent and recent first; with
+        ``reason``, only those that came for it (``faq``: what the FAQ could not answer)."""
+        query = select(ReviewItem).where(ReviewItem.status == OPEN, ReviewItem.occurrences > 0)
+        if reason is not None:
+            query = query.where(ReviewItem.reasons.op("&")(REASON_BITS[reason]) != 0)
         with self._db.transaction() as session:
             rows = session.execute(
-                select(ReviewItem)
-                .where(ReviewItem.status == OPEN, ReviewItem.occurrences > 0)
-                .order_by(ReviewItem.occurrences.desc(), ReviewItem.last_seen_at.desc())
-                .limit(limit)
+                query.order_by(ReviewItem.occurrences.desc(), ReviewItem.last_seen_at.desc()).limit(
+                    limit
+                )
             ).scalars()
             return [_item(row) for row in rows]
 

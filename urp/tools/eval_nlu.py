@@ -36,6 +36,8 @@ from urp.tools.nlu_gate import render as render_changes
 RESULTS = PROJECT_ROOT / "results" / "eval"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 REPORT_MATRIX = PROJECT_ROOT / "docs" / "nlu-confusion-matrix.png"
+# Sections of the report that other tools write (`make eval-faq`): kept as they are.
+KEPT_HEADINGS = ("## Base di conoscenza (FAQ)",)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
 
 Pipeline = list[dict[str, Any]]
@@ -270,6 +272,21 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+def kept_sections(report: Path) -> str:
+    """The sections of ``report`` written by other tools, to put back after a rewrite."""
+    if not report.exists():
+        return ""
+    lines = report.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("## "):
+            inside = line.rstrip() in KEPT_HEADINGS
+        if inside:
+            kept.append(line)
+    return ("\n" + "".join(kept)) if kept else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
@@ -301,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = [p for p in predictions if p.predicted != p.expected]
     text = render(cv, scores, thresholds, errors, _configured_threshold())
     if cv:
-        REPORT.write_text(text, encoding="utf-8")
+        REPORT.write_text(text + kept_sections(REPORT), encoding="utf-8")
         shutil.copyfile(RESULTS / "holdout_confusion_matrix.png", REPORT_MATRIX)
     (RESULTS / "report.json").write_text(
         json.dumps(

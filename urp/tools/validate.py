@@ -5,7 +5,8 @@ form requires) as "not used in any story or rule", although the form itself utte
 the responses the server's own code sends outside the dialogue (the rate-limit notice of
 the channels' gate and the action guard, :data:`OUTSIDE_DIALOGUE`) likewise; and the external intents
 (``EXTERNAL_*``, injected with ``trigger_intent`` by the operator console, never said by a
-citizen) as "not found in the NLU training data". Those lines, and only those, are
+citizen) and the FAQ's button intent (``choose_faq``, sent only by the «Forse cerchi:»
+buttons with the entry's id) as "not found in the NLU training data". Those lines, and only those, are
 tolerated; any other warning or error fails the check.
 """
 
@@ -29,7 +30,7 @@ OUTSIDE_DIALOGUE = frozenset(
 
 _UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")
 _EXTERNAL = re.compile(
-    r"The intent 'EXTERNAL_\w+' is listed in the domain file, but is not found in the NLU"
+    r"The intent '(EXTERNAL_\w+|choose_faq)' is listed in the domain file, but is not found in the NLU"
 )
 _WARNING = re.compile(r"UserWarning|\bWARNING\b|\bERROR\b|Error:")
 

@@ -1,0 +1,578 @@
+"""`make eval-faq`: how well the FAQ search answers, on questions it has never seen.
+
+1. Tuning, on the examples' own questions only (settings/examples/<comune>/faq.yml):
+   each question is asked of an index built without it (leave-one-question-out: it
+   should get its entry), and of the index without its whole entry (it should get no
+   answer). On those the confidence model is fitted (urp/faq/confidence.py, written to
+   confidence.json next to it); each Comune is judged by the model fitted on the others,
+   and the lowest probability that answers at most ``TUNING_LIMIT`` wrong ones and of the
+   entry-less questions is printed: that is how the defaults of FaqSettings are chosen.
+   The weights of the score are compared the same way, and with the score rule used before.
+2. Held out, never used for retrieval nor tuning: tests/faq/holdout.yml (paraphrases as
+   citizens write them, and questions no entry answers) and tests/faq/lookalikes.yml
+   (questions that look like one of our services but that the FAQ answers), scored with
+   the thresholds of each Comune's settings file, per Comune and in total.
+3. Latency of one lookup with 1,000 entries (copies of the examples).
+
+Prints a table and rewrites the «## Base di conoscenza (FAQ)» section of
+docs/nlu-report.md, leaving the rest of the file as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+
+from urp.core.settings import PROJECT_ROOT, FaqSettings, SettingsError, load_settings
+from urp.faq.confidence import FEATURES, MODEL_FILE, ConfidenceModel
+from urp.faq.entries import FaqEntry, read_faq_file
+from urp.faq.search import ANSWER, SUGGESTIONS, FaqAnswer, FaqIndex, FaqMatch, Weights, decide
+
+EXAMPLES = PROJECT_ROOT / "settings" / "examples"
+HOLDOUT = PROJECT_ROOT / "tests" / "faq" / "holdout.yml"
+LOOKALIKES = PROJECT_ROOT / "tests" / "faq" / "lookalikes.yml"
+REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
+HEADING = "## Base di conoscenza (FAQ)"
+LATENCY_ENTRIES = 1000
+TUNING_LIMIT = 0.05  # wrong answers, and answered questions without their entry
+SUGGESTION_LIMIT = 0.2  # questions without their entry offered «Forse cerchi:»
+GRID = tuple(round(x, 3) for x in np.arange(0.05, 0.991, 0.01))  # probabilities
+SCORE_GRID = tuple(round(x, 3) for x in np.arange(0.1, 0.91, 0.025))  # the rule before
+MARGINS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15)
+REGULARISATION = 1.0  # C of the logistic regression
+# The probes read the features only: any model will do while they are computed.
+MODEL = ConfidenceModel(tuple(0.0 for _ in FEATURES), 0.0)
+VARIANTS: dict[str, tuple[str, Weights]] = {
+    "domande": ("la domanda più vicina", Weights(centroid=0, answer=0, question=1)),
+    "centroide": ("il centroide delle domande", Weights(answer=0)),
+    "centroide+risposta": ("centroide delle domande e testo della risposta", Weights()),
+    "tutto": ("domanda più vicina, centroide e risposta", Weights(question=1)),
+    "solo-parole": ("centroide e risposta, solo radici", Weights(words=1)),
+    "solo-ngrammi": ("centroide e risposta, solo n-grammi", Weights(words=0)),
+}
+CHOSEN = "centroide+risposta"
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    comune: str
+    expected: str | None  # the entry id, None: no entry answers it
+
+
+@dataclass
+class Tally:
+    """Outcomes of a set of questions: with an expected entry, or with none."""
+
+    total: int = 0
+    right: int = 0  # the expected entry as the answer
+    wrong: int = 0  # another entry as the answer
+    suggested: int = 0  # «Forse cerchi:» with the expected entry among the choices
+    suggested_other: int = 0  # «Forse cerchi:» without it
+    none: int = 0
+    errors: list[tuple[Case, FaqAnswer]] = field(default_factory=list)
+
+    def add(self, case: Case, answer: FaqAnswer) -> None:
+        self.total += 1
+        ids = [m.entry.id for m in answer.matches]
+        if answer.kind == ANSWER:
+            if ids[0] == case.expected:
+                self.right += 1
+                return
+            self.wrong += 1
+        elif answer.kind == SUGGESTIONS:
+            if case.expected is not None and case.expected in ids:
+                self.suggested += 1
+                return
+            self.suggested_other += 1
+        else:
+            self.none += 1
+        self.errors.append((case, answer))
+
+    def rate(self, name: str) -> float:
+        return getattr(self, name) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Tuned:
+    settings: FaqSettings
+    right: float
+    wrong: float
+    negatives_answered: float
+    suggested: float
+    questions: int
+
+
+def load_cases(path: Path) -> list[Case]:
+    """``[{text, comune, expected}]``: a list, or the lists under the file's keys.
+
+    An item without ``expected`` is a question no entry answers.
+    """
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if isinstance(data, dict):
+        data = [item for value in data.values() if isinstance(value, list) for item in value]
+    return [
+        Case(str(item["text"]), str(item["comune"]).lower(), item.get("expected")) for item in data
+    ]
+
+
+def comuni(examples: Path = EXAMPLES) -> dict[str, list[FaqEntry]]:
+    """Each example Comune with a faq.yml, and its entries."""
+    return {
+        folder.name: read_faq_file(folder / "faq.yml")
+        for folder in sorted(examples.iterdir())
+        if (folder / "faq.yml").is_file()
+    }
+
+
+def faq_settings(comune: str) -> FaqSettings:
+    try:
+        return load_settings(PROJECT_ROOT / "settings" / f"{comune}.yml").faq
+    except SettingsError:
+        return FaqSettings()
+
+
+# --- tuning on the examples' own questions ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A question asked of the index without it, and of the index without its entry."""
+
+    expected: str
+    matches: tuple[FaqMatch, ...]  # from the index without the question
+    vector: tuple[float, ...]  # the confidence features of that search
+    absent: tuple[FaqMatch, ...]  # from the index without the question's whole entry
+    absent_vector: tuple[float, ...]
+
+
+def probes(entries: Sequence[FaqEntry], settings: FaqSettings, weights: Weights) -> list[Probe]:
+    """Every question of every entry with two or more: leave it out, and leave its entry out."""
+    found = []
+    for number, entry in enumerate(entries):
+        if len(entry.questions) < 2:
+            continue
+        without = FaqIndex([*entries[:number], *entries[number + 1 :]], settings, weights, MODEL)
+        for question in entry.questions:
+            others = tuple(q for q in entry.questions if q != question)
+            reduced = [*entries[:number], replace(entry, questions=others), *entries[number + 1 :]]
+            matches, vector = FaqIndex(reduced, settings, weights, MODEL).assess(question)
+            absent, absent_vector = without.assess(question)
+            found.append(
+                Probe(entry.id, tuple(matches), tuple(vector), tuple(absent), tuple(absent_vector))
+            )
+    return found
+
+
+def training_set(probes_: Sequence[Probe]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and outcomes: the best entry without the question right (1) or wrong (0);
+    any entry without the question's own entry wrong (0)."""
+    rows = [p.vector for p in probes_] + [p.absent_vector for p in probes_]
+    right = [bool(p.matches) and p.matches[0].entry.id == p.expected for p in probes_]
+    return np.asarray(rows, dtype=float), np.asarray(right + [False] * len(probes_), dtype=int)
+
+
+def fit(probes_: Sequence[Probe], c: float = REGULARISATION) -> ConfidenceModel:
+    """A logistic regression on standardised features, folded back to raw coefficients."""
+    features, outcomes = training_set(probes_)
+    if len(set(outcomes.tolist())) < 2:
+        return ConfidenceModel(tuple(0.0 for _ in FEATURES), 0.0)
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=1000).fit((features - mean) / scale, outcomes)
+    coefficients = model.coef_[0] / scale
+    intercept = float(model.intercept_[0] - np.dot(coefficients, mean))
+    return ConfidenceModel(tuple(float(x) for x in coefficients), intercept)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A probe with the probabilities of a model that never saw its Comune."""
+
+    probe: Probe
+    confidence: float
+    absent_confidence: float
+
+
+def judge(per_comune: dict[str, list[Probe]], c: float = REGULARISATION) -> dict[str, list[Judged]]:
+    """Each Comune's probes judged by the model fitted on the other Comuni (on its own if it
+    is the only one): the thresholds are then chosen as for an office never seen."""
+    judged = {}
+    for comune, probes_ in per_comune.items():
+        others = [p for other, ps in per_comune.items() if other != comune for p in ps]
+        model = fit(others or probes_, c)
+        judged[comune] = [
+            Judged(
+                p,
+                model.probability(np.asarray(p.vector)),
+                model.probability(np.asarray(p.absent_vector)),
+            )
+            for p in probes_
+        ]
+    return judged
+
+
+def score_probes(judged: Sequence[Judged], settings: FaqSettings) -> Tuned:
+    right = wrong = suggested = answered = 0
+    for j in judged:
+        answer = decide(list(j.probe.matches), j.confidence, settings)
+        if answer.kind == ANSWER:
+            right += answer.matches[0].entry.id == j.probe.expected
+            wrong += answer.matches[0].entry.id != j.probe.expected
+        elif answer.kind == SUGGESTIONS:
+            suggested += any(m.entry.id == j.probe.expected for m in answer.matches)
+        answered += decide(list(j.probe.absent), j.absent_confidence, settings).kind == ANSWER
+    n = len(judged) or 1
+    return Tuned(settings, right / n, wrong / n, answered / n, suggested / n, len(judged))
+
+
+def tune(judged: Sequence[Judged], base: FaqSettings, limit: float = TUNING_LIMIT) -> Tuned:
+    """The lowest answer probability within ``limit`` of wrong answers (and of answered
+    questions whose entry is absent); then the lowest suggestion probability that offers
+    «Forse cerchi:» to at most ``SUGGESTION_LIMIT`` of those questions."""
+    best: Tuned | None = None
+    for answer_threshold in GRID:
+        settings = replace(
+            base,
+            answer_threshold=answer_threshold,
+            suggest_threshold=min(base.suggest_threshold, answer_threshold),
+        )
+        tuned = score_probes(judged, settings)
+        if tuned.wrong <= limit and tuned.negatives_answered <= limit:
+            best = tuned
+            break
+    if best is None:
+        best = score_probes(judged, replace(base, answer_threshold=1.0))
+    for suggest in GRID:
+        if suggest > best.settings.answer_threshold:
+            break
+        settings = replace(best.settings, suggest_threshold=suggest)
+        if _suggested_absent(judged, settings) <= SUGGESTION_LIMIT:
+            return score_probes(judged, settings)
+    return best
+
+
+def _suggested_absent(judged: Sequence[Judged], settings: FaqSettings) -> float:
+    kinds = [decide(list(j.probe.absent), j.absent_confidence, settings).kind for j in judged]
+    return kinds.count(SUGGESTIONS) / (len(kinds) or 1)
+
+
+def score_rule(
+    probes_: Sequence[Probe], answer: float, margin: float, suggest: float
+) -> tuple[float, float, float]:
+    """The rule before the model, for comparison: right, wrong and absent answered when
+    the best score must reach ``answer`` and lead the second by ``margin``."""
+
+    def answers(matches: Sequence[FaqMatch]) -> bool:
+        if not matches or matches[0].score < max(answer, suggest):
+            return False
+        second = matches[1].score if len(matches) > 1 else 0.0
+        return matches[0].score - second >= margin
+
+    n = len(probes_) or 1
+    right = sum(answers(p.matches) and p.matches[0].entry.id == p.expected for p in probes_)
+    wrong = sum(answers(p.matches) and p.matches[0].entry.id != p.expected for p in probes_)
+    absent = sum(answers(p.absent) for p in probes_)
+    return right / n, wrong / n, absent / n
+
+
+def tune_rule(probes_: Sequence[Probe], limit: float = TUNING_LIMIT) -> tuple[float, ...]:
+    """The best score rule within ``limit``: (answer, margin, right, wrong, absent)."""
+    best = (1.0, 0.0, 0.0, 0.0, 0.0)
+    for answer in SCORE_GRID:
+        for margin in MARGINS:
+            right, wrong, absent = score_rule(probes_, answer, margin, 0.0)
+            if wrong <= limit and absent <= limit and right > best[2]:
+                best = (answer, margin, right, wrong, absent)
+    return best
+
+
+# --- held-out sets ------------------------------------------------------------------------
+
+
+def evaluate(cases: Sequence[Case], indexes: dict[str, FaqIndex]) -> tuple[dict[str, Tally], Tally]:
+    """Per Comune and in total."""
+    per: dict[str, Tally] = {}
+    total = Tally()
+    for case in cases:
+        index = indexes.get(case.comune)
+        if index is None:
+            continue
+        answer = index.answer(case.text)
+        per.setdefault(case.comune, Tally()).add(case, answer)
+        total.add(case, answer)
+    return per, total
+
+
+def synthetic_entries(entries: Sequence[FaqEntry], size: int) -> list[FaqEntry]:
+    """``size`` entries with distinct ids: the examples, then copies with an extra word."""
+    made: dict[str, FaqEntry] = {}
+    copy = 0
+    while len(made) < size and entries:
+        for entry in entries:
+            if len(made) >= size:
+                break
+            tag = f"zona{copy}"
+            copied = replace(
+                entry,
+                id=f"{entry.id[:50]}-{copy}",
+                questions=tuple(f"{q} {tag}" for q in entry.questions),
+                answer=f"{entry.answer} {tag}",
+            )
+            chosen = entry if copy == 0 and entry.id not in made else copied
+            made.setdefault(chosen.id, chosen)
+        copy += 1
+    return list(made.values())
+
+
+def latency(
+    entries: Sequence[FaqEntry],
+    settings: FaqSettings,
+    texts: Sequence[str],
+    size: int = LATENCY_ENTRIES,
+) -> dict:
+    start = time.perf_counter()
+    index = FaqIndex.build(synthetic_entries(entries, size), settings)
+    build = time.perf_counter() - start
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        index.answer(text)
+        times.append((time.perf_counter() - start) * 1000)
+    ordered = sorted(times)
+    return {
+        "entries": len(index),
+        "build_s": build,
+        "p50_ms": statistics.median(times),
+        "p95_ms": ordered[max(0, int(0.95 * len(ordered)) - 1)],
+    }
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _row(label: str, tally: Tally) -> str:
+    return (
+        f"| {label} | {tally.total} | {tally.rate('right'):.3f} | {tally.rate('wrong'):.3f} "
+        f"| {tally.rate('suggested'):.3f} | {tally.rate('suggested_other'):.3f} "
+        f"| {tally.rate('none'):.3f} |"
+    )
+
+
+def _negative_row(label: str, tally: Tally) -> str:
+    answered = tally.rate("wrong")
+    return (
+        f"| {label} | {tally.total} | **{answered:.3f}** | {tally.rate('suggested_other'):.3f} "
+        f"| {tally.rate('none'):.3f} |"
+    )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of scoring, tuned: per Comune and pooled, and the score rule for comparison."""
+
+    per_comune: dict[str, Tuned]
+    pooled: Tuned
+    rule: tuple[float, ...]  # tune_rule on the same questions, pooled
+
+
+def tune_variant(per_comune: dict[str, list[Probe]], base: FaqSettings) -> Variant:
+    judged = judge(per_comune)
+    everything = [j for js in judged.values() for j in js]
+    return Variant(
+        {c: tune(js, base) for c, js in judged.items()},
+        tune(everything, base),
+        tune_rule([p for ps in per_comune.values() for p in ps]),
+    )
+
+
+def render(
+    variants: dict[str, Variant],
+    settings: dict[str, FaqSettings],
+    positives: tuple[dict[str, Tally], Tally],
+    negatives: tuple[dict[str, Tally], Tally],
+    lookalikes: tuple[dict[str, Tally], Tally],
+    timing: dict,
+) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"Generato da `make eval-faq` il {date.today().isoformat()}: non modificarlo a mano.",
+        "",
+        "### Scelta del metodo e delle soglie (solo sulle domande degli esempi)",
+        "",
+        "Ogni domanda di settings/examples/<comune>/faq.yml è cercata nell'indice costruito"
+        " senza di lei (deve trovare la sua voce) e nell'indice senza la sua voce (non deve"
+        " avere una risposta). Su questi esempi si addestra il modello di fiducia (regressione"
+        " logistica su punteggi, distacco dalla seconda voce, copertura delle parole:"
+        " urp/faq/confidence.py); ogni Comune è giudicato dal modello addestrato sugli altri,"
+        " come un ufficio mai visto. Soglie: la probabilità più bassa con al massimo"
+        f" {TUNING_LIMIT:.0%} di risposte sbagliate e di risposte senza la voce giusta;"
+        " suggerimenti a non più del"
+        f" {SUGGESTION_LIMIT:.0%} delle domande senza la loro voce.",
+        "",
+        "| variante | comune | domande | giuste | sbagliate | suggerita | senza la voce, con"
+        " risposta | soglia risposta | soglia suggerimenti |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, variant in variants.items():
+        marker = f"**{name}**" if name == CHOSEN else name
+        for comune, t in [*variant.per_comune.items(), ("tutti", variant.pooled)]:
+            lines.append(
+                f"| {marker} | {comune} | {t.questions} | {t.right:.3f} | {t.wrong:.3f} "
+                f"| {t.suggested:.3f} | {t.negatives_answered:.3f} "
+                f"| {t.settings.answer_threshold} | {t.settings.suggest_threshold} |"
+            )
+    chosen = variants[CHOSEN]
+    answer, margin, right, wrong, absent = chosen.rule
+    lines += [
+        "",
+        f"Per confronto, la sola soglia sul punteggio (metodo in uso, tutti i Comuni, stessi"
+        f" limiti): punteggio ≥ {answer} e margine ≥ {margin} danno giuste {right:.3f},"
+        f" sbagliate {wrong:.3f}, senza la voce con risposta {absent:.3f}; il modello"
+        f" {chosen.pooled.right:.3f}, {chosen.pooled.wrong:.3f},"
+        f" {chosen.pooled.negatives_answered:.3f}.",
+        "",
+        f"Metodo in uso: **{CHOSEN}** ({VARIANTS[CHOSEN][0]}). Soglie in uso (probabilità"
+        " del modello, dalle impostazioni di ogni Comune, sezione `faq:`): "
+        + "; ".join(
+            f"{c} risposta {s.answer_threshold}, suggerimenti {s.suggest_threshold},"
+            f" margine {s.margin}"
+            for c, s in settings.items()
+        )
+        + ".",
+        "",
+        "### Test set separato (tests/faq/, mai usato per la ricerca né per le soglie)",
+        "",
+        "Domande con una voce che risponde: giusta = quella voce come risposta; sbagliata ="
+        " un'altra voce come risposta; suggerita = «Forse cerchi:» con la voce giusta fra le"
+        " scelte.",
+        "",
+        "| insieme | domande | giuste | sbagliate | suggerita | suggerimenti senza la giusta"
+        " | nessuna risposta |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, (per, total) in (("parafrasi", positives), ("sosia dei servizi", lookalikes)):
+        lines += [_row(f"{label}, {c}", t) for c, t in per.items()]
+        lines.append(_row(f"**{label}, totale**", total))
+    lines += [
+        "",
+        "Domande a cui nessuna voce risponde: quante ricevono comunque una risposta.",
+        "",
+        "| insieme | domande | con una risposta | con suggerimenti | nessuna risposta |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    per, total = negatives
+    lines += [_negative_row(f"fuori dalle FAQ, {c}", t) for c, t in per.items()]
+    lines.append(_negative_row("**fuori dalle FAQ, totale**", total))
+    lines += [
+        "",
+        f"### Tempi ({timing['entries']} voci)",
+        "",
+        f"- costruzione dell'indice: {timing['build_s']:.2f} s",
+        f"- una ricerca: p50 {timing['p50_ms']:.2f} ms, p95 **{timing['p95_ms']:.2f} ms**",
+        "",
+        "Obiettivi: giuste ≥ 0.85 e sbagliate ≤ 0.05 sulle parafrasi, risposte fuori dalle FAQ"
+        " ≤ 0.05, p95 ≤ 5 ms con 1.000 voci.",
+        "",
+        "### Risposte sbagliate sul test set separato",
+        "",
+        "Le sole che fanno danno: una voce data come risposta a chi chiedeva altro (le domande"
+        " senza risposta o con suggerimenti passano all'operatore come oggi).",
+        "",
+    ]
+    errors = [
+        (case, answer)
+        for _, tally in (positives, lookalikes, negatives)
+        for case, answer in tally.errors
+        if answer.kind == ANSWER
+    ]
+    if errors:
+        lines += ["| messaggio | comune | atteso | voci (punteggio) |", "| --- | --- | --- | --- |"]
+        for case, answer in errors:
+            found = ", ".join(f"{m.entry.id} ({m.score:.2f})" for m in answer.matches)
+            text = case.text.replace("|", "/").replace("\n", " ")
+            lines.append(f"| {text} | {case.comune} | {case.expected or '—'} | {found} |")
+    else:
+        lines.append("Nessuna.")
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(report: str, section: str, heading: str = HEADING) -> str:
+    """``report`` with the section under ``heading`` (to the next ``## ``) replaced."""
+    lines = report.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        joined = report.rstrip("\n")
+        return (joined + "\n\n" if joined else "") + section
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    after = "".join(lines[end:])
+    return "".join(lines[:start]) + section + ("\n" + after if after else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=Path, default=EXAMPLES)
+    parser.add_argument("--holdout", type=Path, default=HOLDOUT)
+    parser.add_argument("--lookalikes", type=Path, default=LOOKALIKES)
+    parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--model", type=Path, default=MODEL_FILE)
+    parser.add_argument("--no-write", action="store_true", help="stampa soltanto")
+    parser.add_argument("--latency-entries", type=int, default=LATENCY_ENTRIES)
+    parser.add_argument(
+        "--no-variants", action="store_true", help="solo il metodo in uso (più veloce)"
+    )
+    args = parser.parse_args(argv)
+
+    examples = comuni(args.examples)
+    if not examples:
+        print(f"Nessun faq.yml in {args.examples}", file=sys.stderr)
+        return 2
+    settings = {comune: faq_settings(comune) for comune in examples}
+    names = [CHOSEN] if args.no_variants else list(VARIANTS)
+    variants: dict[str, Variant] = {}
+    for name in names:
+        per_comune = {
+            comune: probes(entries, settings[comune], VARIANTS[name][1])
+            for comune, entries in examples.items()
+        }
+        variants[name] = tune_variant(per_comune, FaqSettings())
+        if name == CHOSEN:
+            model = fit([p for ps in per_comune.values() for p in ps])
+    if not args.no_write:
+        args.model.write_text(model.to_json(), encoding="utf-8")
+    indexes = {c: FaqIndex(e, settings[c], model=model) for c, e in examples.items()}
+    cases = load_cases(args.holdout) if args.holdout.exists() else []
+    positives = evaluate([c for c in cases if c.expected is not None], indexes)
+    negatives = evaluate([c for c in cases if c.expected is None], indexes)
+    lookalikes = evaluate(load_cases(args.lookalikes) if args.lookalikes.exists() else [], indexes)
+    everything = [entry for entries in examples.values() for entry in entries]
+    texts = [c.text for c in cases] or [q for e in everything for q in e.questions]
+    first = next(iter(settings.values()))
+    timing = latency(everything, first, texts, args.latency_entries)
+    pooled = variants[CHOSEN].pooled.settings
+    print(
+        f"Soglie misurate: answer_threshold {pooled.answer_threshold},"
+        f" suggest_threshold {pooled.suggest_threshold}",
+        file=sys.stderr,
+    )
+    section = render(variants, settings, positives, negatives, lookalikes, timing)
+    print(section)
+    if not args.no_write:
+        existing = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
+        args.report.write_text(replace_section(existing, section), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
