@@ -16,6 +16,7 @@ from urp.information.contributions import ContributionService
 from urp.information.memo import MemoService
 from urp.information.pharmacy import PharmacyService
 from urp.information.reports import ReportService
+from urp.subscription.consents import ConsentLog
 from urp.subscription.subscribers import SubscriberService
 
 # How often (seconds) the FAQ index asks the store whether an entry changed: an import or a
@@ -38,6 +39,11 @@ def user_hasher() -> UserHasher:
 def subscriber_service() -> SubscriberService:
     """A service bound to the current settings (topics may change without a restart)."""
     return SubscriberService(database(), current_settings().subscription, user_hasher())
+
+
+def consent_log() -> ConsentLog:
+    """Every consent and revocation, for the tests and anyone who must show them."""
+    return ConsentLog(database(), user_hasher())
 
 
 def memo_service() -> MemoService:

@@ -1,7 +1,13 @@
-"""Session start: load the municipality facts every reply may quote.
+"""Session start: load the municipality facts every reply may quote, and say who answers.
 
 A new session resets Rasa's pause; a chat an operator still holds is paused again, so the
 bot never talks over the operator after a long silence.
+
+Every new conversation, on every channel, starts with ``utter_ai_disclosure`` (EU AI Act
+art. 50: people must know, from the first interaction, that an automated system answers,
+and here how to reach a person). Rasa runs this action before the first message of each
+session on whatever channel it came from; the channels' gate (channels/gate.py) puts the
+line on top of the first reply. Not while an operator holds the chat: a person answers.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from urp.core.settings import current_settings
 
 logger = logging.getLogger(__name__)
 
+DISCLOSURE_RESPONSE = "utter_ai_disclosure"
+
 
 class ActionSessionStart(Action):
     def name(self) -> str:
@@ -46,6 +54,8 @@ class ActionSessionStart(Action):
         events.append(ActionExecuted("action_listen"))
         if _held_by_operator(tracker.sender_id):
             events.append(ConversationPaused())
+        else:
+            dispatcher.utter_message(response=DISCLOSURE_RESPONSE)
         return events
 
 

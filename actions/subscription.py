@@ -1,7 +1,10 @@
-"""Subscription: "Iscrivimi", "Cancellami", topics and "sono iscritto?".
+"""Subscription: "Iscrivimi", "Cancellami" (or "STOP"), topics and "sono iscritto?".
 
 Each action calls the subscriber service and records what happened in
-``subscription_outcome``; the rules in data/rules/subscription.yml choose the reply.
+``subscription_outcome``; the rules in data/rules/subscription.yml choose the reply. With
+the double opt-in (``subscription.confirm``) «Iscrivimi» from someone not subscribed is
+only a request (``confirm_needed``); the «sì» right after it runs
+``action_subscription_confirm``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,20 @@ from actions.services import subscriber_service
 from urp.core.dates import format_date
 from urp.core.settings import Settings
 from urp.core.text import join_italian
-from urp.subscription.subscribers import SubscribeOutcome, SubscriberService, UnsubscribeOutcome
+from urp.inbound.keywords import is_confirmation, is_stop
+from urp.subscription.consents import ConsentSource
+from urp.subscription.subscribers import (
+    ConfirmOutcome,
+    SubscribeOutcome,
+    SubscriberService,
+    UnsubscribeOutcome,
+)
+
+SUBSCRIBED = {
+    SubscribeOutcome.CREATED: "created",
+    SubscribeOutcome.REACTIVATED: "reactivated",
+    SubscribeOutcome.ALREADY_ACTIVE: "already_active",
+}
 
 
 def _topic_list(settings: Settings, keys: tuple[str, ...]) -> str:
@@ -80,6 +96,9 @@ class ActionSubscribe(SubscriptionAction):
             topics = [offered.key] if offered else []
         if unknown and not topics:
             return self.unknown_topic(settings)
+        if settings.subscription.confirm and not service.status(channel, user_id).subscribed:
+            asked = service.request(channel, user_id, message, settings.policy_version, topics)
+            return "confirm_needed", {"subscription_topics": _topic_list(settings, asked)}
         if topics:
             followed = service.follow(channel, user_id, topics, message, settings.policy_version)
             outcome = followed.subscription
@@ -88,12 +107,37 @@ class ActionSubscribe(SubscriptionAction):
             subscribed = service.subscribe(channel, user_id, message, settings.policy_version)
             outcome = subscribed.outcome
             current = subscribed.topics
-        name = {
-            SubscribeOutcome.CREATED: "created",
-            SubscribeOutcome.REACTIVATED: "reactivated",
-            SubscribeOutcome.ALREADY_ACTIVE: "topics_followed" if topics else "already_active",
-        }[outcome]
+        name = SUBSCRIBED[outcome]
+        if outcome == SubscribeOutcome.ALREADY_ACTIVE and topics:
+            name = "topics_followed"
         return name, {"subscription_topics": _topic_list(settings, current)}
+
+
+class ActionSubscriptionConfirm(SubscriptionAction):
+    """The answer to «Rispondi SÌ per confermare»: only a «sì» in time subscribes."""
+
+    def name(self) -> str:
+        return "action_subscription_confirm"
+
+    def decide(
+        self, service: SubscriberService, settings: Settings, tracker: Tracker
+    ) -> tuple[str, dict[str, str]]:
+        channel, user_id = self.citizen(tracker)
+        message = tracker.latest_message.get("text") or ""
+        result = service.confirm(
+            channel,
+            user_id,
+            message,
+            settings.policy_version,
+            confirmed=is_confirmation(message),
+        )
+        if result.subscription is None:
+            expired = result.outcome == ConfirmOutcome.EXPIRED
+            return ("confirm_expired" if expired else "not_confirmed"), {}
+        subscribed = result.subscription
+        return SUBSCRIBED[subscribed.outcome], {
+            "subscription_topics": _topic_list(settings, subscribed.topics)
+        }
 
 
 class ActionUnsubscribe(SubscriptionAction):
@@ -108,7 +152,9 @@ class ActionUnsubscribe(SubscriptionAction):
         if unknown and not topics:
             return self.unknown_topic(settings)
         if not topics:
-            result = service.unsubscribe(channel, user_id)
+            message = tracker.latest_message.get("text") or ""
+            source = ConsentSource.STOP if is_stop(message) else ConsentSource.CHAT
+            result = service.unsubscribe(channel, user_id, source=source, message=message)
             if result.outcome == UnsubscribeOutcome.CANCELLED:
                 return "cancelled", {}
             return "not_subscribed", {}

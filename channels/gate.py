@@ -20,13 +20,18 @@ bare intent of the domain (``/affirm``, as the words would give) or one of the b
 buttons (``/subscribe{"topic": "bandi"}``, and the FAQ's ``/choose_faq{"faq_id": "<id>"}``,
 never bare); never an ``EXTERNAL_`` intent, which only the console and the Rasa HTTP API may
 trigger. Any other is read as words.
+
+On the way out, the AI disclosure that ``action_session_start`` sends at the start of every
+conversation (``utter_ai_disclosure``) is put on top of the first reply, as its first line
+(:class:`DisclosingOutput`): one message, whatever the channel, and alone only when the
+reply has no text.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,8 @@ SIGNED_CHANNELS = frozenset({"whatsapp", "twilio"})
 NAMESPACE_SEPARATOR = ":"
 # A template placeholder left in a button payload: the payload changes, not allow-listed.
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# Sent by action_session_start at the start of each conversation (actions/session.py).
+DISCLOSURE_RESPONSE = "utter_ai_disclosure"
 _limiter: RateLimiter | None = None
 
 
@@ -103,6 +110,74 @@ def shortcuts(signed: bool) -> Shortcuts:
         media=signed,
         choices=CHOICE_INTENT in intents,
     )
+
+
+class DisclosingOutput(OutputChannel):
+    """A channel's output that folds the AI disclosure into the reply that follows it.
+
+    Rasa sends the disclosure as a message of its own (the ``utter_action`` of the bot
+    message names it); held here, it becomes the first line of the next message with text,
+    so the citizen reads one reply, not a notice and then the answer. Before a reply without
+    text (a photo) it goes alone; :meth:`flush` sends it if no reply came. Everything else is the
+    wrapped channel's: its name (the responses per channel), a collector's ``messages``...
+    """
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self._inner = inner
+        self._held: str | None = None
+
+    def name(self) -> str:  # type: ignore[override]
+        return self._inner.name()
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._inner, attribute)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("utter_action") == DISCLOSURE_RESPONSE and message.get("text"):
+            self._held = str(message["text"])
+            return
+        if self._held is not None and message.get("text"):
+            message = {**message, "text": f"{self._held}\n\n{message['text']}"}
+            self._held = None
+        await self.flush(recipient_id)  # a reply without text: the disclosure goes first
+        await self._inner.send_response(recipient_id, message)
+
+    # Rasa sends through send_response; anything calling the parts directly gets the same.
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {**kwargs, "text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_response(recipient_id, {**kwargs, "text": text, "buttons": buttons})
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        message = {**kwargs, "text": text, "quick_replies": quick_replies}
+        await self.send_response(recipient_id, message)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._inner.send_image_url(recipient_id, image, **kwargs)
+
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
+        await self._inner.send_attachment(recipient_id, attachment, **kwargs)
+
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._inner.send_elements(recipient_id, elements, **kwargs)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self._inner.send_custom_json(recipient_id, json_message, **kwargs)
+
+    async def flush(self, recipient_id: str) -> None:
+        """Send a disclosure no reply took (the conversation still starts with it)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            await self._inner.send_text_message(recipient_id, held)
 
 
 def conversation_id(input_channel: str, sender: str) -> str:
@@ -180,13 +255,18 @@ async def admit(
     inbound = clean(text, shortcuts=shortcuts(signed))
     if inbound.shortcut_refused:
         logger.info("Intento scritto con «/» dal canale %s: letto come testo", input_channel)
-    await on_new_message(
-        UserMessage(
-            inbound.text,
-            output,
-            conversation,
-            input_channel=input_channel,
-            metadata=inbound.metadata(metadata if signed else None),
+    replies = DisclosingOutput(output) if output is not None else None
+    try:
+        await on_new_message(
+            UserMessage(
+                inbound.text,
+                replies,
+                conversation,
+                input_channel=input_channel,
+                metadata=inbound.metadata(metadata if signed else None),
+            )
         )
-    )
+    finally:
+        if replies is not None:
+            await replies.flush(conversation)
     return True

@@ -11,6 +11,7 @@ from functools import lru_cache
 from urp.broadcasts.service import BroadcastService
 from urp.core.db import Database
 from urp.core.hashing import UserHasher
+from urp.subscription.consents import ConsentLog
 from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
 
@@ -35,3 +36,9 @@ def inbox() -> Inbox:
 def broadcast_service() -> BroadcastService:
     """Meta's statuses of broadcast messages update their recipients' rows."""
     return BroadcastService(database(), whatsapp_store())
+
+
+@lru_cache(maxsize=1)
+def consent_log() -> ConsentLog:
+    """Meta's marketing opt-outs (the user_preferences webhook) go to the consent log."""
+    return ConsentLog(database(), UserHasher.from_environment())

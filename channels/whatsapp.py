@@ -28,9 +28,10 @@ from sanic.response import HTTPResponse
 
 from channels.background import Deliver, WebhookInput
 from channels.gate import admit
-from channels.services import broadcast_service
+from channels.services import broadcast_service, consent_log
 from urp.core.settings import MessageTemplate, current_settings
 from urp.handoff.chat import MEDIA_KEY
+from urp.subscription.consents import META_MARKETING_CATEGORY
 from urp.whatsapp.graph import (
     GraphApiError,
     GraphClient,
@@ -45,6 +46,7 @@ from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import (
     SIGNATURE_HEADER,
     InboundMessage,
+    PreferenceUpdate,
     StatusUpdate,
     WebhookError,
     parse_delivery,
@@ -184,6 +186,12 @@ class WhatsAppInput(WebhookInput):
                 except Exception:
                     logger.exception("Stati WhatsApp non registrati: rifiutati, Meta li rimanda")
                     return response.text("servizio momentaneamente non disponibile", status=503)
+            if delivery.preferences:
+                try:
+                    await asyncio.to_thread(self._record_preferences, delivery.preferences)
+                except Exception:
+                    logger.exception("Preferenze WhatsApp non registrate: Meta le rimanda")
+                    return response.text("servizio momentaneamente non disponibile", status=503)
             return response.text("ok")
 
         return webhook
@@ -193,6 +201,19 @@ class WhatsAppInput(WebhookInput):
         for status in statuses:
             self.store.status(status)
             broadcast_service().record_status(status)
+
+    def _record_preferences(self, preferences: tuple[PreferenceUpdate, ...]) -> None:
+        # A citizen stopped (or resumed) marketing messages in WhatsApp's menu: broadcasts
+        # must not send them marketing templates. A repeat is recognised and skipped.
+        for preference in preferences:
+            if preference.category == META_MARKETING_CATEGORY:
+                consent_log().record_marketing(
+                    self.name(),
+                    preference.user,
+                    stopped=preference.stopped,
+                    at=preference.at,
+                    detail=preference.detail,
+                )
 
     async def handle(self, message: InboundMessage, deliver: Deliver) -> None:
         await asyncio.to_thread(self.store.wrote, message.sender, message.sent_at)

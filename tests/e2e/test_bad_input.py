@@ -95,7 +95,11 @@ def test_an_unknown_method_gets_a_4xx(assistant: RunningAssistant) -> None:
 @pytest.mark.parametrize("message", ["", "   \n\t ", "\x00\x07\x1b\x9b"])
 def test_nothing_readable_gets_a_polite_answer(assistant: RunningAssistant, message: str) -> None:
     replies = say(assistant, uuid.uuid4().hex, message)
-    assert [r["text"] for r in replies] == [response_text("utter_unsupported_message")]
+    # A new conversation: the AI disclosure heads the first reply (channels/gate.py).
+    opening = response_text("utter_ai_disclosure")
+    assert [r["text"] for r in replies] == [
+        f"{opening}\n\n{response_text('utter_unsupported_message')}"
+    ]
 
 
 @pytest.mark.parametrize("message", ["a" * 20_000, "orari anagrafe " * 1300, "😀🙏🎉", "ciao\x00"])

@@ -10,6 +10,19 @@ Meta's webhook deliveries, and a signed POST to send them to our connector.
 
 Nothing here depends on time: a request left unanswered is held until the client gives
 up (whatever its timeout), and a dropped connection is dropped at once.
+
+Strict like Meta's platform when told (:meth:`GraphApiSimulator.enforce`; off by default,
+so that the tests of other things are not about pace): the messaging limit (distinct
+recipients of templates outside the 24-hour window per rolling 24 hours, 250 by default),
+the pair rate limit (about one message every 6 seconds to the same user, with a burst),
+the throughput (80 messages per second). It prices what it accepts as Meta does since July
+2025: a marketing template always, a utility template only outside the service window,
+free-form messages never. Any of Meta's error codes comes back on demand
+(``fail_next(131049)``, in Meta's JSON shape), or as a failed status in the webhook
+(``fail_next("async:131026")``). Meta's pages it follows: "WhatsApp error codes",
+"Throughput", "Messaging limits", "Pricing" (developers.facebook.com, 2025-2026). When the
+messaging limit is used up, Meta's documentation does not give one code for the refusal:
+the simulator answers 131048 with the details "messaging limit reached".
 """
 
 from __future__ import annotations
@@ -37,9 +50,66 @@ VERSION = "v21.0"
 TYPES = ("text", "image", "document", "interactive", "template", "audio", "video", "location")
 
 
-def _error(status: int, code: int, message: str) -> web.Response:
-    body = {"error": {"message": message, "type": "OAuthException", "code": code}}
-    return web.json_response(body, status=status)
+def _error(status: int, code: int, message: str, details: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if details is not None:
+        body["error_data"] = {"messaging_product": "whatsapp", "details": details}
+        body["fbtrace_id"] = "A-SIMULATOR"
+    return web.json_response({"error": body}, status=status)
+
+
+# Meta's codes the broadcasts act on: HTTP status, title, details (Meta's error codes page).
+META_ERRORS: dict[int, tuple[int, str, str]] = {
+    130429: (429, "Rate limit hit", "Cloud API message throughput has been reached."),
+    131056: (
+        400,
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from the sender phone number to the same recipient phone "
+        "number in a short period of time.",
+    ),
+    131047: (
+        400,
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer "
+        "last replied to this number.",
+    ),
+    131026: (400, "Message Undeliverable", "Unable to deliver message."),
+    131049: (
+        400,
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+    ),
+    131050: (
+        400,
+        "Unable to deliver message",
+        "This recipient has chosen to stop receiving marketing messages on WhatsApp from "
+        "your business.",
+    ),
+    131048: (
+        400,
+        "Spam rate limit hit",
+        "Message failed to send because there are restrictions on how many messages can be "
+        "sent from this phone number.",
+    ),
+    131031: (400, "Business Account locked", "The WhatsApp Business Account has been locked."),
+    368: (
+        400,
+        "Temporarily blocked for policies violations",
+        "The WhatsApp Business Account has been restricted for violating a platform policy.",
+    ),
+    190: (401, "Invalid OAuth access token", "The access token has expired."),
+    131999: (400, "Something new Meta says", "A refusal this code does not know."),
+}
+
+
+def meta_error(code: int, details: str | None = None) -> web.Response:
+    """Meta's refusal ``code`` as the Graph API answers it (the title inside the message)."""
+    status, title, known = META_ERRORS[code]
+    return _error(status, code, f"(#{code}) {title}", details or known)
+
+
+PRICES = {"marketing": 0.0691, "utility": 0.0300}  # euro per message: Italy, 2025 (example)
+DAY = 86400.0
 
 
 HOLD_POLL = 0.01  # seconds between looks at a held request's connection
@@ -55,7 +125,100 @@ class GraphApiSimulator(ThreadedServer):
         # before the answer: Meta's statuses may well arrive before its answer is read.
         self.status_sink: Callable[[dict[str, Any]], None] | None = None
         self.on_accepted: Callable[[dict[str, Any]], None] | None = None
+        # Meta's rules (enforce()): None is "not enforced".
+        self.messaging_limit: int | None = None
+        self.throughput: float | None = None
+        self.pair_interval: float | None = None
+        self.pair_burst = 45
+        self.categories: dict[str, str] = {}  # template name -> marketing, utility
+        self.offset = 0.0  # seconds added to the simulator's clock (advance())
+        self.charges: list[tuple[str, str, float]] = []  # (to, category, price)
+        self.refused: list[tuple[str, int]] = []  # (to, code) of the rules' refusals
+        self._windows: dict[str, float] = {}  # user -> when they last wrote
+        self._initiated: dict[str, float] = {}  # user -> first template in the 24 hours
+        self._recent: deque[float] = deque()  # accepted in the last second
+        self._pairs: dict[str, tuple[float, float]] = {}  # user -> (tokens, when)
         super().__init__()
+
+    def enforce(
+        self,
+        *,
+        messaging_limit: int | None = 250,
+        throughput: float | None = 80.0,
+        pair_interval: float | None = 6.0,
+        pair_burst: int = 45,
+        categories: dict[str, str] | None = None,
+    ) -> None:
+        """Refuse like Meta beyond these limits (None: that one is not enforced)."""
+        with self._lock:
+            self.messaging_limit = messaging_limit
+            self.throughput = throughput
+            self.pair_interval = pair_interval
+            self.pair_burst = pair_burst
+            self.categories = dict(categories or {})
+            self._recent.clear()
+            self._pairs.clear()
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulator's clock (the 24 hours of the messaging limit) forward."""
+        with self._lock:
+            self.offset += seconds
+
+    def user_wrote(self, user: str) -> None:
+        """``user`` wrote to the business now: their service window is open for 24 hours."""
+        with self._lock:
+            self._windows[user] = self.now()
+
+    def in_window(self, user: str) -> bool:
+        return self.now() - self._windows.get(user, -DAY) < DAY
+
+    def paid(self, to: str | None = None) -> int:
+        """How many paid messages were accepted (to ``to``)."""
+        with self._lock:
+            return sum(1 for user, _, _ in self.charges if to is None or user == to)
+
+    def cost(self) -> float:
+        with self._lock:
+            return round(sum(price for _, _, price in self.charges), 4)
+
+    def initiated(self) -> set[str]:
+        """The distinct users templates started a conversation with in the last 24 hours."""
+        with self._lock:
+            return {u for u, at in self._initiated.items() if self.now() - at < DAY}
+
+    def _rules(self, body: dict[str, Any]) -> int | None:
+        """Meta's refusal of an otherwise valid message by its limits, or None (then the
+        message counts against them). Called with the lock held."""
+        now, to = self.now(), str(body.get("to"))
+        while self._recent and now - self._recent[0] >= 1:
+            self._recent.popleft()
+        if self.throughput is not None and len(self._recent) >= self.throughput:
+            return 130429
+        if self.pair_interval is not None:
+            tokens, when = self._pairs.get(to, (float(self.pair_burst), now))
+            tokens = min(float(self.pair_burst), tokens + (now - when) / self.pair_interval)
+            if tokens < 1:
+                self._pairs[to] = (tokens, now)
+                return 131056
+            self._pairs[to] = (tokens - 1, now)
+        template = body.get("type") == "template"
+        outside = template and not self.in_window(to)
+        if outside and self.messaging_limit is not None:
+            live = {u for u, at in self._initiated.items() if now - at < DAY}
+            if to not in live and len(live) >= self.messaging_limit:
+                return 131048
+        self._recent.append(now)
+        if outside and now - self._initiated.get(to, -DAY) >= DAY:
+            self._initiated[to] = now
+        if template:
+            name = str(body.get("template", {}).get("name", ""))
+            category = self.categories.get(name, "marketing")
+            if category == "marketing" or outside:
+                self.charges.append((to, category, PRICES.get(category, 0.0)))
+        return None
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{VERSION}/{PHONE_NUMBER_ID}/messages", self._messages)
@@ -138,7 +301,7 @@ class GraphApiSimulator(ThreadedServer):
                 record["wamid"] = json.loads(response.text).get("messages", [{}])[0].get("id")
                 record["at"] = time.monotonic()  # for measuring a sender's pace
                 self._arrived.notify_all()
-            await self._after_accepting(record)
+            await self._after_accepting(record, failure)
             # Taken, statuses reported, and yet the sender hears no success.
             if failure == "taken-500":
                 return _error(500, 131000, "Something went wrong")
@@ -152,17 +315,25 @@ class GraphApiSimulator(ThreadedServer):
             return queue.popleft()
         return self._failures.popleft() if self._failures else None
 
-    async def _after_accepting(self, record: dict[str, Any]) -> None:
+    async def _after_accepting(self, record: dict[str, Any], failure: Any = None) -> None:
         body = record["json"]
         if "to" not in body:
             return  # a read receipt
         loop = asyncio.get_running_loop()
         if self.status_sink is not None:
+            error: dict[str, Any] = {}
+            if isinstance(failure, str) and failure.startswith("async:"):
+                # Taken, then failed: Meta's webhook says so, with the error's shape there.
+                code = int(failure.removeprefix("async:"))
+                _, title, details = META_ERRORS[code]
+                error = {"code": code, "title": title, "message": title,
+                         "error_data": {"details": details}}  # fmt: skip
             status = status_delivery(
                 record["wamid"],
                 body["to"],
-                "sent",
+                "failed" if error else "sent",
                 callback_data=body.get("biz_opaque_callback_data"),
+                **error,
             )
             await loop.run_in_executor(None, self.status_sink, status)
         if self.on_accepted is not None:
@@ -177,6 +348,8 @@ class GraphApiSimulator(ThreadedServer):
         if failure == "timeout":
             await _until_the_client_gives_up(request, drop=False)
             return _error(500, 131000, "nessuna risposta")
+        if isinstance(failure, int) and failure in META_ERRORS:
+            return meta_error(failure)
         if failure == 429:
             return web.json_response(
                 {"error": {"message": "(#130429) Rate limit hit", "code": 130429}},
@@ -194,6 +367,13 @@ class GraphApiSimulator(ThreadedServer):
         problem = _check(body)
         if problem:
             return _error(400, 100, problem)
+        with self._lock:
+            refusal = self._rules(body)
+            if refusal is not None:
+                self.refused.append((str(body.get("to")), refusal))
+        if refusal is not None:
+            details = "messaging limit reached" if refusal == 131048 else None
+            return meta_error(refusal, details)
         wamid = f"wamid.SIM{next(self._ids):06d}"
         return web.json_response(
             {

@@ -48,7 +48,12 @@ def subscribe(service: SubscriberService, count: int, *topics: str, start: int =
 
 
 def services(
-    database: Database, *, clock: Clock = utc_now, lease: float = 300, grace: float = 600
+    database: Database,
+    *,
+    clock: Clock = utc_now,
+    lease: float = 300,
+    grace: float = 600,
+    messaging_limit: int | None = None,
 ) -> tuple[BroadcastService, WhatsAppStore]:
     store = WhatsAppStore(database, UserHasher(SALT.encode()), clock=clock)
     service = BroadcastService(
@@ -57,6 +62,7 @@ def services(
         clock=clock,
         lease=timedelta(seconds=lease),
         grace=timedelta(seconds=grace),
+        messaging_limit=messaging_limit,
     )
     return service, store
 
@@ -89,6 +95,8 @@ def worker(
     templates: dict[str, MessageTemplate] | None = None,
     concurrency: int = CONCURRENCY,
     later: float = 0,
+    messaging_limit: int | None = None,
+    pair_backoff: float = 0.05,
 ) -> tuple[BroadcastWorker, GraphClient]:
     """A worker against the simulator; ``later``: its clock runs that many seconds ahead
     (a worker started once the others' leases have run out)."""
@@ -96,7 +104,9 @@ def worker(
     assert settings is not None
     client = GraphClient(settings, backoff=0.01, timeout=CLIENT_TIMEOUT)
     clock = (lambda: utc_now() + timedelta(seconds=later)) if later else utc_now
-    service, store = services(database, clock=clock, lease=lease, grace=grace)
+    service, store = services(
+        database, clock=clock, lease=lease, grace=grace, messaging_limit=messaging_limit
+    )
     # A short margin and poll: the tests' leases are seconds, not minutes.
     engine = BroadcastWorker(
         service,
@@ -107,6 +117,7 @@ def worker(
         poll_every=0.05,
         lease_margin=timedelta(seconds=lease / 4),
         clock=clock,
+        pair_backoff=pair_backoff,
     )
     return engine, client
 

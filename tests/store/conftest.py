@@ -56,6 +56,7 @@ TABLES = (
     "review_sightings",
     "faq_entries",
     "faq_questions",
+    "consent_events",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
 

@@ -21,7 +21,9 @@ def test_session_start_loads_the_municipality_facts() -> None:
     assert events[-1] == ActionExecuted("action_listen")
     assert SlotSet("urp_comune", "Comune di Ancona") in events
     assert SlotSet("urp_policy_url", "https://www.comune.ancona.gov.it/whatsapp-privacy") in events
-    assert messages == []
+    # EU AI Act art. 50: every conversation starts by saying who answers (the gate puts it
+    # on top of the first reply, tests/unit/test_channels_gate.py).
+    assert [m["response"] for m in messages] == ["utter_ai_disclosure"]
 
 
 def test_session_start_follows_the_settings_file(monkeypatch) -> None:
@@ -54,5 +56,7 @@ def test_a_new_session_stays_paused_while_an_operator_holds_the_chat(
         "mario", "Mario Rossi", "password-di-prova", "operator"
     )
     handoffs.claim(handoffs.queue()[0].handoff.id, mario)
-    session = [e["event"] for e in run(ActionSessionStart(), tracker(sender_id=NUMBER))[0]]
+    events, messages = run(ActionSessionStart(), tracker(sender_id=NUMBER))
+    session = [e["event"] for e in events]
     assert session[0] == "session_started" and session[-1] == "pause"
+    assert messages == []  # a person answers: no «assistente automatico» line

@@ -6,9 +6,15 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import services
-from actions.subscription import ActionSubscribe, ActionSubscriptionStatus, ActionUnsubscribe
+from actions.subscription import (
+    ActionSubscribe,
+    ActionSubscriptionConfirm,
+    ActionSubscriptionStatus,
+    ActionUnsubscribe,
+)
 from tests.unit.conversation import run, tracker
 from urp.core.db import Database
+from urp.core.settings import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +116,65 @@ def test_an_unreachable_register_gets_a_graceful_outcome(monkeypatch, caplog) ->
     assert events == [SlotSet("subscription_outcome", "unavailable")]
     assert messages == []
     assert "+39333" not in caplog.text
+
+
+def history(sender: str = "+393331234567") -> list[tuple[str, str]]:
+    return [(r.action, r.source) for r in services.consent_log().history("whatsapp", sender)]
+
+
+def test_stop_unsubscribes_like_cancellami_and_is_logged_as_stop() -> None:
+    run(ActionSubscribe(), says("Iscrivimi"))
+    events, _ = run(ActionUnsubscribe(), says("STOP", intent="unsubscribe"))
+    assert events == [SlotSet("subscription_outcome", "cancelled")]
+    run(ActionSubscribe(), says("Iscrivimi"))
+    run(ActionUnsubscribe(), says("Cancellami", intent="unsubscribe"))
+    assert history() == [
+        ("given", "chat"),
+        ("withdrawn", "stop"),
+        ("given", "chat"),
+        ("withdrawn", "chat"),
+    ]
+
+
+@pytest.fixture
+def confirming(tmp_path, monkeypatch) -> None:
+    """A Comune with ``subscription.confirm: true`` (the double opt-in)."""
+    text = (PROJECT_ROOT / "settings" / "ancona.yml").read_text(encoding="utf-8")
+    assert "  confirm: false" in text
+    path = tmp_path / "ancona-confirm.yml"
+    path.write_text(text.replace("  confirm: false", "  confirm: true"), encoding="utf-8")
+    monkeypatch.setenv("URP_SETTINGS", str(path))
+
+
+def test_double_opt_in_asks_for_a_yes_and_only_a_yes_subscribes(confirming) -> None:
+    events, _ = run(ActionSubscribe(), says("Iscrivimi"))
+    assert outcome(events) == "confirm_needed"
+    assert slot(events, "subscription_topics") == "«memo settimanale»"
+    events, _ = run(ActionSubscriptionStatus(), says("sono iscritto?"))
+    assert outcome(events) == "not_subscribed"
+    events, _ = run(ActionSubscriptionConfirm(), says("va bene", intent="affirm"))
+    assert outcome(events) == "not_confirmed"
+    events, _ = run(ActionSubscriptionConfirm(), says("SÌ", intent="affirm"))
+    assert outcome(events) == "created"
+    assert slot(events, "subscription_topics") == "«memo settimanale»"
+    assert history() == [("requested", "chat"), ("given", "confirm")]
+
+
+def test_double_opt_in_keeps_the_topic_asked_for_and_a_no_changes_nothing(confirming) -> None:
+    events, _ = run(ActionSubscribe(), says("iscrivimi alle allerte", "allerte"))
+    assert outcome(events) == "confirm_needed"
+    assert slot(events, "subscription_topics") == "«memo settimanale» e «emergenze e allerte»"
+    events, _ = run(ActionSubscriptionConfirm(), says("no", intent="deny"))
+    assert outcome(events) == "not_confirmed"
+    events, _ = run(ActionSubscriptionConfirm(), says("ok confermo", intent="affirm"))
+    assert outcome(events) == "created"
+    assert slot(events, "subscription_topics") == "«memo settimanale» e «emergenze e allerte»"
+
+
+def test_double_opt_in_asks_nothing_of_who_is_subscribed_already(confirming) -> None:
+    run(ActionSubscribe(), says("Iscrivimi"))
+    run(ActionSubscriptionConfirm(), says("sì", intent="affirm"))
+    events, _ = run(ActionSubscribe(), says("iscrivimi agli eventi", "eventi"))
+    assert outcome(events) == "topics_followed"
+    events, _ = run(ActionSubscriptionConfirm(), says("sì", intent="affirm"))
+    assert outcome(events) == "not_confirmed"  # nothing was waiting for a yes

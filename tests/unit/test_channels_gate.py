@@ -233,3 +233,61 @@ def test_a_namespaced_conversation_id_fits_the_store() -> None:
     assert (
         max(len(gate.conversation_id(c, longest)) for c in ("rest", "callback", "socketio")) <= 128
     )
+
+
+DISCLOSURE = (
+    "🤖 Sono l'assistente automatico del Comune: per parlare con una persona scrivi *operatore*."
+)
+
+
+def converse(received: list[UserMessage], *replies: dict[str, Any]) -> list[dict[str, Any]]:
+    """A turn through the gate of the REST channel, Rasa sending ``replies`` as it would
+    (action_session_start's disclosure is a message with its ``utter_action``)."""
+    collector = CollectingOutputChannel()
+
+    async def on_new_message(message: UserMessage) -> None:
+        received.append(message)
+        assert message.output_channel is not None
+        assert message.output_channel.name() == "collector"  # the responses per channel
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, dict(reply))
+
+    asyncio.run(gate.admit(on_new_message, "ciao", collector, NUMBER, input_channel="rest"))
+    return collector.messages
+
+
+def test_the_gate_knows_the_disclosure_the_session_start_sends() -> None:
+    from actions.session import DISCLOSURE_RESPONSE  # glue packages never import each other
+
+    assert gate.DISCLOSURE_RESPONSE == DISCLOSURE_RESPONSE
+    assert gate._domain()["responses"][DISCLOSURE_RESPONSE][0]["text"] == DISCLOSURE
+
+
+def opening(text: str = DISCLOSURE) -> dict[str, Any]:
+    return {"text": text, "utter_action": gate.DISCLOSURE_RESPONSE}
+
+
+def test_the_ai_disclosure_is_the_first_line_of_the_first_reply(
+    received: list[UserMessage],
+) -> None:
+    buttons = [{"title": "Sì", "payload": "/affirm"}]
+    messages = converse(
+        received,
+        opening(),
+        {"text": "Ciao! Come posso aiutarti?", "buttons": buttons},
+        {"text": "Altro"},
+    )
+    assert [m["text"] for m in messages] == [f"{DISCLOSURE}\n\nCiao! Come posso aiutarti?", "Altro"]
+    assert messages[0]["buttons"] == buttons
+    assert converse(received, {"text": "Seconda risposta"})[0]["text"] == "Seconda risposta"
+
+
+def test_the_ai_disclosure_goes_alone_before_a_photo_or_when_nothing_follows(
+    received: list[UserMessage],
+) -> None:
+    photo = converse(received, opening(), {"image": "https://example.org/a.png"})
+    assert [(m.get("text"), m.get("image")) for m in photo] == [
+        (DISCLOSURE, None),
+        (None, "https://example.org/a.png"),
+    ]
+    assert [m["text"] for m in converse(received, opening())] == [DISCLOSURE]

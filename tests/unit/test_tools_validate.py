@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from actions.session import DISCLOSURE_RESPONSE
 from rasa_patches import action_guard
 from urp.inbound.ratelimit import NOTICE_RESPONSE
 from urp.tools.validate import OUTSIDE_DIALOGUE, form_questions, problems
@@ -44,7 +45,7 @@ def test_external_intents_without_examples_are_tolerated_and_no_other_intent() -
 def test_the_channels_own_notice_is_tolerated_and_must_exist_in_the_domain() -> None:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     assert set(domain["responses"]) >= OUTSIDE_DIALOGUE
-    assert {NOTICE_RESPONSE} | action_guard.RESPONSES == OUTSIDE_DIALOGUE
+    assert {NOTICE_RESPONSE, DISCLOSURE_RESPONSE} | action_guard.RESPONSES == OUTSIDE_DIALOGUE
     output = UNUSED.format("utter_rate_limited")
     assert problems(output, OUTSIDE_DIALOGUE) == []
     assert problems(output, form_questions(ROOT / "domain.yml")) == [output]

@@ -27,6 +27,23 @@ priority first, so that an emergency overtakes a memo being sent within one batc
 The one case this cannot settle is a message Meta accepted whose statuses reach us only
 after the grace period (the webhook down for longer than that): it would be sent twice.
 The grace period is therefore generous (10 minutes).
+
+**Meta's rules** (:mod:`urp.whatsapp.graph` cites the documentation):
+
+- *Messaging limit*: at most ``messaging_limit`` distinct recipients of business-initiated
+  templates in a rolling 24 hours (250 on a new number). A row claimed for a template
+  reserves its recipient (``template_at``); when the limit is used up, the rows that need a
+  template wait (``wait_reason`` "limit", ``not_before`` when the oldest reservation leaves
+  the 24 hours) and the same job sends them then, the highest-priority job first. A
+  reservation that sent nothing is given back.
+- *Refusals*, by Meta's code, from the Graph API's answer (the worker) or from a failed
+  status in the webhook (:meth:`BroadcastDelivery.record_status`): the pair rate limit
+  delays the recipient; outside the window the row switches to the template; a recipient
+  Meta could not reach (131026) in the last :data:`UNREACHABLE_AFTER` broadcasts, and not
+  reached since, is skipped; Meta's marketing cap and opt-out (131049, 131050) make the row
+  «saltato da Meta» (skipped, with the code), and memos skip that recipient for 24 hours;
+  account and policy errors pause the job (:meth:`BroadcastDelivery.pause`), with Meta's
+  words for the operators.
 """
 
 from __future__ import annotations
@@ -35,7 +52,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy import Boolean, and_, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -45,13 +62,27 @@ from urp.core.db import Database
 from urp.core.models import (
     ACTIVE,
     COMPLETED,
+    MEMO_BROADCAST,
+    PAUSED,
     RUNNING,
+    AuditEvent,
     Broadcast,
     BroadcastRecipient,
     Subscriber,
     SubscriberTopic,
     UTCDateTime,
     WhatsAppOutbound,
+)
+from urp.whatsapp.graph import (
+    DELAY_RECIPIENT,
+    MARKETING_CAP,
+    MARKETING_STOPPED,
+    PAUSE_JOB,
+    SKIPPED_BY_META,
+    SLOW_DOWN,
+    UNDELIVERABLE,
+    USE_TEMPLATE,
+    error_action,
 )
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import StatusUpdate
@@ -61,6 +92,20 @@ GRACE = timedelta(minutes=10)  # how long Meta's statuses may take to reach the 
 MAX_ATTEMPTS = 3  # claims of one row that end in 429, 5xx or silence before it fails
 REASON_MAX = 255
 UNCERTAIN = "esito incerto: Meta non ha confermato l'invio"
+DAY = timedelta(hours=24)  # Meta's rolling window for the messaging limit and the caps
+# A recipient Meta could not reach (131026) in this many broadcasts in a row is skipped.
+UNREACHABLE_AFTER = 2
+UNREACHABLE = "non raggiungibile su WhatsApp: Meta non ha potuto consegnare gli ultimi invii"
+SKIPPED_PREFIX = "saltato da Meta"  # the report's «saltati da Meta»: not failures
+META_SKIPS = (MARKETING_CAP, MARKETING_STOPPED)
+# A run that sends "until idle" waits for rows delayed by less than this (the pair rate
+# limit), not for those that wait hours for the messaging limit.
+IDLE_HORIZON = timedelta(minutes=5)
+RETRY_DELAY = timedelta(seconds=30)  # a row Meta's webhook reported throttled
+# Why a pending row waits (wait_reason): the messaging limit, the pair rate limit, a
+# refusal reported by the webhook, the switch to the template.
+LIMIT, PAIR, RETRY, WINDOW = "limit", "pair", "retry", "window"
+PAUSER = "invio automatico"  # the audit's operator for a pause by the worker
 # Statuses a recipient's row moves through once sent; "failed" may come at any time.
 _DELIVERY_RANK = {"sent": 0, "delivered": 1, "read": 2}
 
@@ -79,6 +124,7 @@ class Claimed:
     attempts: int
     rate: float
     lease_until: datetime
+    deferrals: int = 0  # times the pair rate limit delayed it: its backoff grows
 
 
 @dataclass(frozen=True)
@@ -95,6 +141,11 @@ class Outcome:
     # The claim (its attempt number) a "sending" outcome gives up: the row's lease is
     # released, unless another claim has taken the row since.
     attempt: int | None = None
+    # A "pending" row waits until then, and why (PAIR: the pair rate limit).
+    not_before: datetime | None = None
+    wait_reason: str | None = None
+    to_template: bool = False  # outside the window after all: the template next time
+    refund: bool = False  # the claim does not count among MAX_ATTEMPTS (not the row's fault)
 
 
 class BroadcastDelivery:
@@ -113,12 +164,16 @@ class BroadcastDelivery:
         clock: Clock = utc_now,
         lease: timedelta = LEASE,
         grace: timedelta = GRACE,
+        messaging_limit: int | None = None,
     ) -> None:
+        """``messaging_limit``: Meta's limit of distinct recipients of business-initiated
+        templates per rolling 24 hours (None: unlimited)."""
         self._db = database
         self._whatsapp = whatsapp
         self._clock = clock
         self._lease = lease
         self._grace = grace
+        self.messaging_limit = messaging_limit
 
     def claim(self, limit: int) -> list[Claimed]:
         """Up to ``limit`` pending rows of the highest-priority running broadcast.
@@ -145,19 +200,52 @@ class BroadcastDelivery:
 
     def settle(self) -> bool:
         """Complete the running broadcasts with nothing left; whether any still has work
-        (rows pending, or in flight under a lease)."""
+        soon (rows pending, in flight under a lease, or delayed by less than
+        :data:`IDLE_HORIZON`): rows waiting hours for the messaging limit do not count."""
         now = self._clock()
+        table = BroadcastRecipient.__table__
         with self._db.transaction(write=True) as session:
             busy = False
             for job in session.execute(
                 select(Broadcast).where(Broadcast.status == RUNNING)
             ).scalars():
-                if self._open_rows(session, job.id):
-                    busy = True
-                else:
+                if not self._open_rows(session, job.id):
                     job.status = COMPLETED
                     job.finished_at = now
+                    continue
+                soon = exists().where(
+                    table.c.broadcast_id == job.id,
+                    or_(
+                        table.c.status == "sending",
+                        and_(
+                            table.c.status == "pending",
+                            or_(
+                                table.c.not_before.is_(None),
+                                table.c.not_before <= now + IDLE_HORIZON,
+                            ),
+                        ),
+                    ),
+                )
+                busy = busy or bool(session.execute(select(soon)).scalar())
             return busy
+
+    def pause(self, broadcast_id: int, code: int | None, reason: str) -> bool:
+        """Pause a running broadcast for an account or policy error, with Meta's code and
+        words for the operators (audited); False if it was not running."""
+        now = self._clock()
+        reason = (reason or "errore dell'account WhatsApp")[:REASON_MAX]
+        with self._db.transaction(write=True) as session:
+            changed = session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status == RUNNING)
+                .values(status=PAUSED, paused_code=code, paused_reason=reason, paused_at=now)
+            ).rowcount
+            if changed:
+                detail = f"invio {broadcast_id} sospeso: {code or ''} {reason}".replace("  ", " ")
+                session.add(
+                    AuditEvent(at=now, operator=PAUSER, action="broadcast_paused", detail=detail)
+                )
+            return bool(changed)
 
     def cancelled_among(self, broadcast_ids: Iterable[int]) -> set[int]:
         """Which of these broadcasts are no longer running (cancelled meanwhile)."""
@@ -183,6 +271,11 @@ class BroadcastDelivery:
                     "code": outcome.error_code,
                     "reason": (outcome.error_reason or None) and outcome.error_reason[:REASON_MAX],
                     "attempt": outcome.attempt,
+                    "not_before": outcome.not_before,
+                    "wait_reason": outcome.wait_reason,
+                    "deferred": 1 if outcome.wait_reason == PAIR else 0,
+                    "refund": 1 if outcome.refund else 0,
+                    "via": True if outcome.to_template else None,
                 }
             )
         if not by_status:
@@ -205,16 +298,36 @@ class BroadcastDelivery:
                     )
                 else:
                     changes |= {"status": status, "lease_until": None}
-                if status == "failed":
+                if status in ("failed", "skipped"):
                     changes |= {"error_code": _bind("code"), "error_reason": _bind("reason")}
+                if status == "pending":
+                    changes |= {
+                        "not_before": bindparam("not_before", type_=UTCDateTime),
+                        "wait_reason": _bind("wait_reason"),
+                        "deferrals": table.c.deferrals + _bind("deferred"),
+                        "attempts": table.c.attempts - _bind("refund"),
+                        "via_template": func.coalesce(
+                            bindparam("via", type_=Boolean), table.c.via_template
+                        ),
+                    }
+                if status in ("pending", "failed", "skipped"):
+                    # Nothing reached Meta: the messaging limit's reservation is given back.
+                    changes["template_at"] = case(
+                        (_greatest(table.c.parts_sent, "parts") == 0, None),
+                        else_=table.c.template_at,
+                    )
                 # A result that comes back after its row was reconciled still counts: it
-                # spares the recipient a second message.
+                # spares the recipient a second message. Not over a row that Meta's webhook
+                # sent back to wait (a refusal reported there): that one is sent again.
                 session.execute(
                     update(table)
                     .where(
                         table.c.id == _bind("row_id"),
                         # Not IN: SQLAlchemy 1.4 expands IN, which executemany refuses.
-                        or_(table.c.status == "sending", table.c.status == "pending"),
+                        or_(
+                            table.c.status == "sending",
+                            and_(table.c.status == "pending", table.c.wait_reason.is_(None)),
+                        ),
                     )
                     .values(changes),
                     values,
@@ -235,6 +348,7 @@ class BroadcastDelivery:
         if key is None and not self._exists(where):
             return False  # the channel's other messages: no write lock for them
         unrecorded: tuple[str, str, str] | None = None
+        pause: tuple[int, int | None, str] | None = None
         with self._db.transaction(write=True) as session:
             query = select(
                 table.c.id,
@@ -243,6 +357,7 @@ class BroadcastDelivery:
                 table.c.parts_sent,
                 table.c.via_template,
                 table.c.subscriber_id,
+                table.c.wait_reason,
             ).where(where)
             if self._db.dialect == "postgresql":
                 query = query.with_for_update()
@@ -262,12 +377,10 @@ class BroadcastDelivery:
             if key is not None:
                 unrecorded = self._unrecorded(session, status_update.message_id, row)
             if status_update.status == "failed":
-                changes |= {
-                    "status": "failed",
-                    "lease_until": None,
-                    "error_code": status_update.error_code,
-                    "error_reason": (status_update.error_title or "non consegnato")[:REASON_MAX],
-                }
+                changes |= self._failure(status_update, row, part)
+                if error_action(status_update.error_code) == PAUSE_JOB:
+                    pause = (row.broadcast_id, status_update.error_code, changes["error_reason"])
+                    changes.pop("error_reason")
             elif (
                 part == 0
                 and status in _DELIVERY_RANK
@@ -280,7 +393,29 @@ class BroadcastDelivery:
             # worker's late record of the same message changes nothing.
             self._whatsapp.sent_many([unrecorded])
             self._whatsapp.status(status_update)
+        if pause is not None:
+            self.pause(*pause)
         return True
+
+    def _failure(self, status_update: StatusUpdate, row: Row, part: int) -> dict[str, object]:
+        """The row's changes for a failed status, by Meta's code (as the worker does for a
+        refusal in the Graph API's answer)."""
+        code = status_update.error_code
+        reason = (status_update.error_title or "non consegnato")[:REASON_MAX]
+        action = error_action(code)
+        waits = {"status": "pending", "lease_until": None, "parts_sent": part}
+        if action == SKIPPED_BY_META:
+            return {"status": "skipped", "lease_until": None, "error_code": code,
+                    "error_reason": skipped_by_meta(reason)}  # fmt: skip
+        if action == USE_TEMPLATE and not row.via_template and part == 0:
+            # Meta's word that the window had closed: the template, from its first part.
+            return waits | {"via_template": True, "wamid": None, "wait_reason": WINDOW,
+                            "not_before": None, "error_reason": reason}  # fmt: skip
+        if action in (SLOW_DOWN, DELAY_RECIPIENT, PAUSE_JOB):
+            later = self._clock() + RETRY_DELAY
+            return waits | {"wait_reason": RETRY, "not_before": later, "error_reason": reason}
+        return {"status": "failed", "lease_until": None, "error_code": code,
+                "error_reason": reason}  # fmt: skip
 
     @staticmethod
     def _parts(session: Session, broadcast_id: int, row: Row) -> int:
@@ -309,19 +444,37 @@ class BroadcastDelivery:
     def _claim_rows(
         self, session: Session, job: Broadcast, limit: int, now: datetime
     ) -> list[Claimed]:
+        """The next rows due, minus those skipped or left waiting for the messaging limit;
+        a batch that only skipped or deferred rows is followed by the next one."""
+        while True:
+            ids = self._due(session, job, limit, now)
+            if not ids:
+                return []
+            claimed = self._claim_batch(session, job, ids, now)
+            if claimed:
+                return claimed
+
+    def _due(self, session: Session, job: Broadcast, limit: int, now: datetime) -> list[int]:
         table = BroadcastRecipient.__table__
         candidates = (
             select(table.c.id)
-            .where(table.c.broadcast_id == job.id, table.c.status == "pending")
+            .where(
+                table.c.broadcast_id == job.id,
+                table.c.status == "pending",
+                or_(table.c.not_before.is_(None), table.c.not_before <= now),
+            )
             .order_by(table.c.id)
             .limit(limit)
         )
         if self._db.dialect == "postgresql":
             # Two workers take disjoint batches instead of queueing on the same rows.
             candidates = candidates.with_for_update(skip_locked=True)
-        ids = list(session.execute(candidates).scalars())
-        if not ids:
-            return []
+        return list(session.execute(candidates).scalars())
+
+    def _claim_batch(
+        self, session: Session, job: Broadcast, ids: list[int], now: datetime
+    ) -> list[Claimed]:
+        table = BroadcastRecipient.__table__
         follows = (
             exists()
             .where(
@@ -337,6 +490,9 @@ class BroadcastDelivery:
                 table.c.via_template,
                 table.c.parts_sent,
                 table.c.attempts,
+                table.c.deferrals,
+                table.c.template_at,
+                table.c.subscriber_id,
                 Subscriber.user_id,
             )
             .join(Subscriber, Subscriber.id == table.c.subscriber_id)
@@ -353,12 +509,62 @@ class BroadcastDelivery:
         rows = [row for row in rows if row.id in reachable]
         undecided = [row.user_id for row in rows if row.via_template is None]
         in_window = self._whatsapp.in_window_many(session, undecided)
+        templated = {
+            row.id: row.via_template
+            if row.via_template is not None
+            else row.user_id not in in_window
+            for row in rows
+        }
+        # Meta's word about these recipients in earlier broadcasts (templates only: a
+        # citizen who wrote to us within 24 hours is on WhatsApp and asked for it).
+        fresh = [row for row in rows if templated[row.id] and row.parts_sent == 0]
+        unreachable, capped = self._meta_history(session, job, fresh, now)
+        skips = [
+            {"row_id": row.id, "code": UNDELIVERABLE, "reason": UNREACHABLE}
+            for row in fresh
+            if row.subscriber_id in unreachable
+        ] + [
+            {
+                "row_id": row.id,
+                "code": capped[row.subscriber_id][0],
+                "reason": skipped_by_meta(capped[row.subscriber_id][1]),
+            }
+            for row in fresh
+            if row.subscriber_id in capped and row.subscriber_id not in unreachable
+        ]
+        if skips:
+            session.execute(
+                update(table)
+                .where(table.c.id == _bind("row_id"))
+                .values(
+                    status="skipped",
+                    error_code=_bind("code"),
+                    error_reason=_bind("reason"),
+                    lease_until=None,
+                    updated_at=now,
+                ),
+                skips,
+            )
+        skipped = {skip["row_id"] for skip in skips}
+        rows = [row for row in rows if row.id not in skipped]
+        waiting = self._over_the_limit(session, rows, templated, now)
+        if waiting:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(waiting))
+                .values(
+                    wait_reason=LIMIT,
+                    not_before=self._next_free(session, now),
+                    via_template=None,
+                    updated_at=now,
+                )
+            )
         lease_until = now + self._lease
         claimed = []
         for row in rows:
-            via_template = (
-                row.via_template if row.via_template is not None else row.user_id not in in_window
-            )
+            if row.id in waiting:
+                continue
+            via_template = templated[row.id]
             messages = job.template_messages if via_template else job.messages
             claimed.append(
                 Claimed(
@@ -372,6 +578,7 @@ class BroadcastDelivery:
                     attempts=row.attempts + 1,
                     rate=job.rate,
                     lease_until=lease_until,
+                    deferrals=row.deferrals,
                 )
             )
         if claimed:
@@ -384,10 +591,109 @@ class BroadcastDelivery:
                     attempts=table.c.attempts + 1,
                     lease_until=lease_until,
                     updated_at=now,
+                    not_before=None,
+                    wait_reason=None,
+                    # The messaging limit's reservation, kept from an earlier claim.
+                    template_at=case(
+                        (_bind("via_template").is_(True), func.coalesce(table.c.template_at, now)),
+                        else_=table.c.template_at,
+                    ),
                 ),
                 [{"row_id": c.row_id, "via_template": c.via_template} for c in claimed],
             )
         return claimed
+
+    def _over_the_limit(
+        self, session: Session, rows: list[Row], templated: dict[int, bool], now: datetime
+    ) -> set[int]:
+        """The rows that would start a conversation beyond Meta's messaging limit."""
+        if self.messaging_limit is None:
+            return set()
+        new = [row for row in rows if templated[row.id] and row.template_at is None]
+        if not new:
+            return set()
+        table = BroadcastRecipient.__table__
+        since = now - DAY
+        used = session.execute(
+            select(func.count(func.distinct(table.c.subscriber_id))).where(
+                table.c.template_at >= since
+            )
+        ).scalar_one()
+        # A recipient who got a template within 24 hours is counted already.
+        counted = set(
+            session.execute(
+                select(table.c.subscriber_id).where(
+                    table.c.template_at >= since,
+                    table.c.subscriber_id.in_({row.subscriber_id for row in new}),
+                )
+            ).scalars()
+        )
+        room = self.messaging_limit - used
+        waiting = set()
+        for row in new:
+            if row.subscriber_id in counted:
+                continue
+            if room > 0:
+                room -= 1
+                counted.add(row.subscriber_id)
+            else:
+                waiting.add(row.id)
+        return waiting
+
+    def _next_free(self, session: Session, now: datetime) -> datetime:
+        """When the oldest template of the last 24 hours stops counting."""
+        table = BroadcastRecipient.__table__
+        oldest = session.execute(
+            select(func.min(table.c.template_at)).where(table.c.template_at >= now - DAY)
+        ).scalar_one()
+        return (oldest or now) + DAY
+
+    def _meta_history(
+        self, session: Session, job: Broadcast, rows: list[Row], now: datetime
+    ) -> tuple[set[int], dict[int, tuple[int, str]]]:
+        """Subscribers Meta could not reach in the last :data:`UNREACHABLE_AFTER`
+        broadcasts and not since; for a memo, those Meta capped or who stopped marketing
+        messages within 24 hours (their code and Meta's words)."""
+        subscribers = {row.subscriber_id for row in rows}
+        if not subscribers:
+            return set(), {}
+        table = BroadcastRecipient.__table__
+        history = session.execute(
+            select(
+                table.c.subscriber_id,
+                table.c.id,
+                table.c.status,
+                table.c.error_code,
+                table.c.error_reason,
+                table.c.updated_at,
+            ).where(
+                table.c.subscriber_id.in_(subscribers),
+                table.c.broadcast_id != job.id,
+                or_(
+                    table.c.error_code.in_((UNDELIVERABLE, *META_SKIPS)),
+                    table.c.status.in_(("delivered", "read")),
+                ),
+            )
+        ).all()
+        reached: dict[int, int] = {}
+        for item in history:
+            if item.status in ("delivered", "read"):
+                reached[item.subscriber_id] = max(reached.get(item.subscriber_id, 0), item.id)
+        misses: dict[int, int] = {}
+        capped: dict[int, tuple[int, str]] = {}
+        for item in history:
+            if item.error_code == UNDELIVERABLE and item.id > reached.get(item.subscriber_id, 0):
+                misses[item.subscriber_id] = misses.get(item.subscriber_id, 0) + 1
+            if (
+                job.kind == MEMO_BROADCAST
+                and item.error_code in META_SKIPS
+                and item.status == "skipped"
+                and item.updated_at >= now - DAY
+            ):
+                reason = (item.error_reason or "").removeprefix(f"{SKIPPED_PREFIX}: ")
+                capped[item.subscriber_id] = (item.error_code, reason)
+        unreachable = {sub for sub, count in misses.items() if count >= UNREACHABLE_AFTER}
+        return unreachable, capped
 
     def _reconcile(self, session: Session, job: Broadcast, now: datetime) -> None:
         """Rows of a dead worker, or given up: finished if Meta reported all their parts,
@@ -438,6 +744,11 @@ class BroadcastDelivery:
 
 def _bind(name: str) -> ColumnElement[object]:
     return bindparam(name)
+
+
+def skipped_by_meta(reason: str) -> str:
+    """The reason of a row Meta chose not to deliver: «saltato da Meta», not a failure."""
+    return f"{SKIPPED_PREFIX}: {reason}"[:REASON_MAX]
 
 
 def _greatest(column: ColumnElement[int], name: str) -> ColumnElement[int]:

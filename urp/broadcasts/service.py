@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import String, cast, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from urp.broadcasts.delivery import BroadcastDelivery
+from urp.broadcasts.delivery import DAY, LIMIT, META_SKIPS, BroadcastDelivery
 from urp.core.errors import OperatorError
 from urp.core.models import (
     ACTIVE,
@@ -29,6 +29,7 @@ from urp.core.models import (
     COMPLETED,
     EMERGENCY_BROADCAST,
     MEMO_BROADCAST,
+    PAUSED,
     RUNNING,
     AuditEvent,
     Broadcast,
@@ -76,6 +77,16 @@ class BroadcastReport:
     messages: int  # per recipient, free-form
     counts: Mapping[str, int]  # recipients by row status
     failures: tuple[Failure, ...] = ()
+    # Paused by the worker: Meta's code and words (an account or policy error).
+    paused_code: int | None = None
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
+    skipped_by_meta: int = 0  # skipped rows Meta chose not to deliver (131049, 131050)
+    # Pending rows waiting for Meta's messaging limit, when the first of them go, and when
+    # the last should (at the limit's pace: one limit's worth every 24 hours).
+    waiting_for_limit: int = 0
+    resumes_at: datetime | None = None
+    finishes_at: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -221,28 +232,46 @@ class BroadcastService(BroadcastDelivery):
         self._move(broadcast_id, RUNNING, CANCELLED, "solo un invio in corso si può annullare", by)
 
     def resume(self, broadcast_id: int, *, by: str | None = None) -> None:
-        """Go on with a cancelled broadcast from where it stopped."""
+        """Go on with a cancelled or paused broadcast from where it stopped."""
         self._move(
-            broadcast_id, CANCELLED, RUNNING, "solo un invio annullato si può riprendere", by
+            broadcast_id,
+            (CANCELLED, PAUSED),
+            RUNNING,
+            "solo un invio annullato o sospeso si può riprendere",
+            by,
         )
 
     def _move(
-        self, broadcast_id: int, source: str, target: str, refusal: str, by: str | None
+        self,
+        broadcast_id: int,
+        source: str | tuple[str, ...],
+        target: str,
+        refusal: str,
+        by: str | None,
     ) -> None:
+        sources = (source,) if isinstance(source, str) else source
         with self._db.transaction(write=True) as session:
             status = session.execute(
                 select(Broadcast.status).where(Broadcast.id == broadcast_id)
             ).scalar_one_or_none()
             if status is None:
                 raise BroadcastError(f"l'invio {broadcast_id} non esiste")
-            if status != source:
+            if status not in sources:
                 raise BroadcastError(
                     f"{refusal} (l'invio {broadcast_id} è {STATUS_LABELS[status]})"
                 )
             session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id)
-                .values(status=target, finished_at=self._clock() if target != RUNNING else None)
+                .values(
+                    status=target,
+                    finished_at=self._clock() if target != RUNNING else None,
+                    **(
+                        {"paused_code": None, "paused_reason": None, "paused_at": None}
+                        if target == RUNNING
+                        else {}
+                    ),
+                )
             )
             if by is not None:
                 action = BROADCAST_CANCELLED if target == CANCELLED else BROADCAST_RESUMED
@@ -264,11 +293,36 @@ class BroadcastService(BroadcastDelivery):
                 .group_by(BroadcastRecipient.error_code, BroadcastRecipient.error_reason)
                 .order_by(func.count().desc())
             ).all()
-            return self._report(
+            skipped_by_meta = session.execute(
+                select(func.count()).where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.status == "skipped",
+                    BroadcastRecipient.error_code.in_(META_SKIPS),
+                )
+            ).scalar_one()
+            waiting, resumes_at = session.execute(
+                select(func.count(), func.min(BroadcastRecipient.not_before)).where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.status == "pending",
+                    BroadcastRecipient.wait_reason == LIMIT,
+                )
+            ).one()
+            report = self._report(
                 job,
                 self._counts(session, [broadcast_id]).get(broadcast_id, {}),
                 tuple(Failure(code, reason or "", count) for code, reason, count in failures),
             )
+        finishes_at = None
+        if waiting and resumes_at is not None and self.messaging_limit:
+            # One limit's worth goes every 24 hours, the first when resumes_at comes.
+            finishes_at = resumes_at + DAY * ((waiting - 1) // self.messaging_limit)
+        return replace(
+            report,
+            skipped_by_meta=skipped_by_meta,
+            waiting_for_limit=waiting,
+            resumes_at=resumes_at,
+            finishes_at=finishes_at,
+        )
 
     def reports(self, limit: int = 20) -> list[BroadcastReport]:
         """The latest broadcasts, newest first, with their counts."""
@@ -320,11 +374,19 @@ class BroadcastService(BroadcastDelivery):
             messages=len(job.messages),
             counts=dict(counts),
             failures=failures,
+            paused_code=job.paused_code,
+            paused_reason=job.paused_reason,
+            paused_at=job.paused_at,
         )
 
 
 # For operators: the command line and the console say these.
-STATUS_LABELS = {RUNNING: "in corso", CANCELLED: "annullato", COMPLETED: "concluso"}
+STATUS_LABELS = {
+    RUNNING: "in corso",
+    CANCELLED: "annullato",
+    COMPLETED: "concluso",
+    PAUSED: "sospeso",
+}
 
 
 def memo_topics(memo: Memo, default_topic: str) -> tuple[str, ...]:

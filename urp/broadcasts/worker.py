@@ -7,6 +7,14 @@ pace), a token bucket keeps the rate, and the results are written in batches a f
 a second: a database transaction per message would cap the rate well below Meta's tiers.
 Any number of workers may run at once, and any may be killed: see
 :mod:`urp.broadcasts.delivery` for why no recipient gets a message twice.
+
+Meta's refusals, by code (:func:`urp.whatsapp.graph.error_action`): throughput reached
+(130429, or a 429) halves the whole worker's pace, which recovers slowly, and the message
+is tried again; the pair rate limit (131056) delays that recipient, 6 seconds and then four
+times longer each time; outside the window (131047) the row goes back to be sent with the
+template; Meta's marketing cap and opt-out (131049, 131050) skip the row («saltato da
+Meta»); account and policy errors (131048, 368, 131031, 190...) pause the job, for the
+operators; any other code fails the row with Meta's own words.
 """
 
 from __future__ import annotations
@@ -19,16 +27,22 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from urp.broadcasts.delivery import MAX_ATTEMPTS, Claimed, Outcome
+from urp.broadcasts.delivery import MAX_ATTEMPTS, PAIR, Claimed, Outcome, skipped_by_meta
 from urp.broadcasts.service import BroadcastService
 from urp.core.clock import Clock, utc_now
 from urp.core.db import Database, DatabaseError
 from urp.core.hashing import UserHasher
 from urp.core.settings import MessageTemplate, Settings
 from urp.whatsapp.graph import (
+    DELAY_RECIPIENT,
+    PAUSE_JOB,
+    SKIPPED_BY_META,
+    SLOW_DOWN,
+    USE_TEMPLATE,
     GraphApiError,
     GraphClient,
     GraphSettings,
+    error_action,
     template_message,
     text_messages,
 )
@@ -45,6 +59,16 @@ POLL_EVERY = 1.0  # seconds between looks for new broadcasts when there is nothi
 # A worker stops sending a row this long before its lease runs out: past the lease the row
 # may be handed to another worker, so a late request could be a second message.
 LEASE_MARGIN = timedelta(seconds=30)
+# Meta's throughput refusals: the pace is halved (down to SLOWEST of the job's rate), then
+# recovers by a quarter every RECOVER_EVERY seconds without one; a message is tried again
+# up to THROTTLE_RETRIES times before its row goes back to the queue.
+SLOWEST = 1 / 16
+RECOVER_EVERY = 10.0
+THROTTLE_RETRIES = 5
+# The pair rate limit: Meta allows about one message every 6 seconds to the same user and
+# advises a backoff of 4^n seconds; here 6 s, then four times longer, at most 15 minutes.
+PAIR_BACKOFF = 6.0
+PAIR_BACKOFF_MAX = 900.0
 NO_TEMPLATE = (
     "fuori dalla finestra di 24 ore e nessun modello approvato "
     f"(whatsapp.templates.{MEMO_TEMPLATE} nelle impostazioni)"
@@ -90,8 +114,9 @@ class BroadcastWorker:
         if graph is None:
             return None
         store = WhatsAppStore(database, UserHasher.from_environment())
+        limit = settings.whatsapp_messaging_limit
         return cls(
-            BroadcastService(database, store),
+            BroadcastService(database, store, messaging_limit=limit),
             GraphClient(graph),
             store,
             settings.whatsapp_templates,
@@ -108,6 +133,8 @@ class BroadcastWorker:
         poll_every: float = POLL_EVERY,
         lease_margin: timedelta = LEASE_MARGIN,
         clock: Clock = utc_now,
+        pair_backoff: float = PAIR_BACKOFF,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._service = service
         self._client = client
@@ -117,7 +144,13 @@ class BroadcastWorker:
         self._poll_every = poll_every
         self._lease_margin = lease_margin
         self._clock = clock
+        self._pair_backoff = pair_backoff
+        self._monotonic = monotonic
         self._bucket = TokenBucket(1.0)
+        self._rate = 1.0  # the job's configured rate
+        self._pace = 1.0  # the fraction of it Meta's throughput lets us use now
+        self._throttled_at = -RECOVER_EVERY
+        self._paused: set[int] = set()  # jobs this worker paused (the pause is written once)
         self._outcomes: list[Outcome] = []
         self._wamids: list[tuple[str, str, str]] = []  # (wamid, number, kind) to record
         self._cancelled: set[int] = set()
@@ -159,7 +192,8 @@ class BroadcastWorker:
                 continue
             claimed = await asyncio.to_thread(self._service.claim, batch)
             if claimed:
-                self._bucket.set_rate(claimed[0].rate)
+                self._rate = claimed[0].rate
+                self._recover()
                 self._in_flight[claimed[0].broadcast_id] = self._in_flight.get(
                     claimed[0].broadcast_id, 0
                 ) + len(claimed)
@@ -190,11 +224,30 @@ class BroadcastWorker:
                 self._in_flight[row.broadcast_id] -= 1
                 queue.task_done()
 
+    def _slow_down(self) -> None:
+        """Meta said the number's throughput is reached: half the pace, for everyone."""
+        now = self._monotonic()
+        if now - self._throttled_at > 0.5:  # one halving per burst of refusals
+            self._pace = max(SLOWEST, self._pace / 2)
+            logger.warning("Meta: troppi messaggi al secondo, invio rallentato")
+        self._throttled_at = now
+        self._bucket.set_rate(self._rate * self._pace)
+
+    def _recover(self) -> None:
+        if self._pace < 1 and self._monotonic() - self._throttled_at >= RECOVER_EVERY:
+            self._pace = min(1.0, self._pace * 1.25)
+            self._throttled_at = self._monotonic() - RECOVER_EVERY / 2
+        rate = self._rate * self._pace
+        if rate != self._bucket.rate:
+            self._bucket.set_rate(rate)
+
     async def _send(self, row: Claimed) -> Outcome:
         if row.via_template and self._template is None:
             return Outcome(row.row_id, "failed", row.parts_sent, error_reason=NO_TEMPLATE)
         first_wamid = None
-        for part in range(row.parts_sent, len(row.messages)):
+        part = row.parts_sent
+        throttled = 0
+        while part < len(row.messages):
             if row.broadcast_id in self._cancelled and part == row.parts_sent:
                 return Outcome(row.row_id, "pending", part)  # cancelled: back in the queue
             await self._bucket.take()
@@ -206,21 +259,55 @@ class BroadcastWorker:
                 return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
             message = self._message(row, part)
             try:
-                wamid = await self._client.send(message, retry_uncertain=False)
+                wamid = await self._client.send(
+                    message, retry_uncertain=False, retry_throttled=False
+                )
             except GraphApiError as error:
                 if error.uncertain:
                     # A 5xx or no answer: Meta may have it, so never sent again blindly.
                     # Its statuses settle the row; without any, the reconciliation
                     # sends it again once the grace period has passed.
                     return Outcome(row.row_id, "sending", part, first_wamid, attempt=row.attempts)
+                action = error_action(error.code, error.status)
+                if action == SLOW_DOWN and throttled < THROTTLE_RETRIES:
+                    throttled += 1
+                    self._slow_down()
+                    continue  # the same part, at the slower pace
+                outcome = await self._refused(row, part, first_wamid, error, action)
+                if outcome is not None:
+                    return outcome
                 if error.retryable and row.attempts < MAX_ATTEMPTS:
                     return Outcome(row.row_id, "pending", part, first_wamid)
-                return Outcome(
-                    row.row_id, "failed", part, first_wamid, error.code, error.title or str(error)
-                )
+                return Outcome(row.row_id, "failed", part, first_wamid, error.code, error.meta_text)
             self._wamids.append((wamid, row.user_id, message["type"]))
             first_wamid = first_wamid or (wamid if part == 0 else None)
+            part += 1
         return Outcome(row.row_id, "sent", len(row.messages), first_wamid)
+
+    async def _refused(
+        self, row: Claimed, part: int, first_wamid: str | None, error: GraphApiError, action: str
+    ) -> Outcome | None:
+        """What Meta's refusal means for the row; None: a failure like any other."""
+        if action == DELAY_RECIPIENT:
+            wait = min(PAIR_BACKOFF_MAX, self._pair_backoff * 4**row.deferrals)
+            later = self._clock() + timedelta(seconds=wait)
+            return Outcome(row.row_id, "pending", part, first_wamid, error.code,
+                           not_before=later, wait_reason=PAIR, refund=True)  # fmt: skip
+        if action == USE_TEMPLATE and not row.via_template and part == 0:
+            return Outcome(row.row_id, "pending", 0, to_template=True, refund=True)
+        if action == SKIPPED_BY_META:
+            reason = skipped_by_meta(error.meta_text)
+            return Outcome(row.row_id, "skipped", part, first_wamid, error.code, reason)
+        if action == PAUSE_JOB:
+            # Every other message would fail alike: stop the job, keep the row for later.
+            self._cancelled.add(row.broadcast_id)
+            if row.broadcast_id not in self._paused:
+                self._paused.add(row.broadcast_id)
+                await asyncio.to_thread(
+                    self._service.pause, row.broadcast_id, error.code, error.meta_text
+                )
+            return Outcome(row.row_id, "pending", part, first_wamid, refund=True)
+        return None
 
     def _message(self, row: Claimed, part: int) -> dict[str, Any]:
         text = row.messages[part]

@@ -30,7 +30,9 @@ def _broadcast_service(database: Database) -> BroadcastService:
     from urp.core.hashing import UserHasher
     from urp.whatsapp.store import WhatsAppStore
 
-    return BroadcastService(database, WhatsAppStore(database, UserHasher.from_environment()))
+    store = WhatsAppStore(database, UserHasher.from_environment())
+    limit = load_settings().whatsapp_messaging_limit
+    return BroadcastService(database, store, messaging_limit=limit)
 
 
 def _number(value: int) -> str:
@@ -83,14 +85,29 @@ def _print_report(report: BroadcastReport) -> None:
         ("  consegnati", counts.get("delivered", 0) + counts.get("read", 0)),
         ("  letti", counts.get("read", 0)),
         ("non riusciti", counts.get("failed", 0)),
-        ("saltati (cancellati o senza il tema)", counts.get("skipped", 0)),
+        ("saltati (cancellati o senza il tema)", counts.get("skipped", 0) - report.skipped_by_meta),
+        ("saltati da Meta (limite al marketing)", report.skipped_by_meta),
         ("ancora da inviare", counts.get("pending", 0) + counts.get("sending", 0)),
+        ("  in attesa del limite di Meta", report.waiting_for_limit),
     ]
     for label, value in lines:
         print(f"  {label:<38} {_number(value):>9}")
     for failure in report.failures:
         code = f" (codice {failure.code})" if failure.code else ""
         print(f"    {_number(failure.count):>7}  {failure.reason}{code}")
+    if report.waiting_for_limit and report.resumes_at:
+        print(
+            f"  {_number(report.waiting_for_limit)} in attesa del limite di Meta: ripartono il "
+            f"{_when(report.resumes_at, settings)}, fine prevista il "
+            f"{_when(report.finishes_at or report.resumes_at, settings)}"
+        )
+    if report.status == "paused":
+        code = f" (codice {report.paused_code})" if report.paused_code else ""
+        print(
+            f"  SOSPESO il {_when(report.paused_at, settings)} per un errore di Meta{code}: "
+            f"{report.paused_reason}\n  Risolvi il problema e riprendi con "
+            f"`urp broadcasts resume {report.id}`."
+        )
 
 
 def _run_broadcasts(database: Database, settings: Settings, *, follow: bool = False) -> int:

@@ -117,6 +117,38 @@ class Consent(Base):
     withdrawn_at = Column(UTCDateTime)
 
 
+CONSENT_SCOPES = ("service", "marketing")  # the broadcast service; Meta's marketing messages
+CONSENT_ACTIONS = ("requested", "given", "withdrawn")
+
+
+class ConsentEvent(Base):
+    """One consent or revocation, as it happened: the log that proves each opt-in and opt-out.
+
+    Unlike ``consents`` (one row per subscription period, gone with the subscriber), a row
+    here is never changed: «Iscrivimi», the «SÌ» of a double opt-in, «Cancellami», «STOP»,
+    Meta's marketing stop and resume. Known by the salted hash of the number, as the register.
+    """
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        CheckConstraint("scope IN ('service', 'marketing')", name="scope"),
+        CheckConstraint("action IN ('requested', 'given', 'withdrawn')", name="action"),
+        Index(None, "user_hash", "scope", "at"),
+        Index(None, "at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False)  # when the citizen (or Meta) said it
+    channel = Column(String(32), nullable=False)
+    user_hash = Column(String(64), nullable=False)  # HMAC-SHA256 of "channel:user_id"
+    scope = Column(String(16), nullable=False)
+    action = Column(String(16), nullable=False)
+    source = Column(String(32), nullable=False)  # chat, stop, confirm, import, meta
+    policy_version = Column(String(64))  # the privacy notice shown (requested, given)
+    topics = Column(String(512))  # comma-separated topic keys asked for (requested, given)
+    message = Column(Text)  # the citizen's words, or Meta's detail; never the number
+
+
 class SubscriberTopic(Base):
     """A topic an active subscriber follows (all rows go when the subscriber leaves)."""
 
@@ -499,7 +531,10 @@ EMERGENCY_BROADCAST = "emergency"
 BROADCAST_KINDS = (MEMO_BROADCAST, EMERGENCY_BROADCAST)
 RUNNING = "running"
 COMPLETED = "completed"
-BROADCAST_STATUSES = (RUNNING, CANCELLED, COMPLETED)
+# Stopped by the worker because Meta refused the account (spam rate limit, policy, token):
+# the operators read why, fix it, and resume.
+PAUSED = "paused"
+BROADCAST_STATUSES = (RUNNING, CANCELLED, COMPLETED, PAUSED)
 # A recipient's row: pending -> sending -> sent -> delivered -> read, or failed, or skipped
 # (unsubscribed, or no longer following the topics, when its turn came).
 RECIPIENT_STATUSES = ("pending", "sending", "sent", "delivered", "read", "failed", "skipped")
@@ -529,6 +564,10 @@ class Broadcast(Base):
     created_at = Column(UTCDateTime, nullable=False)
     finished_at = Column(UTCDateTime)
     created_by = Column(String(128), nullable=False)
+    # Why the worker paused it: Meta's code and words, for the command line and the console.
+    paused_code = Column(Integer)
+    paused_reason = Column(String(255))
+    paused_at = Column(UTCDateTime)
 
 
 class BroadcastRecipient(Base):
@@ -542,6 +581,9 @@ class BroadcastRecipient(Base):
         CheckConstraint(_one_of("status", RECIPIENT_STATUSES), name="status"),
         Index(None, "broadcast_id", "status", "id"),  # claiming the next pending rows
         Index(None, "wamid"),  # Meta's statuses
+        # A recipient Meta could not reach, or capped for marketing, in earlier broadcasts.
+        Index(None, "subscriber_id", "error_code"),
+        Index(None, "template_at"),  # the messaging limit: templates of the last 24 hours
     )
 
     id = Column(Integer, primary_key=True)
@@ -560,6 +602,14 @@ class BroadcastRecipient(Base):
     wamid = Column(String(128))  # of the first message: delivered and read follow it
     lease_until = Column(UTCDateTime)  # while sending: the worker's exclusive right to send
     updated_at = Column(UTCDateTime, nullable=False)
+    # A pending row waits until then: for Meta's messaging limit ("limit") or its pair
+    # rate limit ("pair"), as wait_reason says.
+    not_before = Column(UTCDateTime)
+    wait_reason = Column(String(16))
+    # When a business-initiated template was started for the row: Meta's messaging limit
+    # counts the distinct recipients of these in a rolling 24 hours.
+    template_at = Column(UTCDateTime)
+    deferrals = Column(Integer, nullable=False, server_default=text("0"))  # pair-limit delays
 
 
 # -- the trainers' review inbox ----------------------------------------------------------------

@@ -30,6 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
 REPORTING_MODES = ("redirect", "collect")
 DEFAULT_RETENTION_DAYS = 180
+DEFAULT_MESSAGING_LIMIT = 250  # Meta: a new business portfolio starts at 250
 
 
 class SettingsError(ValueError):
@@ -73,6 +74,10 @@ class SubscriptionSettings:
     unsubscribe_keywords: tuple[str, ...]
     default_topic: str
     topics: dict[str, Topic]
+    # Double opt-in: «Iscrivimi» gets the privacy notice, and only a «SÌ» within
+    # confirm_minutes subscribes (subscription.confirm, off by default).
+    confirm: bool = False
+    confirm_minutes: int = 30
 
     def label(self, number: int) -> str:
         return f"{self.label_prefix} {number:0{self.label_digits}d}"
@@ -149,6 +154,8 @@ class FaqSettings:
     margin: float = 0.0  # lead in score on the second entry required on top of the model
     # Both ways: "tari" finds «tassa rifiuti» and the other way round.
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The built-in thesaurus of municipal Italian (urp/faq/thesaurus.yml) after the office's.
+    builtin_synonyms: bool = True
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,9 @@ class Settings:
     retention: timedelta = timedelta(days=DEFAULT_RETENTION_DAYS)
     # By purpose: "reply" carries an operator's (or the bot's) late answer in {{1}}.
     whatsapp_templates: Mapping[str, MessageTemplate] = field(default_factory=dict)
+    # Meta's messaging limit (whatsapp.messaging_limit): distinct recipients of templates
+    # outside the 24-hour window per rolling 24 hours; 250 on a new number, None: unlimited.
+    whatsapp_messaging_limit: int | None = DEFAULT_MESSAGING_LIMIT
     rate_limit: RateLimit = field(default_factory=RateLimit)
     faq: FaqSettings = field(default_factory=FaqSettings)
 
@@ -250,6 +260,14 @@ def _subscription(data: dict[str, Any], source: Path) -> SubscriptionSettings:
     if not isinstance(digits, int) or not 1 <= digits <= 12:
         raise SettingsError(f"{source}: subscription.label_digits deve essere tra 1 e 12")
     keywords = section.get("keywords") or {}
+    confirm = section.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise SettingsError(f"{source}: subscription.confirm deve essere true o false")
+    confirm_minutes = section.get("confirm_minutes", 30)
+    if not isinstance(confirm_minutes, int) or not 1 <= confirm_minutes <= 7 * 24 * 60:
+        raise SettingsError(
+            f"{source}: subscription.confirm_minutes deve essere un numero di minuti da 1 a 10080"
+        )
 
     def _words(name: str, default: str) -> tuple[str, ...]:
         values = keywords.get(name) or [default]
@@ -262,6 +280,8 @@ def _subscription(data: dict[str, Any], source: Path) -> SubscriptionSettings:
         unsubscribe_keywords=_words("unsubscribe", "cancellami"),
         default_topic=default_topic,
         topics=topics,
+        confirm=confirm,
+        confirm_minutes=confirm_minutes,
     )
 
 
@@ -365,6 +385,24 @@ def _handoff(data: dict[str, Any], source: Path) -> HandoffSettings:
     )
 
 
+def _whatsapp_messaging_limit(data: dict[str, Any], source: Path) -> int | None:
+    """Meta's tiers are 250, 2,000, 10,000, 100,000 and unlimited ("illimitato")."""
+    section = data.get("whatsapp") or {}
+    value = (
+        section.get("messaging_limit", DEFAULT_MESSAGING_LIMIT)
+        if isinstance(section, dict)
+        else DEFAULT_MESSAGING_LIMIT
+    )
+    if value is None or str(value).strip().lower() in ("illimitato", "unlimited"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(
+            f"{source}: whatsapp.messaging_limit deve essere un numero intero positivo "
+            "(250, 2000, 10000, 100000) o «illimitato»"
+        )
+    return value
+
+
 def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, MessageTemplate]:
     section = (data.get("whatsapp") or {}).get("templates") or {}
     if not isinstance(section, dict):
@@ -432,8 +470,13 @@ def _faq(data: dict[str, Any], source: Path) -> FaqSettings:
         for words in synonyms.values()
     ):
         raise SettingsError(f"{source}: faq.synonyms: a ogni parola una lista di sinonimi")
+    builtin = section.get("builtin_synonyms", default.builtin_synonyms)
+    if not isinstance(builtin, bool):
+        raise SettingsError(f"{source}: faq.builtin_synonyms deve essere true o false")
     return FaqSettings(
-        **scores, synonyms={str(k): tuple(str(w) for w in v) for k, v in synonyms.items()}
+        **scores,
+        synonyms={str(k): tuple(str(w) for w in v) for k, v in synonyms.items()},
+        builtin_synonyms=builtin,
     )
 
 
@@ -499,6 +542,7 @@ def _parse_settings(data: Any, source: Path) -> Settings:
         handoff=_handoff(data, source),
         retention=_retention(data, source),
         whatsapp_templates=_whatsapp_templates(data, source),
+        whatsapp_messaging_limit=_whatsapp_messaging_limit(data, source),
         rate_limit=_rate_limit(data, source),
         faq=_faq(data, source),
     )

@@ -37,6 +37,7 @@ from urp.core.settings import FaqSettings
 from urp.faq.confidence import ConfidenceModel, Evidence, default_model, features
 from urp.faq.entries import FaqEntry
 from urp.faq.text import Analysis, Synonyms
+from urp.faq.thesaurus import default_groups
 
 if TYPE_CHECKING:
     from urp.faq.store import FaqService
@@ -155,6 +156,16 @@ class _Columns:
         return np.bincount(self._indices[positions], values, minlength=self._rows)
 
 
+def synonym_groups(settings: FaqSettings) -> dict[str, list[str]]:
+    """The office's synonyms, then the built-in thesaurus (:mod:`urp.faq.thesaurus`):
+    a phrase in both is read as the office says."""
+    groups = {key: list(phrases) for key, phrases in settings.synonyms.items()}
+    if settings.builtin_synonyms:
+        for key, phrases in default_groups().items():
+            groups.setdefault(key, []).extend(phrases)
+    return groups
+
+
 def _word_space() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float64)
 
@@ -200,7 +211,7 @@ class FaqIndex:
         self.settings = settings
         self.entries = tuple(entries)
         self.weights = weights or Weights()
-        self._synonyms = Synonyms(settings.synonyms)
+        self._synonyms = Synonyms(synonym_groups(settings))
         self.questions: list[str] = []
         owners: list[int] = []
         for number, entry in enumerate(self.entries):

@@ -6,6 +6,9 @@ is known by the channel and a salted hash of the channel's user id (see
 subscription is active. Every method runs in one transaction and returns a small frozen
 result; times are timezone-aware UTC.
 
+Each consent and revocation also goes to the consent log (:mod:`urp.subscription.consents`),
+in the same transaction; so does a double opt-in's request, until its «SÌ» subscribes.
+
 Two requests for the same number at the same moment (two threads, two processes) end
 in one subscriber: the insert is ``INSERT ... ON CONFLICT DO NOTHING`` on the unique
 (channel, user_hash) pair, and the database decides which one wins.
@@ -15,9 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from enum import Enum
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
@@ -26,102 +27,39 @@ from urp.core.clock import Clock, utc_now
 from urp.core.db import Database
 from urp.core.models import ACTIVE, CANCELLED, AuditEvent, Consent, Subscriber, SubscriberTopic
 from urp.core.settings import SubscriptionSettings
+from urp.subscription.consents import (
+    GIVEN,
+    REQUESTED,
+    SERVICE,
+    WITHDRAWN,
+    ConsentSource,
+    add_event,
+    event_topics,
+    latest_event,
+)
+from urp.subscription.results import (
+    ConfirmOutcome,
+    ConfirmResult,
+    DropResult,
+    ExportRow,
+    FollowResult,
+    ImportReport,
+    ImportRow,
+    SkippedRow,
+    SkipReason,
+    SubscribeOutcome,
+    SubscribeResult,
+    SubscriberStatus,
+    UnknownTopicError,
+    UnsubscribeOutcome,
+    UnsubscribeResult,
+)
 from urp.subscription.stats import SubscriberStats, subscriber_stats
 
 logger = logging.getLogger(__name__)
 
 Hasher = Callable[[str, str], str]  # (channel, user_id) -> hash, e.g. urp.core.hashing.UserHasher
 EXPORT_NUMBERS_ACTION = "export_numbers"
-
-
-class UnknownTopicError(ValueError):
-    """A topic key that the settings do not define."""
-
-
-class SubscribeOutcome(Enum):
-    CREATED = "created"
-    ALREADY_ACTIVE = "already_active"
-    REACTIVATED = "reactivated"  # came back: same label, fresh consent
-
-
-class UnsubscribeOutcome(Enum):
-    CANCELLED = "cancelled"
-    NOT_SUBSCRIBED = "not_subscribed"
-
-
-class SkipReason(Enum):
-    NUMBER_PRESENT = "number_present"  # the number is already in the register
-    LABEL_TAKEN = "label_taken"  # the label belongs to another number
-    INVALID = "invalid"  # the row could not be read (see the detail)
-
-
-@dataclass(frozen=True)
-class SubscribeResult:
-    outcome: SubscribeOutcome
-    label: str
-    topics: tuple[str, ...]  # the topic keys followed now
-
-
-@dataclass(frozen=True)
-class UnsubscribeResult:
-    outcome: UnsubscribeOutcome
-    label: str | None  # None: this number was never subscribed
-
-
-@dataclass(frozen=True)
-class FollowResult:
-    subscription: SubscribeOutcome  # ALREADY_ACTIVE unless following also subscribed
-    label: str
-    added: tuple[str, ...]  # topics newly followed
-    topics: tuple[str, ...]  # all topics followed now
-
-
-@dataclass(frozen=True)
-class DropResult:
-    subscribed: bool
-    label: str | None
-    removed: tuple[str, ...]
-    topics: tuple[str, ...]  # what remains: may be empty, the subscription stays active
-
-
-@dataclass(frozen=True)
-class SubscriberStatus:
-    subscribed: bool
-    label: str | None  # also for a former subscriber; None if never subscribed
-    since: datetime | None  # start of the current subscription
-    cancelled_at: datetime | None  # when a former subscriber left
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ExportRow:
-    label: str
-    active: bool
-    subscribed_at: datetime
-    cancelled_at: datetime | None
-    number: str | None  # only when explicitly asked for, and only for active subscribers
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    line: int  # in the source file, for the report
-    label_number: int
-    user_id: str
-    subscribed_at: datetime
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    line: int
-    label: str | None
-    reason: SkipReason
-    detail: str = ""  # never the phone number
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    imported: int
-    skipped: tuple[SkippedRow, ...]
 
 
 class SubscriberService:
@@ -161,11 +99,23 @@ class SubscriberService:
                 wanted = self._followed(session, subscriber.id)  # nothing changes
             return SubscribeResult(outcome, self._settings.label(subscriber.id), wanted)
 
-    def unsubscribe(self, channel: str, user_id: str) -> UnsubscribeResult:
-        """Stop everything at once and erase the number; label and dates stay."""
+    def unsubscribe(
+        self,
+        channel: str,
+        user_id: str,
+        *,
+        source: ConsentSource = ConsentSource.CHAT,
+        message: str | None = None,
+    ) -> UnsubscribeResult:
+        """Stop everything at once and erase the number; label and dates stay.
+
+        The revocation is logged even from someone not subscribed: it also cancels a
+        double opt-in still waiting for its «SÌ», and it is what was asked.
+        """
         key = self._key(channel, user_id)
         now = self._clock()
         with self._db.transaction(write=True) as session:
+            add_event(session, key, WITHDRAWN, source, at=now, message=message)
             subscriber = self._find(session, key)
             if subscriber is None or subscriber.status != ACTIVE:
                 label = self._settings.label(subscriber.id) if subscriber else None
@@ -207,6 +157,17 @@ class SubscriberService:
             before = set(self._followed(session, subscriber.id))
             added = tuple(k for k in keys if k not in before)
             self._add_topics(session, subscriber.id, added)
+            if added:
+                add_event(
+                    session,
+                    key,
+                    GIVEN,
+                    ConsentSource.CHAT,
+                    at=self._clock(),
+                    policy_version=policy_version,
+                    topics=added,
+                    message=message,
+                )
             return FollowResult(outcome, label, added, self._followed(session, subscriber.id))
 
     def drop(self, channel: str, user_id: str, topic_keys: Iterable[str]) -> DropResult:
@@ -227,6 +188,75 @@ class SubscriberService:
             )
             remaining = tuple(k for k in before if k not in removed)
             return DropResult(True, self._settings.label(subscriber.id), removed, remaining)
+
+    def request(
+        self,
+        channel: str,
+        user_id: str,
+        message: str,
+        policy_version: str,
+        topics: Iterable[str] = (),
+    ) -> tuple[str, ...]:
+        """Double opt-in, first step: log that the notice was shown and what was asked for.
+
+        Nothing is subscribed yet; returns the topics a «SÌ» would start (the default one
+        first). The caller checks that the citizen is not subscribed already.
+        """
+        wanted = self._topic_keys((self._settings.default_topic, *topics))
+        key = self._key(channel, user_id)
+        with self._db.transaction(write=True) as session:
+            add_event(
+                session,
+                key,
+                REQUESTED,
+                ConsentSource.CHAT,
+                at=self._clock(),
+                policy_version=policy_version,
+                topics=wanted,
+                message=message,
+            )
+        return wanted
+
+    def confirm(
+        self,
+        channel: str,
+        user_id: str,
+        message: str,
+        policy_version: str,
+        *,
+        confirmed: bool,
+    ) -> ConfirmResult:
+        """Double opt-in, second step: ``confirmed`` says whether the answer was a «sì».
+
+        Subscribes to what was asked for, with the notice version that was shown, only if
+        the last word of this citizen was the request and it is at most ``confirm_minutes``
+        old; anything else leaves the citizen as they were.
+        """
+        key = self._key(channel, user_id)
+        now = self._clock()
+        with self._db.transaction(write=True) as session:
+            asked = latest_event(session, key[1], SERVICE, channel=key[0])
+            if asked is None or asked.action != REQUESTED:
+                return ConfirmResult(ConfirmOutcome.NO_REQUEST)
+            if now - asked.at > timedelta(minutes=self._settings.confirm_minutes):
+                return ConfirmResult(ConfirmOutcome.EXPIRED)
+            if not confirmed:
+                return ConfirmResult(ConfirmOutcome.NOT_CONFIRMED)
+            known = [t for t in event_topics(asked) if t in self._settings.topics]
+            wanted = self._topic_keys((self._settings.default_topic, *known))
+            outcome, subscriber = self._enrol(
+                session,
+                key,
+                user_id,
+                message,
+                asked.policy_version or policy_version,
+                wanted,
+                source=ConsentSource.CONFIRM,
+            )
+            if outcome == SubscribeOutcome.ALREADY_ACTIVE:
+                wanted = self._followed(session, subscriber.id)
+            result = SubscribeResult(outcome, self._settings.label(subscriber.id), wanted)
+            return ConfirmResult(ConfirmOutcome.CONFIRMED, result)
 
     def status(self, channel: str, user_id: str) -> SubscriberStatus:
         """Is this user subscribed, since when, to which topics."""
@@ -320,6 +350,15 @@ class SubscriberService:
                             policy_version=policy_version,
                         )
                     )
+                    add_event(
+                        session,
+                        key,
+                        GIVEN,
+                        ConsentSource.IMPORT,
+                        at=row.subscribed_at,
+                        policy_version=policy_version,
+                        topics=(self._settings.default_topic,),
+                    )
                     self._add_topics(
                         session,
                         row.label_number,
@@ -385,6 +424,8 @@ class SubscriberService:
         message: str,
         policy_version: str,
         topics: tuple[str, ...],
+        *,
+        source: ConsentSource = ConsentSource.CHAT,
     ) -> tuple[SubscribeOutcome, Subscriber]:
         now = self._clock()
         subscriber = self._find(session, key)
@@ -420,6 +461,16 @@ class SubscriberService:
                 policy_version=policy_version,
                 message=message,
             )
+        )
+        add_event(
+            session,
+            key,
+            GIVEN,
+            source,
+            at=now,
+            policy_version=policy_version,
+            topics=topics,
+            message=message,
         )
         self._add_topics(session, subscriber.id, topics, now)
         return outcome, subscriber

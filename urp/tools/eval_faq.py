@@ -40,6 +40,7 @@ from urp.faq.search import ANSWER, SUGGESTIONS, FaqAnswer, FaqIndex, FaqMatch, W
 
 EXAMPLES = PROJECT_ROOT / "settings" / "examples"
 HOLDOUT = PROJECT_ROOT / "tests" / "faq" / "holdout.yml"
+TUNING = PROJECT_ROOT / "tests" / "faq" / "tuning.yml"
 LOOKALIKES = PROJECT_ROOT / "tests" / "faq" / "lookalikes.yml"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 HEADING = "## Base di conoscenza (FAQ)"
@@ -174,17 +175,48 @@ def probes(entries: Sequence[FaqEntry], settings: FaqSettings, weights: Weights)
     return found
 
 
-def training_set(probes_: Sequence[Probe]) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Asked:
+    """A question of the tuning set asked of its Comune's whole index."""
+
+    expected: str | None  # None: no entry answers it
+    matches: tuple[FaqMatch, ...]
+    vector: tuple[float, ...]
+
+    @property
+    def right(self) -> bool:
+        return bool(self.matches) and self.matches[0].entry.id == self.expected
+
+
+def ask(cases: Sequence[Case], indexes: dict[str, FaqIndex]) -> dict[str, list[Asked]]:
+    """The tuning questions per Comune, with what the index found and the features."""
+    found: dict[str, list[Asked]] = {comune: [] for comune in indexes}
+    for case in cases:
+        index = indexes.get(case.comune)
+        if index is not None:
+            matches, vector = index.assess(case.text)
+            found[case.comune].append(Asked(case.expected, tuple(matches), tuple(vector)))
+    return found
+
+
+def training_set(
+    probes_: Sequence[Probe], asked: Sequence[Asked] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """Features and outcomes: the best entry without the question right (1) or wrong (0);
-    any entry without the question's own entry wrong (0)."""
+    any entry without the question's own entry wrong (0); a tuning question's best entry
+    right (1) or wrong (0), and any entry for a question no entry answers (0)."""
     rows = [p.vector for p in probes_] + [p.absent_vector for p in probes_]
     right = [bool(p.matches) and p.matches[0].entry.id == p.expected for p in probes_]
-    return np.asarray(rows, dtype=float), np.asarray(right + [False] * len(probes_), dtype=int)
+    rows += [a.vector for a in asked]
+    outcomes = right + [False] * len(probes_) + [a.right for a in asked]
+    return np.asarray(rows, dtype=float), np.asarray(outcomes, dtype=int)
 
 
-def fit(probes_: Sequence[Probe], c: float = REGULARISATION) -> ConfidenceModel:
+def fit(
+    probes_: Sequence[Probe], c: float = REGULARISATION, asked: Sequence[Asked] = ()
+) -> ConfidenceModel:
     """A logistic regression on standardised features, folded back to raw coefficients."""
-    features, outcomes = training_set(probes_)
+    features, outcomes = training_set(probes_, asked)
     if len(set(outcomes.tolist())) < 2:
         return ConfidenceModel(tuple(0.0 for _ in FEATURES), 0.0)
     mean, scale = features.mean(axis=0), features.std(axis=0)
@@ -259,6 +291,83 @@ def tune(judged: Sequence[Judged], base: FaqSettings, limit: float = TUNING_LIMI
         settings = replace(best.settings, suggest_threshold=suggest)
         if _suggested_absent(judged, settings) <= SUGGESTION_LIMIT:
             return score_probes(judged, settings)
+    return best
+
+
+# --- tuning on citizens' questions (tests/faq/tuning.yml) ---------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedAsked:
+    """A tuning question with the probability of a model that never saw its Comune."""
+
+    asked: Asked
+    confidence: float
+
+
+def judge_asked(
+    probes_: dict[str, list[Probe]], asked: dict[str, list[Asked]], c: float = REGULARISATION
+) -> dict[str, list[JudgedAsked]]:
+    """Each Comune's tuning questions judged by the model fitted on the other Comuni's
+    probes and tuning questions: the thresholds are chosen as for an office never seen."""
+    judged = {}
+    for comune, questions in asked.items():
+        other_probes = [p for o, ps in probes_.items() if o != comune for p in ps]
+        other_asked = [a for o, qs in asked.items() if o != comune for a in qs]
+        if not other_probes and not other_asked:
+            other_probes, other_asked = probes_.get(comune, []), questions
+        model = fit(other_probes, c, other_asked)
+        judged[comune] = [
+            JudgedAsked(a, model.probability(np.asarray(a.vector))) for a in questions
+        ]
+    return judged
+
+
+def score_asked(judged: Sequence[JudgedAsked], settings: FaqSettings) -> Tuned:
+    """Right, wrong and suggested over the questions with an entry; answered over those
+    without one."""
+    right = wrong = suggested = positives = answered = negatives = 0
+    for j in judged:
+        answer = decide(list(j.asked.matches), j.confidence, settings)
+        if j.asked.expected is None:
+            negatives += 1
+            answered += answer.kind == ANSWER
+            continue
+        positives += 1
+        if answer.kind == ANSWER:
+            right += answer.matches[0].entry.id == j.asked.expected
+            wrong += answer.matches[0].entry.id != j.asked.expected
+        elif answer.kind == SUGGESTIONS:
+            suggested += any(m.entry.id == j.asked.expected for m in answer.matches)
+    p, n = positives or 1, negatives or 1
+    return Tuned(settings, right / p, wrong / p, answered / n, suggested / p, len(judged))
+
+
+def tune_asked(
+    judged: Sequence[JudgedAsked], base: FaqSettings, limit: float = TUNING_LIMIT
+) -> Tuned:
+    """The lowest answer probability within ``limit`` of wrong answers and of answered
+    questions no entry answers; then the lowest suggestion probability that offers
+    «Forse cerchi:» to at most ``SUGGESTION_LIMIT`` of those."""
+    best = score_asked(judged, replace(base, answer_threshold=1.0, suggest_threshold=1.0))
+    for answer_threshold in GRID:
+        settings = replace(
+            base,
+            answer_threshold=answer_threshold,
+            suggest_threshold=min(base.suggest_threshold, answer_threshold),
+        )
+        tuned = score_asked(judged, settings)
+        if tuned.wrong <= limit and tuned.negatives_answered <= limit:
+            best = tuned
+            break
+    negatives = [j for j in judged if j.asked.expected is None]
+    for suggest in GRID:
+        if suggest > best.settings.answer_threshold:
+            break
+        settings = replace(best.settings, suggest_threshold=suggest)
+        kinds = [decide(list(j.asked.matches), j.confidence, settings).kind for j in negatives]
+        if kinds.count(SUGGESTIONS) / (len(kinds) or 1) <= SUGGESTION_LIMIT:
+            return score_asked(judged, settings)
     return best
 
 
@@ -378,6 +487,15 @@ def _negative_row(label: str, tally: Tally) -> str:
 
 
 @dataclass(frozen=True)
+class TuningResult:
+    """The thresholds chosen on the tuning set: per Comune and pooled."""
+
+    per_comune: dict[str, Tuned]
+    pooled: Tuned
+    sizes: dict[str, tuple[int, int]]  # questions with an entry, and without
+
+
+@dataclass(frozen=True)
 class Variant:
     """One way of scoring, tuned: per Comune and pooled, and the score rule for comparison."""
 
@@ -403,6 +521,7 @@ def render(
     negatives: tuple[dict[str, Tally], Tally],
     lookalikes: tuple[dict[str, Tally], Tally],
     timing: dict,
+    tuning: TuningResult | None = None,
 ) -> str:
     lines = [
         HEADING,
@@ -430,6 +549,35 @@ def render(
         for comune, t in [*variant.per_comune.items(), ("tutti", variant.pooled)]:
             lines.append(
                 f"| {marker} | {comune} | {t.questions} | {t.right:.3f} | {t.wrong:.3f} "
+                f"| {t.suggested:.3f} | {t.negatives_answered:.3f} "
+                f"| {t.settings.answer_threshold} | {t.settings.suggest_threshold} |"
+            )
+    if tuning is not None:
+        lines += [
+            "",
+            "### Soglie scelte sulle domande dei cittadini (tests/faq/tuning.yml)",
+            "",
+            "Il tuning set è scritto come scrivono i cittadini, a parte dal test set: domande"
+            " con la loro voce e domande a cui nessuna voce risponde. Il modello di fiducia è"
+            " addestrato sulle domande degli esempi e su queste; qui ogni Comune è giudicato"
+            " dal modello addestrato sugli altri. Soglia della risposta: la probabilità più"
+            f" bassa con al massimo {TUNING_LIMIT:.0%} di risposte sbagliate e di risposte a"
+            " domande senza voce; suggerimenti a non più del"
+            f" {SUGGESTION_LIMIT:.0%} delle domande senza voce.",
+            "",
+            "| comune | con voce | senza voce | giuste | sbagliate | suggerita | senza voce,"
+            " con risposta | soglia risposta | soglia suggerimenti |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        rows = [*tuning.per_comune.items(), ("tutti", tuning.pooled)]
+        for comune, t in rows:
+            with_entry, without = (
+                tuning.sizes[comune]
+                if comune in tuning.sizes
+                else tuple(map(sum, zip(*tuning.sizes.values(), strict=True)))
+            )
+            lines.append(
+                f"| {comune} | {with_entry} | {without} | {t.right:.3f} | {t.wrong:.3f} "
                 f"| {t.suggested:.3f} | {t.negatives_answered:.3f} "
                 f"| {t.settings.answer_threshold} | {t.settings.suggest_threshold} |"
             )
@@ -525,6 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
     parser.add_argument("--holdout", type=Path, default=HOLDOUT)
     parser.add_argument("--lookalikes", type=Path, default=LOOKALIKES)
+    parser.add_argument("--tuning", type=Path, default=TUNING)
     parser.add_argument("--report", type=Path, default=REPORT)
     parser.add_argument("--model", type=Path, default=MODEL_FILE)
     parser.add_argument("--no-write", action="store_true", help="stampa soltanto")
@@ -548,7 +697,25 @@ def main(argv: list[str] | None = None) -> int:
         }
         variants[name] = tune_variant(per_comune, FaqSettings())
         if name == CHOSEN:
-            model = fit([p for ps in per_comune.values() for p in ps])
+            chosen_probes = per_comune
+    tuning_cases = load_cases(args.tuning) if args.tuning.exists() else []
+    probing = {c: FaqIndex(e, settings[c], VARIANTS[CHOSEN][1], MODEL) for c, e in examples.items()}
+    asked = ask(tuning_cases, probing)
+    tuning: TuningResult | None = None
+    if tuning_cases:
+        judged = judge_asked(chosen_probes, asked)
+        tuning = TuningResult(
+            {c: tune_asked(js, FaqSettings()) for c, js in judged.items()},
+            tune_asked([j for js in judged.values() for j in js], FaqSettings()),
+            {
+                c: (sum(a.expected is not None for a in qs), sum(a.expected is None for a in qs))
+                for c, qs in asked.items()
+            },
+        )
+    model = fit(
+        [p for ps in chosen_probes.values() for p in ps],
+        asked=[a for qs in asked.values() for a in qs],
+    )
     if not args.no_write:
         args.model.write_text(model.to_json(), encoding="utf-8")
     indexes = {c: FaqIndex(e, settings[c], model=model) for c, e in examples.items()}
@@ -560,13 +727,13 @@ def main(argv: list[str] | None = None) -> int:
     texts = [c.text for c in cases] or [q for e in everything for q in e.questions]
     first = next(iter(settings.values()))
     timing = latency(everything, first, texts, args.latency_entries)
-    pooled = variants[CHOSEN].pooled.settings
+    pooled = (tuning.pooled if tuning else variants[CHOSEN].pooled).settings
     print(
         f"Soglie misurate: answer_threshold {pooled.answer_threshold},"
         f" suggest_threshold {pooled.suggest_threshold}",
         file=sys.stderr,
     )
-    section = render(variants, settings, positives, negatives, lookalikes, timing)
+    section = render(variants, settings, positives, negatives, lookalikes, timing, tuning)
     print(section)
     if not args.no_write:
         existing = args.report.read_text(encoding="utf-8") if args.report.exists() else ""

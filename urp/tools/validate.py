@@ -22,10 +22,16 @@ import yaml
 from urp.core.settings import PROJECT_ROOT
 
 # Responses sent by the Rasa server's own code, never predicted by a policy: the rate-limit
-# notice (urp.inbound.ratelimit) and the apologies when the action server fails
-# (rasa_patches/action_guard.py). A unit test keeps this list equal to theirs.
+# notice (urp.inbound.ratelimit), the apologies when the action server fails
+# (rasa_patches/action_guard.py) and the AI disclosure of every session's start
+# (actions/session.py). A unit test keeps this list equal to theirs.
 OUTSIDE_DIALOGUE = frozenset(
-    {"utter_rate_limited", "utter_actions_down", "utter_actions_down_handoff"}
+    {
+        "utter_rate_limited",
+        "utter_actions_down",
+        "utter_actions_down_handoff",
+        "utter_ai_disclosure",
+    }
 )
 
 _UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")

@@ -50,6 +50,81 @@ TIMEOUT = 15.0
 # The Graph API's refusals and failures (status, Meta's error code, its message).
 GraphApiError = SendError
 
+# -- Meta's error codes --------------------------------------------------------------------
+#
+# As Meta documents them ("WhatsApp error codes", developers.facebook.com/documentation/
+# business-messaging/whatsapp/support/error-codes, updated June 2026): errors come back in
+# the Graph API's answer ({"error": {"message", "type", "code", "error_data": {"details"}}}),
+# in the webhook's failed statuses (statuses[].errors[]: code, title, message,
+# error_data.details), or both, and Meta asks to act on the code, not on the title. Also
+# relied on: "Throughput" (80 messages/s per number, up to 1,000: 130429 beyond), the pair
+# rate limit (about one message every 6 s to the same user, bursts allowed: 131056, retry
+# with a growing backoff), "Messaging limits" (250 to unlimited unique users per rolling
+# 24 h outside the service window), the per-user marketing message limit (131049) and the
+# marketing opt-out (131050, and the user_preferences webhook).
+
+THROUGHPUT = 130429  # Rate limit hit: the number's messages per second
+PAIR_RATE_LIMIT = 131056  # (Business account, Consumer account) pair rate limit hit
+OUTSIDE_WINDOW = 131047  # Re-engagement message: more than 24 h since the user wrote
+UNDELIVERABLE = 131026  # Message undeliverable: not on WhatsApp, old app, blocked us...
+MARKETING_CAP = 131049  # Meta chose not to deliver: per-user marketing message limit
+MARKETING_STOPPED = 131050  # The user stopped marketing messages from this business
+SPAM_RATE_LIMIT = 131048  # Spam rate limit hit: too many of our messages blocked/reported
+
+# What the broadcasts do about a refusal (urp.broadcasts.worker, urp.broadcasts.delivery).
+SLOW_DOWN = "slow_down"  # the whole job, then try the message again
+DELAY_RECIPIENT = "delay_recipient"  # that recipient, with a growing backoff
+USE_TEMPLATE = "use_template"  # outside the 24-hour window: the approved template
+UNREACHABLE = "unreachable"  # a failure; repeated ones make the recipient unreachable
+SKIPPED_BY_META = "skipped_by_meta"  # not a failure, not retried within 24 hours
+PAUSE_JOB = "pause_job"  # the account's problem: stop and tell the operators
+OTHER = "other"  # anything else: a failure, reported with Meta's own words
+
+# The account, not the recipient or the message: every further message would fail the
+# same way (or make things worse), so the job pauses until an operator acts.
+ACCOUNT_CODES = frozenset(
+    {
+        0,  # AuthException
+        3,  # API method: capability or permissions
+        10,  # permission denied
+        190,  # access token expired or invalid
+        368,  # temporarily blocked for policies violations
+        131031,  # business account locked
+        131042,  # business eligibility: payment issue
+        131045,  # incorrect certificate: phone number not registered
+        SPAM_RATE_LIMIT,
+        133010,  # phone number not registered
+        # The approved template is missing, paused, disabled or does not match our
+        # parameters: the settings must change, for every recipient alike.
+        132000,
+        132001,
+        132005,
+        132007,
+        132012,
+        132015,
+        132016,
+    }
+)
+_ACTIONS = {
+    THROUGHPUT: SLOW_DOWN,
+    PAIR_RATE_LIMIT: DELAY_RECIPIENT,
+    OUTSIDE_WINDOW: USE_TEMPLATE,
+    UNDELIVERABLE: UNREACHABLE,
+    MARKETING_CAP: SKIPPED_BY_META,
+    MARKETING_STOPPED: SKIPPED_BY_META,
+}
+
+
+def error_action(code: int | None, status: int | None = None) -> str:
+    """What a broadcast does about Meta's refusal ``code`` (HTTP ``status`` if known)."""
+    if code in _ACTIONS:
+        return _ACTIONS[code]
+    if code in ACCOUNT_CODES or (code is not None and 200 <= code <= 299) or status == 401:
+        return PAUSE_JOB
+    if status == 429:
+        return SLOW_DOWN
+    return OTHER
+
 
 @dataclass(frozen=True)
 class GraphSettings:
@@ -183,13 +258,22 @@ class GraphClient:
         s = self.settings
         return f"{s.api_url.rstrip('/')}/{s.api_version}/{media_id}"
 
-    async def send(self, message: Mapping[str, Any], *, retry_uncertain: bool = True) -> str:
+    async def send(
+        self,
+        message: Mapping[str, Any],
+        *,
+        retry_uncertain: bool = True,
+        retry_throttled: bool = True,
+    ) -> str:
         """Send one message; its ``wamid``. :class:`GraphApiError` if it was not sent.
 
         ``retry_uncertain=False``: a 5xx or a timeout, after which Meta may have the
         message, is not retried but raised with :attr:`GraphApiError.uncertain`.
+        ``retry_throttled=False``: Meta's throughput and pair limits are raised at once.
         """
-        answer = await self._post(message, retry_uncertain=retry_uncertain)
+        answer = await self._post(
+            message, retry_uncertain=retry_uncertain, retry_throttled=retry_throttled
+        )
         try:
             return str(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError) as error:
@@ -204,7 +288,11 @@ class GraphClient:
             self._session = None
 
     async def _post(
-        self, body: Mapping[str, Any], *, retry_uncertain: bool = True
+        self,
+        body: Mapping[str, Any],
+        *,
+        retry_uncertain: bool = True,
+        retry_throttled: bool = True,
     ) -> dict[str, Any]:
         return await post_with_retries(
             self._client_session(),
@@ -212,6 +300,7 @@ class GraphClient:
             attempts=self._attempts,
             backoff=self._backoff,
             retry_uncertain=retry_uncertain,
+            retry_throttled=retry_throttled,
             json=dict(body),
             headers={"Authorization": f"Bearer {self.settings.access_token}"},
         )

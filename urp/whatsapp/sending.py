@@ -1,6 +1,10 @@
 """POSTing a message to a provider's API (Meta's Graph API, Twilio), retrying wisely.
 
-Retried with exponential backoff: 429, 5xx and timeouts (honouring ``Retry-After``).
+Retried with exponential backoff: 429, 5xx, timeouts (honouring ``Retry-After``), and
+Meta's throughput and pair rate limits (codes 130429 and 131056, whatever the HTTP status:
+Meta's error codes page documents them as "try again later"). The broadcasts pass
+``retry_throttled=False``: they slow the whole job down, or delay that recipient, instead
+(:mod:`urp.broadcasts.worker`).
 Never retried: any other 4xx, since a wrong number or an expired token does not get
 better by asking again.
 
@@ -25,6 +29,7 @@ import aiohttp
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5
+THROTTLED_CODES = (130429, 131056)  # Meta: throughput reached; too many to one recipient
 BACKOFF = 0.5  # seconds, doubled at every attempt
 RETRY_AFTER_MAX = 30.0
 
@@ -33,19 +38,38 @@ class SendError(RuntimeError):
     """The provider refused the message, or kept failing: it was not sent."""
 
     def __init__(
-        self, status: int | None, code: int | None, title: str, *, uncertain: bool = False
+        self,
+        status: int | None,
+        code: int | None,
+        title: str,
+        *,
+        uncertain: bool = False,
+        details: str = "",
     ) -> None:
         super().__init__(f"{status or 'nessuna risposta'} {code or ''} {title}".strip())
         self.status = status
         self.code = code
-        self.title = title
+        self.title = title  # Meta's "message" (its title is part of it)
+        self.details = details  # Meta's error_data.details: what to do about it
         # The request reached the provider, or may have (a 5xx, a timeout, a dropped
         # connection): the message may have gone out even though no success came back.
         self.uncertain = uncertain or (status is not None and status >= 500)
 
     @property
+    def throttled(self) -> bool:
+        """Refused for the pace, not the message: a 429, or Meta's 130429 and 131056."""
+        return self.status == 429 or self.code in THROTTLED_CODES
+
+    @property
     def retryable(self) -> bool:
-        return self.status is None or self.status == 429 or self.status >= 500
+        return self.status is None or self.throttled or self.status >= 500
+
+    @property
+    def meta_text(self) -> str:
+        """Meta's own words, with its details when they add something (for reports)."""
+        if self.details and self.details not in self.title:
+            return f"{self.title} ({self.details})" if self.title else self.details
+        return self.title or str(self)
 
 
 async def post_with_retries(
@@ -55,13 +79,15 @@ async def post_with_retries(
     attempts: int = ATTEMPTS,
     backoff: float = BACKOFF,
     retry_uncertain: bool = True,
+    retry_throttled: bool = True,
     **request: Any,
 ) -> dict[str, Any]:
     """POST ``request`` (json=, data=, headers=, auth=) to ``url``; the JSON answer.
 
     ``retry_uncertain=False``: a request the provider may have acted on (a 5xx, no
     answer) is not repeated but raised (:attr:`SendError.uncertain`), for callers that
-    must never send twice. A 429 is still retried: the provider refused it.
+    must never send twice. A 429 is still retried: the provider refused it, unless
+    ``retry_throttled=False`` (the caller slows down itself).
     """
     failure = SendError(None, None, "nessun tentativo")
     for attempt in range(attempts):
@@ -71,8 +97,13 @@ async def post_with_retries(
                 data = _json(await answer.text())
                 if answer.status < 300:
                     return data
-                failure = SendError(answer.status, *_error(data))
-                if not failure.retryable or (failure.uncertain and not retry_uncertain):
+                code, message, details = _error(data)
+                failure = SendError(answer.status, code, message, details=details)
+                if (
+                    not failure.retryable
+                    or (failure.uncertain and not retry_uncertain)
+                    or (failure.throttled and not retry_throttled)
+                ):
                     raise failure
                 wait = max(wait, _retry_after(answer.headers.get("Retry-After")))
         except aiohttp.ClientConnectorError as error:
@@ -95,11 +126,18 @@ def _json(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _error(data: dict[str, Any]) -> tuple[int | None, str]:
-    """Meta's ``{"error": {"code", "message"}}`` or Twilio's ``{"code", "message"}``."""
+def _error(data: dict[str, Any]) -> tuple[int | None, str, str]:
+    """Meta's ``{"error": {"code", "message", "error_data": {"details"}}}`` or Twilio's
+    ``{"code", "message"}``: the code, the message and the details."""
     error = data.get("error") if isinstance(data.get("error"), dict) else data
     code = error.get("code")
-    return (code if isinstance(code, int) else None), str(error.get("message") or "")
+    extra = error.get("error_data")
+    details = extra.get("details") if isinstance(extra, dict) else None
+    return (
+        (code if isinstance(code, int) else None),
+        str(error.get("message") or ""),
+        str(details or ""),
+    )
 
 
 def _retry_after(value: str | None) -> float:

@@ -13,6 +13,10 @@ inbound message becomes the text Rasa understands:
 - audio, video, documents, stickers, contacts and unknown types: the channel event
   ``/EXTERNAL_unsupported_message`` (the bot says it reads text, photos and positions);
 - reactions: nothing (an emoji on a message is not a question).
+
+The ``user_preferences`` field (a citizen stopped or resumed marketing messages from
+WhatsApp's own menu) becomes :class:`PreferenceUpdate`: the consent log records it and
+broadcasts skip marketing templates to whoever stopped them.
 """
 
 from __future__ import annotations
@@ -67,9 +71,21 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class PreferenceUpdate:
+    """A citizen stopped (or resumed) a category of messages in WhatsApp's own menu."""
+
+    user: str = field(repr=False)  # the citizen's WhatsApp id (number): never in a log
+    category: str  # "marketing_messages", the only one Meta reports today
+    stopped: bool  # Meta's value "stop"; False for "resume"
+    at: datetime
+    detail: str | None = None  # Meta's words, e.g. "User requested to stop marketing messages"
+
+
+@dataclass(frozen=True)
 class Delivery:
     messages: tuple[InboundMessage, ...]
     statuses: tuple[StatusUpdate, ...]
+    preferences: tuple[PreferenceUpdate, ...] = ()
 
 
 def signature_is_valid(body: bytes, header: str | None, app_secret: str) -> bool:
@@ -117,7 +133,27 @@ def parse_delivery(body: bytes, media_url: Any = None) -> Delivery:
             status = _status(raw)
             if status is not None:
                 statuses.append(status)
-    return Delivery(tuple(messages), tuple(statuses))
+    return Delivery(tuple(messages), tuple(statuses), tuple(_preferences(entries)))
+
+
+def _preferences(entries: list[Any]) -> Iterator[PreferenceUpdate]:
+    """The ``user_preferences`` changes (already checked in shape by :func:`_values`)."""
+    for entry in entries:
+        for change in entry["changes"]:
+            if change.get("field") != "user_preferences":
+                continue
+            for raw in _list(change["value"], "user_preferences"):
+                user, value = raw.get("wa_id"), raw.get("value")
+                if not isinstance(user, str) or not user or value not in ("stop", "resume"):
+                    continue  # a value newer than this code: nothing to honour yet
+                detail = raw.get("detail")
+                yield PreferenceUpdate(
+                    user=user,
+                    category=str(raw.get("category") or ""),
+                    stopped=value == "stop",
+                    at=_time(raw),
+                    detail=detail if isinstance(detail, str) and detail else None,
+                )
 
 
 def _values(entries: list[Any]) -> Iterator[Mapping[str, Any]]:
