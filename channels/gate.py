@@ -23,7 +23,8 @@ trigger. Any other is read as words.
 
 On the way out, the AI disclosure that ``action_session_start`` sends at the start of every
 conversation (``utter_ai_disclosure``) is put on top of the first reply, as its first line
-(:class:`DisclosingOutput`): one message, whatever the channel, and alone only when the
+(:class:`DisclosingOutput`), with a single line break (Rasa's collecting channel cuts a
+text at blank lines): one message, whatever the channel, and alone only when the
 reply has no text.
 """
 
@@ -137,7 +138,7 @@ class DisclosingOutput(OutputChannel):
             self._held = str(message["text"])
             return
         if self._held is not None and message.get("text"):
-            message = {**message, "text": f"{self._held}\n\n{message['text']}"}
+            message = {**message, "text": f"{self._held}\n{message['text']}"}
             self._held = None
         await self.flush(recipient_id)  # a reply without text: the disclosure goes first
         await self._inner.send_response(recipient_id, message)

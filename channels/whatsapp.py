@@ -5,7 +5,9 @@ before reading anything, records the statuses and stores the messages (dropping 
 message ids) before answering 200, or answers 503 so that Meta delivers again. The
 inbox's worker (:mod:`channels.background`) then remembers when the citizen wrote (the
 24-hour window), marks the message as read and passes it to Rasa. The replies, an
-operator's messages and broadcasts all go out through :class:`WhatsAppOutput`.
+operator's messages and broadcasts all go out through :class:`WhatsAppOutput`. A tap on
+«Leggi il memo», the quick-reply button of a memo's template, does not reach Rasa: the
+whole memo follows free-form (:meth:`urp.broadcasts.delivery.BroadcastDelivery.memo_on_request`).
 
 Credentials come from the environment only (``WHATSAPP_ACCESS_TOKEN``,
 ``WHATSAPP_PHONE_NUMBER_ID``, ``WHATSAPP_APP_SECRET``, ``WHATSAPP_VERIFY_TOKEN``,
@@ -31,6 +33,7 @@ from channels.gate import admit
 from channels.services import broadcast_service, consent_log
 from urp.core.settings import MessageTemplate, current_settings
 from urp.handoff.chat import MEDIA_KEY
+from urp.information.memo import is_memo_request
 from urp.subscription.consents import META_MARKETING_CATEGORY
 from urp.whatsapp.graph import (
     GraphApiError,
@@ -224,6 +227,17 @@ class WhatsAppInput(WebhookInput):
             logger.warning("Conferma di lettura non inviata: %s", error)
         if message.text is None:
             return  # a reaction: nothing to answer
+        if message.kind == "button" and is_memo_request(message.text):
+            # «Leggi il memo» on a memo's template: the tap opened the window, the whole
+            # memo follows free-form (free). The office's own text, not the assistant's.
+            memo = await asyncio.to_thread(
+                broadcast_service().memo_on_request, message.sender, message.text
+            )
+            output = self.get_output_channel()
+            if memo and output is not None:
+                for part in memo:
+                    await output.send_text_message(message.sender, part)
+                return
         media_url = self.client.media_url(message.media_id) if message.media_id else None
         await admit(
             deliver,

@@ -6,11 +6,13 @@ Two jobs, one home:
   subscription (the row, its consents and topics, the salted hash that recognises a
   returning subscriber), the chats handed over to the office (their messages deleted, the
   number replaced by ``cancellata-<id>``), the number on the citizen's reports, the
-  WhatsApp delivery records and 24-hour window. The report itself stays, for the office's
-  work, without the number.
+  WhatsApp delivery records and 24-hour window, the consent log (every opt-in and opt-out,
+  Meta's marketing stop included). The report itself stays, for the office's work,
+  without the number.
 - :meth:`PrivacyService.purge` — retention (``privacy.retention_days`` of the settings):
   the messages of handoffs closed before the cut-off, the numbers of older reports, the
-  WhatsApp delivery records, the trainers' review inbox (masked messages).
+  WhatsApp delivery records, the trainers' review inbox (masked messages), the consent
+  log's older events except those still in force (see :func:`_expired_consent_events`).
 
 The conversations themselves live in Rasa's tracker store (:class:`TrackerEvents`): the
 events older than the retention period are deleted, and so are all the events of a
@@ -43,6 +45,7 @@ from sqlalchemy import (
     delete,
     func,
     inspect,
+    or_,
     select,
     update,
 )
@@ -59,6 +62,7 @@ from urp.core.models import (
     RESOLVED,
     AuditEvent,
     BroadcastRecipient,
+    ConsentEvent,
     Handoff,
     HandoffMessage,
     InboundDelivery,
@@ -131,6 +135,7 @@ class PurgeResult:
     review_items: int = 0  # messages of the trainers' inbox last seen before the cut-off
     tracker_events: int = 0  # Rasa events deleted (old ones and erasure requests)
     erased_conversations: int = 0
+    consent_events: int = 0  # events of the consent log no longer in force
 
 
 class PrivacyService:
@@ -197,13 +202,17 @@ class PrivacyService:
         now = self._clock()
         with self._db.transaction(write=True) as session:
             subscriber = session.execute(
-                select(Subscriber.channel, Subscriber.user_id).where(Subscriber.id == label_number)
+                select(Subscriber.channel, Subscriber.user_id, Subscriber.user_hash).where(
+                    Subscriber.id == label_number
+                )
             ).first()
             if subscriber is None:
                 result = None
             elif subscriber.user_id:
                 result = self._erase(session, subscriber.channel, subscriber.user_id, now)
             else:
+                # The hash outlives the number: the consent log knows them by it.
+                self._forget_consents(session, subscriber.user_hash)
                 self._forget_subscribers(session, Subscriber.id == label_number)
                 result = ErasureResult(True, 0, 0, number_known=False)
             session.add(self._audit(now, operator, _office_request("etichetta", reference), result))
@@ -223,10 +232,17 @@ class PrivacyService:
             .where(Report.channel == channel, Report.user_id == user_id)
             .values(user_id=ERASED_NUMBER)
         ).rowcount
+        self._forget_consents(session, user_hash)
         if channel == WHATSAPP:
             session.execute(delete(WhatsAppContact).where(WhatsAppContact.user_hash == user_hash))
             session.execute(delete(WhatsAppOutbound).where(WhatsAppOutbound.user_hash == user_hash))
         return ErasureResult(bool(subscription), len(handoff_ids), reports)
+
+    @staticmethod
+    def _forget_consents(session: Session, user_hash: str) -> None:
+        """The citizen's whole consent log, Meta's marketing stop included: once erased
+        they are nobody to this service, and a new subscription starts a new log."""
+        session.execute(delete(ConsentEvent).where(ConsentEvent.user_hash == user_hash))
 
     @staticmethod
     def _forget_subscribers(session: Session, *where: ColumnElement[bool]) -> int:
@@ -290,7 +306,12 @@ class PrivacyService:
             review = session.execute(
                 delete(ReviewItem).where(ReviewItem.last_seen_at < cutoff)
             ).rowcount
-            if handoff_ids or reports or deliveries or review:
+            consents = session.execute(
+                delete(ConsentEvent)
+                .where(_expired_consent_events(cutoff))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if handoff_ids or reports or deliveries or review or consents:
                 session.add(
                     AuditEvent(
                         at=now,
@@ -299,11 +320,14 @@ class PrivacyService:
                         detail=(
                             f"conservazione {retention.days} giorni: {len(handoff_ids)} "
                             f"conversazioni con l'URP, {reports} segnalazioni, "
-                            f"{deliveries} esiti di consegna, {review} messaggi da rivedere"
+                            f"{deliveries} esiti di consegna, {review} messaggi da rivedere, "
+                            f"{consents} eventi del registro dei consensi"
                         ),
                     )
                 )
-        return PurgeResult(len(handoff_ids), reports, deliveries, review_items=review)
+        return PurgeResult(
+            len(handoff_ids), reports, deliveries, review_items=review, consent_events=consents
+        )
 
     @staticmethod
     def _anonymise_handoffs(session, handoff_ids: list[int], now: datetime) -> None:
@@ -321,6 +345,35 @@ class PrivacyService:
             .where(Handoff.id.in_(handoff_ids), Handoff.status.in_(OPEN_STATUSES))
             .values(status=RESOLVED, resolved_at=now, last_activity_at=now)
         )
+
+
+# The one event per citizen and scope that retention keeps, however old, if it is the last:
+# the consent behind an active subscription (GDPR art. 7(1): the Comune must be able to
+# show it as long as it sends), and Meta's marketing stop (the broadcast worker honours
+# it). Anything else older than the cut-off has done its job.
+_IN_FORCE = {"service": "given", "marketing": "withdrawn"}
+
+
+def _expired_consent_events(cutoff: datetime) -> ColumnElement[bool]:
+    """Events before ``cutoff`` that are superseded, or last but no longer in force."""
+    later = ConsentEvent.__table__.alias("later")
+    superseded = (
+        select(later.c.id)
+        .where(
+            later.c.user_hash == ConsentEvent.user_hash,
+            later.c.scope == ConsentEvent.scope,
+            (later.c.at > ConsentEvent.at)
+            | ((later.c.at == ConsentEvent.at) & (later.c.id > ConsentEvent.id)),
+        )
+        .exists()
+    )
+    in_force = or_(
+        *(
+            (ConsentEvent.scope == scope) & (ConsentEvent.action == action)
+            for scope, action in _IN_FORCE.items()
+        )
+    )
+    return (ConsentEvent.at < cutoff) & (superseded | ~in_force)
 
 
 def events_ttl_days(environ: Mapping[str, str] = os.environ) -> float:

@@ -115,7 +115,7 @@ def test_cancel_and_resume(world: World, settings: Settings) -> None:
     assert "Invio ripreso." in page.text
     assert raw_rows(world.database, "broadcasts")[0]["status"] == "running"
     page = browser.submit(f"{here}/resume", here)
-    assert "Solo un invio annullato si può riprendere" in page.text
+    assert "Solo un invio annullato o sospeso si può riprendere" in page.text
 
 
 def test_a_post_without_the_csrf_token_changes_nothing(world: World, settings: Settings) -> None:

@@ -98,7 +98,7 @@ def test_nothing_readable_gets_a_polite_answer(assistant: RunningAssistant, mess
     # A new conversation: the AI disclosure heads the first reply (channels/gate.py).
     opening = response_text("utter_ai_disclosure")
     assert [r["text"] for r in replies] == [
-        f"{opening}\n\n{response_text('utter_unsupported_message')}"
+        f"{opening}\n{response_text('utter_unsupported_message')}"
     ]
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.e2e.servers import RunningAssistant, start, stop
+from urp.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,12 @@ def texts(replies: list[dict]) -> list[str]:
     return [reply.get("text", "") for reply in replies]
 
 
+def opening() -> str:
+    """The AI disclosure that heads the first reply of a conversation (channels/gate.py)."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return domain["responses"]["utter_ai_disclosure"][0]["text"]
+
+
 def answered_with(assistant: RunningAssistant, question: str, expected: str) -> list[str]:
     """Ask until the reply holds ``expected`` (the index is checked every RECHECK seconds)."""
     deadline = time.monotonic() + 10 * RECHECK + 5
@@ -69,12 +76,13 @@ def test_the_office_s_answer_then_its_edit_with_no_restart(
     first = "La *TARI* si paga con l'avviso che ricevi a casa, con pagoPA o F24."
     import_faq(assistant, tmp_path, first)
     replies = answered_with(assistant, "come si paga la tari?", first)
-    assert replies == [f"{first}\n👉 {LINK}"]  # one answer, with its link, nothing else
+    # One answer, with its link, under the disclosure of a new conversation; nothing else.
+    assert replies == [f"{opening()}\n{first}\n👉 {LINK}"]
 
     edited = "Dal 2027 la *TARI* si paga solo con pagoPA, anche dall'app IO."
     import_faq(assistant, tmp_path, edited)
     replies = answered_with(assistant, "come si paga la tari?", edited)
-    assert replies == [f"{edited}\n👉 {LINK}"]
+    assert replies == [f"{opening()}\n{edited}\n👉 {LINK}"]
     pid = assistant.process.pid
     assert assistant.process.poll() is None and pid == assistant.process.pid
 

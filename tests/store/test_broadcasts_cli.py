@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -125,3 +126,34 @@ def test_who_published_cancelled_and_resumed_is_reported_and_audited(
         ("broadcast_cancelled", "bruno", "invio 1"),
         ("broadcast_resumed", "carla", "invio 1"),
     ]
+
+
+def test_a_dry_run_estimates_the_cost_and_sends_nothing(
+    graph: GraphApiSimulator, numbers: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "memo", "publish", str(memo_file(tmp_path, today())), "--dry-run")
+    # Nobody wrote within 24 hours: five marketing templates at the settings' price.
+    assert code == 0 and "Stima prima dell'invio: 5 destinatari" in out
+    assert "fuori dalla finestra (un modello a testa)" in out and "categoria marketing" in out
+    assert "€ 0,0572 a messaggio" in out and "€ 0,29" in out  # 5 x 0,0572
+    assert "non è stato pubblicato" in out and graph.sent() == []
+    code, out, _ = run(
+        capsys, "broadcasts", "emergency", "--topic", "emergenze", "--text", "Sciopero",
+        "--dry-run",
+    )  # fmt: skip
+    # An emergency goes with the utility template of the settings.
+    assert code == 0 and "2 destinatari" in out and "categoria utility" in out
+    assert "€ 0,05" in out and "non è stato inviato" in out
+    code, out, _ = run(capsys, "broadcasts", "list")
+    assert "Nessun invio" in out and graph.sent() == []
+
+
+def test_the_report_counts_the_paid_messages(
+    graph: GraphApiSimulator, numbers: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "memo", "publish", str(memo_file(tmp_path, today())))
+    assert code == 0 and "Stima prima dell'invio" in out
+    code, out, _ = run(capsys, "broadcasts", "show", "1")
+    paid = len([m for m in graph.sent() if m["type"] == "template"])
+    assert paid == 5 and code == 0
+    assert re.search(rf"messaggi a pagamento \(modelli\) +{paid}  categoria marketing", out)

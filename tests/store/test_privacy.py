@@ -38,6 +38,7 @@ from urp.privacy import (
 )
 from urp.review.inbox import Sighting
 from urp.review.store import ReviewStore
+from urp.subscription.consents import ConsentLog
 from urp.subscription.subscribers import SubscriberService
 from urp.tools import databases
 from urp.whatsapp.inbox import Inbox
@@ -488,7 +489,10 @@ def test_migration_0008_keeps_earlier_broadcasts_and_lets_their_recipients_go(
 
     (row,) = raw_rows(at_0007, "broadcast_recipients")
     assert (row["subscriber_id"], row["status"], row["wamid"]) == (1, "read", "wamid.1")
+    # Later migrations keep it too (0012 rebuilds broadcasts on SQLite: no cascade).
     upgrade(at_0007)
+    (row,) = raw_rows(at_0007, "broadcast_recipients")
+    assert (row["subscriber_id"], row["status"], row["wamid"]) == (1, "read", "wamid.1")
     protection = PrivacyService(at_0007, hasher, clock=clock)
     assert protection.erase("whatsapp", NUMBER).subscription
     (row,) = raw_rows(at_0007, "broadcast_recipients")
@@ -510,3 +514,97 @@ def test_retention_takes_meta_s_ids_from_old_broadcasts_and_keeps_their_counts(
 
     assert [row["wamid"] for row in raw_rows(database, "broadcast_recipients")] == [None]
     assert broadcasts.report(broadcast).counts == {"sent": 1}
+
+
+def consent_steps(database: Database, hasher: UserHasher, number: str) -> list[tuple[str, str]]:
+    user_hash = hasher("whatsapp", number)
+    return [
+        (row["scope"], row["action"])
+        for row in raw_rows(database, "consent_events")
+        if row["user_hash"] == user_hash
+    ]
+
+
+def test_erasure_takes_the_consent_log_too_meta_s_marketing_stop_included(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    log = ConsentLog(database, hasher, clock=clock)
+    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    for number in (NUMBER, OTHER):
+        subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01")
+        log.record_marketing("whatsapp", number, stopped=True)
+    subscribers.unsubscribe("whatsapp", NUMBER, message="Cancellami")
+    assert len(consent_steps(database, hasher, NUMBER)) == 3
+
+    protection.erase("whatsapp", NUMBER)
+
+    assert consent_steps(database, hasher, NUMBER) == []
+    assert consent_steps(database, hasher, OTHER) == [
+        ("service", "given"),
+        ("marketing", "withdrawn"),
+    ]
+    assert log.marketing_opted_out_among([hasher("whatsapp", OTHER)]) == {hasher("whatsapp", OTHER)}
+
+
+def test_an_erasure_by_label_of_someone_who_left_takes_their_consent_log(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    label = subscribers.subscribe("whatsapp", NUMBER, "Iscrivimi", "2024-01").label
+    subscribers.unsubscribe("whatsapp", NUMBER)  # the number goes, the hash stays
+    subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01")
+
+    number = int(label.split()[-1])
+    assert protection.erase_label(number, operator="Anna").subscription
+
+    assert consent_steps(database, hasher, NUMBER) == []
+    assert consent_steps(database, hasher, OTHER) == [("service", "given")]
+
+
+def test_retention_keeps_of_the_consent_log_only_what_is_still_in_force(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    """An active subscription's consent and Meta's marketing stop stay however old (the
+    Comune must show the one, the worker honours the other); the rest goes."""
+    log = ConsentLog(database, hasher, clock=clock)
+    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    left, active, stopped, recent = NUMBER, OTHER, "393330000001", "393330000002"
+    for number in (left, active, stopped):
+        subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01")
+    subscribers.unsubscribe("whatsapp", left)
+    log.record_marketing("whatsapp", active, stopped=True)
+    log.record_marketing("whatsapp", active, stopped=False, at=clock.now + timedelta(hours=1))
+    log.record_marketing("whatsapp", stopped, stopped=True)
+    clock.advance(days=200)
+    subscribers.subscribe("whatsapp", recent, "Iscrivimi", "2024-01")
+    subscribers.unsubscribe("whatsapp", recent)  # within the retention period: kept
+
+    result = protection.purge(timedelta(days=180))
+
+    assert consent_steps(database, hasher, left) == []
+    assert consent_steps(database, hasher, active) == [("service", "given")]
+    assert consent_steps(database, hasher, stopped) == [
+        ("service", "given"),
+        ("marketing", "withdrawn"),
+    ]
+    assert consent_steps(database, hasher, recent) == [
+        ("service", "given"),
+        ("service", "withdrawn"),
+    ]
+    assert result.consent_events == 4
+    assert log.marketing_opted_out_among(
+        [hasher("whatsapp", n) for n in (left, active, stopped)]
+    ) == {hasher("whatsapp", stopped)}
+    assert protection.purge(timedelta(days=180)).consent_events == 0  # nothing twice

@@ -277,7 +277,7 @@ def test_the_ai_disclosure_is_the_first_line_of_the_first_reply(
         {"text": "Ciao! Come posso aiutarti?", "buttons": buttons},
         {"text": "Altro"},
     )
-    assert [m["text"] for m in messages] == [f"{DISCLOSURE}\n\nCiao! Come posso aiutarti?", "Altro"]
+    assert [m["text"] for m in messages] == [f"{DISCLOSURE}\nCiao! Come posso aiutarti?", "Altro"]
     assert messages[0]["buttons"] == buttons
     assert converse(received, {"text": "Seconda risposta"})[0]["text"] == "Seconda risposta"
 

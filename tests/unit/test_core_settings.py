@@ -66,6 +66,14 @@ def test_changes_on_disk_are_picked_up(monkeypatch, tmp_path) -> None:
         ),
         (lambda d: d.update(timezone="Europa/Ancona"), "fuso orario"),
         (lambda d: d["reporting"].update(mode="email"), "reporting.mode"),
+        (
+            lambda d: d["whatsapp"]["templates"]["memo"].update(category="newsletter"),
+            "whatsapp.templates.memo.category",
+        ),
+        (lambda d: d["whatsapp"]["prices"].update(marketing="0,05"), "whatsapp.prices.marketing"),
+        (lambda d: d["whatsapp"]["prices"].update(utility=-1), "whatsapp.prices.utility"),
+        (lambda d: d["whatsapp"]["prices"].update(currency="euro"), "whatsapp.prices.currency"),
+        (lambda d: d["whatsapp"].update(prices=[0.05]), "'whatsapp.prices' deve essere"),
     ],
 )
 def test_wrong_values_are_explained(change, message) -> None:
@@ -73,6 +81,26 @@ def test_wrong_values_are_explained(change, message) -> None:
     change(data)
     with pytest.raises(SettingsError, match=message):
         parse_settings(data, Path("comune.yml"))
+
+
+def test_templates_have_meta_categories_and_the_prices_are_italys() -> None:
+    for name in ("ancona", "arezzo"):
+        settings = load_settings(ROOT / "settings" / f"{name}.yml")
+        templates = settings.whatsapp_templates
+        # The memo is a newsletter for Meta; emergencies and late replies are utility.
+        assert templates["memo"].category == "marketing"
+        assert templates["emergency"].category == templates["reply"].category == "utility"
+        prices = settings.whatsapp_prices
+        assert prices.currency == "EUR" and prices.marketing > prices.utility > 0
+        assert prices.per_message("utility", in_window=True) == 0.0 == prices.service
+    # Without a category a template counts as marketing (the dearer), without prices the
+    # defaults apply.
+    data = ancona_data()
+    data["whatsapp"]["templates"]["memo"].pop("category")
+    data["whatsapp"].pop("prices")
+    settings = parse_settings(data, Path("comune.yml"))
+    assert settings.whatsapp_templates["memo"].category == "marketing"
+    assert settings.whatsapp_prices == load_settings().whatsapp_prices
 
 
 def test_unreadable_or_invalid_files_are_explained(tmp_path) -> None:

@@ -79,7 +79,7 @@ def test_whatsapp_the_first_reply_says_an_automated_assistant_answers(
 
     run(scenario)
     bodies = [m["text"]["body"] for m in graph.sent(citizen)]
-    assert bodies == [f"{DISCLOSURE}\n\n{ANSWER}", ANSWER]  # one message, then as before
+    assert bodies == [f"{DISCLOSURE}\n{ANSWER}", ANSWER]  # one message, then as before
 
 
 def test_twilio_the_first_reply_says_an_automated_assistant_answers(

@@ -44,11 +44,20 @@ The grace period is therefore generous (10 minutes).
   «saltato da Meta» (skipped, with the code), and memos skip that recipient for 24 hours;
   account and policy errors pause the job (:meth:`BroadcastDelivery.pause`), with Meta's
   words for the operators.
+
+**One paid message per recipient per memo, at most.** Since July 2025 Meta charges each
+template message, so a memo never goes out as several templates: outside the window its
+recipient gets one (:func:`urp.information.memo.memo_teaser`: what the memo is about, the
+link to its web page, the quick-reply button «Leggi il memo»), built here from the memo in
+the store whatever the job's ``template_messages`` say (:func:`template_count`). Tapping
+the button is the citizen's message, which opens the service window: the WhatsApp channel
+asks :meth:`BroadcastDelivery.memo_on_request` for the whole memo and sends it free-form,
+which Meta does not charge. Inside the window the memo goes free-form, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,6 +82,13 @@ from urp.core.models import (
     UTCDateTime,
     WhatsAppOutbound,
 )
+from urp.information.memo import (
+    MEMO_PAYLOAD_PREFIX,
+    MemoService,
+    memo_teaser,
+    memo_url,
+)
+from urp.information.memo import memo_site as site_from_environment
 from urp.whatsapp.graph import (
     DELAY_RECIPIENT,
     MARKETING_CAP,
@@ -93,6 +109,10 @@ MAX_ATTEMPTS = 3  # claims of one row that end in 429, 5xx or silence before it 
 REASON_MAX = 255
 UNCERTAIN = "esito incerto: Meta non ha confermato l'invio"
 DAY = timedelta(hours=24)  # Meta's rolling window for the messaging limit and the caps
+# A place in the messaging limit is reserved when a row is claimed, but Meta counts from the
+# send, which may come up to LEASE later: a reservation holds its place that much longer,
+# or ours would free before Meta's (measured: 131048 refusals at the edge, bench_broadcasts_limit).
+LIMIT_WINDOW = DAY + LEASE
 # A recipient Meta could not reach (131026) in this many broadcasts in a row is skipped.
 UNREACHABLE_AFTER = 2
 UNREACHABLE = "non raggiungibile su WhatsApp: Meta non ha potuto consegnare gli ultimi invii"
@@ -165,15 +185,18 @@ class BroadcastDelivery:
         lease: timedelta = LEASE,
         grace: timedelta = GRACE,
         messaging_limit: int | None = None,
+        memo_site: str | None = None,
     ) -> None:
         """``messaging_limit``: Meta's limit of distinct recipients of business-initiated
-        templates per rolling 24 hours (None: unlimited)."""
+        templates per rolling 24 hours (None: unlimited). ``memo_site``: where the widget's
+        site shows the memos, for the template's link (None: ``URP_WIDGET_PUBLIC_URL``)."""
         self._db = database
         self._whatsapp = whatsapp
         self._clock = clock
         self._lease = lease
         self._grace = grace
         self.messaging_limit = messaging_limit
+        self.memo_site = memo_site.rstrip("/") if memo_site else site_from_environment()
 
     def claim(self, limit: int) -> list[Claimed]:
         """Up to ``limit`` pending rows of the highest-priority running broadcast.
@@ -420,12 +443,12 @@ class BroadcastDelivery:
     @staticmethod
     def _parts(session: Session, broadcast_id: int, row: Row) -> int:
         """How many messages the row's recipient gets (free-form or by template)."""
-        messages, template_messages = session.execute(
-            select(Broadcast.messages, Broadcast.template_messages).where(
+        kind, messages, template_messages = session.execute(
+            select(Broadcast.kind, Broadcast.messages, Broadcast.template_messages).where(
                 Broadcast.id == broadcast_id
             )
         ).one()
-        return len(template_messages if row.via_template else messages)
+        return template_count(kind, template_messages) if row.via_template else len(messages)
 
     @staticmethod
     def _unrecorded(session: Session, wamid: str, row: Row) -> tuple[str, str, str] | None:
@@ -561,11 +584,14 @@ class BroadcastDelivery:
             )
         lease_until = now + self._lease
         claimed = []
+        templates: tuple[str, ...] | None = None
         for row in rows:
             if row.id in waiting:
                 continue
             via_template = templated[row.id]
-            messages = job.template_messages if via_template else job.messages
+            if via_template and templates is None:
+                templates = self._templates(session, job)
+            messages = templates if via_template else job.messages
             claimed.append(
                 Claimed(
                     row_id=row.id,
@@ -613,7 +639,7 @@ class BroadcastDelivery:
         if not new:
             return set()
         table = BroadcastRecipient.__table__
-        since = now - DAY
+        since = now - LIMIT_WINDOW
         used = session.execute(
             select(func.count(func.distinct(table.c.subscriber_id))).where(
                 table.c.template_at >= since
@@ -644,9 +670,9 @@ class BroadcastDelivery:
         """When the oldest template of the last 24 hours stops counting."""
         table = BroadcastRecipient.__table__
         oldest = session.execute(
-            select(func.min(table.c.template_at)).where(table.c.template_at >= now - DAY)
+            select(func.min(table.c.template_at)).where(table.c.template_at >= now - LIMIT_WINDOW)
         ).scalar_one()
-        return (oldest or now) + DAY
+        return (oldest or now) + LIMIT_WINDOW
 
     def _meta_history(
         self, session: Session, job: Broadcast, rows: list[Row], now: datetime
@@ -705,7 +731,10 @@ class BroadcastDelivery:
             table.c.lease_until < now - self._grace,
         )
         complete = case(
-            (table.c.via_template.is_(True), table.c.parts_sent >= len(job.template_messages)),
+            (
+                table.c.via_template.is_(True),
+                table.c.parts_sent >= template_count(job.kind, job.template_messages),
+            ),
             else_=table.c.parts_sent >= len(job.messages),
         )
         exhausted = table.c.attempts >= MAX_ATTEMPTS
@@ -723,6 +752,48 @@ class BroadcastDelivery:
                 updated_at=now,
             )
         )
+
+    def _templates(self, session: Session, job: Broadcast) -> tuple[str, ...]:
+        """What a recipient outside the window gets: for a memo, one template only (its
+        teaser, with the link to its page); otherwise the job's template messages."""
+        if job.kind != MEMO_BROADCAST:
+            return tuple(job.template_messages)
+        memo = MemoService.stored(session, job.memo_id) if job.memo_id is not None else None
+        if memo is None:  # never without its memo; if so, still a single template
+            return tuple(job.template_messages[:1])
+        return (memo_teaser(memo, memo_url(self.memo_site, memo.published_on)),)
+
+    # -- «Leggi il memo» ---------------------------------------------------------------------
+
+    def memo_on_request(self, user_id: str, payload: str) -> list[str] | None:
+        """The whole memo, free-form, for a citizen who tapped «Leggi il memo» on its
+        template; None if no memo was sent to them by template (the assistant answers).
+
+        ``payload`` is the button's: ``memo:<send_key>`` names the recipient's row (if the
+        payload was set on sending), anything else (the button's text) means the latest
+        memo this citizen got by template. The tap has opened the service window, so these
+        messages are free; they are sent as often as the citizen asks.
+        """
+        table = BroadcastRecipient.__table__
+        query = select(Broadcast.messages).join(table, table.c.broadcast_id == Broadcast.id)
+        if payload.startswith(MEMO_PAYLOAD_PREFIX):
+            query = query.where(table.c.send_key == payload.removeprefix(MEMO_PAYLOAD_PREFIX))
+        else:
+            query = (
+                query.join(Subscriber, Subscriber.id == table.c.subscriber_id)
+                .where(
+                    Subscriber.user_id == user_id,
+                    Subscriber.channel == "whatsapp",
+                    table.c.via_template.is_(True),
+                    table.c.parts_sent > 0,
+                )
+                .order_by(table.c.id.desc())
+                .limit(1)
+            )
+        query = query.where(Broadcast.kind == MEMO_BROADCAST)
+        with self._db.transaction() as session:
+            messages = session.execute(query).scalars().first()
+        return list(messages) if messages else None
 
     def _exists(self, where: ColumnElement[bool]) -> bool:
         with self._db.transaction() as session:
@@ -744,6 +815,12 @@ class BroadcastDelivery:
 
 def _bind(name: str) -> ColumnElement[object]:
     return bindparam(name)
+
+
+def template_count(kind: str, template_messages: Sequence[str]) -> int:
+    """Template messages (each one paid) a recipient outside the window gets: one for a
+    memo (its teaser, :meth:`BroadcastDelivery._templates`), else one per part."""
+    return 1 if kind == MEMO_BROADCAST else len(template_messages)
 
 
 def skipped_by_meta(reason: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, exists, func, insert, literal, select, upda
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from urp.broadcasts.delivery import DAY, LIMIT, META_SKIPS, BroadcastDelivery
+from urp.broadcasts.delivery import LIMIT, LIMIT_WINDOW, META_SKIPS, BroadcastDelivery
 from urp.core.errors import OperatorError
 from urp.core.models import (
     ACTIVE,
@@ -39,6 +39,7 @@ from urp.core.models import (
     UTCDateTime,
 )
 from urp.core.models import Memo as MemoRow
+from urp.core.settings import MessageTemplate, WhatsAppPrices
 from urp.core.text import split_message
 from urp.information.memo import Memo, MemoService, format_memo
 from urp.whatsapp.graph import TEMPLATE_PARAMETER_MAX
@@ -50,6 +51,11 @@ EMERGENCY_PRIORITY = 100
 BROADCAST_PUBLISHED = "broadcast_published"  # audit actions
 BROADCAST_CANCELLED = "broadcast_cancelled"
 BROADCAST_RESUMED = "broadcast_resumed"
+# The templates of whatsapp.templates a broadcast uses outside the window, by kind: an
+# emergency its own (a utility template, where Meta approved one), else the memo's.
+MEMO_TEMPLATE = "memo"
+EMERGENCY_TEMPLATE = "emergency"
+WINDOW_BATCH = 500  # citizens looked up at once: under SQLite's limit of bound values
 
 
 class BroadcastError(OperatorError, ValueError):
@@ -87,6 +93,8 @@ class BroadcastReport:
     waiting_for_limit: int = 0
     resumes_at: datetime | None = None
     finishes_at: datetime | None = None
+    # Templates Meta accepted: the paid messages (free-form ones inside the window are free).
+    paid_messages: int = 0
 
     @property
     def total(self) -> int:
@@ -96,6 +104,29 @@ class BroadcastReport:
     def done(self) -> int:
         """Rows that reached an end: everything but pending and sending."""
         return self.total - self.counts.get("pending", 0) - self.counts.get("sending", 0)
+
+
+@dataclass(frozen=True)
+class BroadcastEstimate:
+    """What a broadcast would send and cost if published now, for the office to decide.
+
+    Those who wrote within 24 hours get the messages free-form, free; the others one
+    template each, paid at its category's price (Meta's rules since July 2025). An
+    estimate: citizens may write, or leave, before their turn comes.
+    """
+
+    inside: int  # recipients inside the 24-hour window: free-form messages
+    outside: int  # recipients outside it: one template each
+    category: str | None  # of the template; None: none configured, the outside get nothing
+    paid_messages: int
+    cost: float
+    currency: str
+    # Outside recipients beyond what Meta's messaging limit lets go now: they wait a day.
+    waiting_for_limit: int = 0
+
+    @property
+    def recipients(self) -> int:
+        return self.inside + self.outside
 
 
 class BroadcastService(BroadcastDelivery):
@@ -152,6 +183,7 @@ class BroadcastService(BroadcastDelivery):
         """An emergency message to the followers of ``topic``, ahead of any memo."""
         if not text.strip():
             raise BroadcastError("il testo del messaggio è vuoto")
+        messages, template_messages = emergency_messages(text)
         with self._db.transaction(write=True) as session:
             return self._create(
                 session,
@@ -159,8 +191,8 @@ class BroadcastService(BroadcastDelivery):
                 topics=(topic,),
                 priority=EMERGENCY_PRIORITY,
                 memo_id=None,
-                messages=split_message(text.strip()),
-                template_messages=split_message(text.strip(), TEMPLATE_PARAMETER_MAX),
+                messages=messages,
+                template_messages=template_messages,
                 rate=rate,
                 created_by=created_by,
             )
@@ -224,6 +256,61 @@ class BroadcastService(BroadcastDelivery):
                     select(func.count()).select_from(Subscriber).where(*_audience(topics))
                 ).scalar_one()
             )
+
+    def estimate(
+        self,
+        topics: Sequence[str],
+        *,
+        template: MessageTemplate | None,
+        prices: WhatsAppPrices,
+        messages: int = 1,
+        templates_each: int = 1,
+        messaging_limit: int | None = None,
+    ) -> BroadcastEstimate:
+        """Recipients inside and outside the window of a broadcast to ``topics`` of
+        ``messages`` free-form messages, with ``templates_each`` messages of ``template``
+        outside it (a memo: one; a long emergency: as many as Meta's cap on a template's
+        parameter needs); its cost.
+
+        ``messaging_limit``: Meta's, for a service built without it (the console's reads
+        the settings anew at each request); else the service's own.
+        """
+        limit = messaging_limit if messaging_limit is not None else self.messaging_limit
+        now = self._clock()
+        with self._db.transaction() as session:
+            users = [
+                user_id
+                for user_id in session.execute(
+                    select(Subscriber.user_id).where(*_audience(topics))
+                ).scalars()
+                if user_id
+            ]
+            inside = 0
+            for start in range(0, len(users), WINDOW_BATCH):
+                batch = users[start : start + WINDOW_BATCH]
+                inside += len(self._whatsapp.in_window_many(session, batch))
+            used = session.execute(
+                select(func.count(func.distinct(BroadcastRecipient.subscriber_id))).where(
+                    BroadcastRecipient.template_at >= now - LIMIT_WINDOW
+                )
+            ).scalar_one()
+        outside = len(users) - inside
+        paid = outside * templates_each if template is not None else 0
+        cost = inside * messages * prices.per_message("service")
+        if template is not None:
+            cost += paid * prices.per_message(template.category)
+        waiting = 0
+        if template is not None and limit is not None:
+            waiting = max(0, outside - max(0, limit - used))
+        return BroadcastEstimate(
+            inside=inside,
+            outside=outside,
+            category=template.category if template is not None else None,
+            paid_messages=paid,
+            cost=round(cost, 4),
+            currency=prices.currency,
+            waiting_for_limit=waiting,
+        )
 
     # -- cancel and resume -------------------------------------------------------------------
 
@@ -307,6 +394,12 @@ class BroadcastService(BroadcastDelivery):
                     BroadcastRecipient.wait_reason == LIMIT,
                 )
             ).one()
+            paid = session.execute(
+                select(func.coalesce(func.sum(BroadcastRecipient.parts_sent), 0)).where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.via_template.is_(True),
+                )
+            ).scalar_one()
             report = self._report(
                 job,
                 self._counts(session, [broadcast_id]).get(broadcast_id, {}),
@@ -315,13 +408,14 @@ class BroadcastService(BroadcastDelivery):
         finishes_at = None
         if waiting and resumes_at is not None and self.messaging_limit:
             # One limit's worth goes every 24 hours, the first when resumes_at comes.
-            finishes_at = resumes_at + DAY * ((waiting - 1) // self.messaging_limit)
+            finishes_at = resumes_at + LIMIT_WINDOW * ((waiting - 1) // self.messaging_limit)
         return replace(
             report,
             skipped_by_meta=skipped_by_meta,
             waiting_for_limit=waiting,
             resumes_at=resumes_at,
             finishes_at=finishes_at,
+            paid_messages=int(paid),
         )
 
     def reports(self, limit: int = 20) -> list[BroadcastReport]:
@@ -387,6 +481,21 @@ STATUS_LABELS = {
     COMPLETED: "concluso",
     PAUSED: "sospeso",
 }
+
+
+def emergency_messages(text: str) -> tuple[list[str], list[str]]:
+    """An emergency's free-form messages, and its template's (Meta caps a parameter)."""
+    return split_message(text.strip()), split_message(text.strip(), TEMPLATE_PARAMETER_MAX)
+
+
+def broadcast_template(
+    templates: Mapping[str, MessageTemplate], kind: str
+) -> MessageTemplate | None:
+    """The template a broadcast of ``kind`` sends outside the window: an emergency's own
+    (whatsapp.templates.emergency, a utility one where Meta allows), else the memo's."""
+    if kind == EMERGENCY_BROADCAST and EMERGENCY_TEMPLATE in templates:
+        return templates[EMERGENCY_TEMPLATE]
+    return templates.get(MEMO_TEMPLATE)
 
 
 def memo_topics(memo: Memo, default_topic: str) -> tuple[str, ...]:

@@ -15,6 +15,12 @@ times longer each time; outside the window (131047) the row goes back to be sent
 template; Meta's marketing cap and opt-out (131049, 131050) skip the row («saltato da
 Meta»); account and policy errors (131048, 368, 131031, 190...) pause the job, for the
 operators; any other code fails the row with Meta's own words.
+
+Outside the window a row goes as its broadcast's template: an emergency's own where the
+settings have one (``whatsapp.templates.emergency``, a utility template), else the memo's.
+A marketing template never goes to a citizen who stopped Meta's marketing messages from
+WhatsApp's own menu (the consent log, :class:`MarketingOptOuts`): the row is skipped
+before the request, as Meta would refuse it anyway (131050), and counted among «saltati».
 """
 
 from __future__ import annotations
@@ -23,18 +29,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from urp.broadcasts.delivery import MAX_ATTEMPTS, PAIR, Claimed, Outcome, skipped_by_meta
-from urp.broadcasts.service import BroadcastService
+from urp.broadcasts.service import BroadcastService, broadcast_template
 from urp.core.clock import Clock, utc_now
 from urp.core.db import Database, DatabaseError
 from urp.core.hashing import UserHasher
+from urp.core.models import MEMO_BROADCAST
 from urp.core.settings import MessageTemplate, Settings
+from urp.subscription.consents import ConsentLog
 from urp.whatsapp.graph import (
     DELAY_RECIPIENT,
+    MARKETING_STOPPED,
     PAUSE_JOB,
     SKIPPED_BY_META,
     SLOW_DOWN,
@@ -73,6 +82,24 @@ NO_TEMPLATE = (
     "fuori dalla finestra di 24 ore e nessun modello approvato "
     f"(whatsapp.templates.{MEMO_TEMPLATE} nelle impostazioni)"
 )
+CHANNEL = "whatsapp"
+MARKETING = "marketing"  # the template category Meta's marketing opt-out applies to
+OPTED_OUT = "ha interrotto i messaggi di marketing dal menu di WhatsApp"
+
+
+class MarketingOptOuts:
+    """Who, among some numbers, stopped Meta's marketing messages (their last word in the
+    consent log). One query per claimed batch, by the numbers' salted hashes."""
+
+    def __init__(self, consents: ConsentLog, hasher: Callable[[str, str], str]) -> None:
+        self._consents = consents
+        self._hash = hasher
+
+    def among(self, user_ids: Iterable[str]) -> set[str]:
+        by_hash = {self._hash(CHANNEL, user_id): user_id for user_id in user_ids}
+        if not by_hash:
+            return set()
+        return {by_hash[h] for h in self._consents.marketing_opted_out_among(by_hash)}
 
 
 class TokenBucket:
@@ -113,13 +140,15 @@ class BroadcastWorker:
         graph = GraphSettings.from_environment()
         if graph is None:
             return None
-        store = WhatsAppStore(database, UserHasher.from_environment())
+        hasher = UserHasher.from_environment()
+        store = WhatsAppStore(database, hasher)
         limit = settings.whatsapp_messaging_limit
         return cls(
             BroadcastService(database, store, messaging_limit=limit),
             GraphClient(graph),
             store,
             settings.whatsapp_templates,
+            opt_outs=MarketingOptOuts(ConsentLog(database, hasher), hasher),
         )
 
     def __init__(
@@ -129,6 +158,7 @@ class BroadcastWorker:
         store: WhatsAppStore,
         templates: Mapping[str, MessageTemplate],
         *,
+        opt_outs: MarketingOptOuts | None = None,
         concurrency: int = CONCURRENCY,
         poll_every: float = POLL_EVERY,
         lease_margin: timedelta = LEASE_MARGIN,
@@ -139,7 +169,9 @@ class BroadcastWorker:
         self._service = service
         self._client = client
         self._store = store
-        self._template = templates.get(MEMO_TEMPLATE)
+        self._templates = templates
+        self._kinds: dict[int, str] = {}  # broadcast id -> kind (memo, emergency)
+        self._opt_outs = opt_outs
         self._concurrency = concurrency
         self._poll_every = poll_every
         self._lease_margin = lease_margin
@@ -190,7 +222,8 @@ class BroadcastWorker:
             if sum(self._in_flight.values()) > batch:
                 await _wait(stop, batch / 2 / self._bucket.rate)
                 continue
-            claimed = await asyncio.to_thread(self._service.claim, batch)
+            claimed, skipped = await asyncio.to_thread(self._claim, batch)
+            self._outcomes.extend(skipped)  # here: the flusher swaps the list in this thread
             if claimed:
                 self._rate = claimed[0].rate
                 self._recover()
@@ -209,6 +242,49 @@ class BroadcastWorker:
             ):
                 return
             await _wait(stop, self._poll_every)
+
+    def _claim(self, batch: int) -> tuple[list[Claimed], list[Outcome]]:
+        """The next rows to send, and the outcomes of those skipped because the citizen
+        stopped marketing messages: one query per batch, rather than a request each that
+        Meta refuses. A batch that only skipped rows is followed by the next one (as the
+        claim does for its own skips): the skipped rows are this worker's until recorded.
+        """
+        skipped: list[Outcome] = []
+        while True:
+            claimed = self._service.claim(batch)
+            for job in {row.broadcast_id for row in claimed} - self._kinds.keys():
+                self._kinds[job] = self._service.report(job).kind  # once per job
+            marketing = [row for row in claimed if self._is_marketing(row)]
+            if self._opt_outs is None or not marketing:
+                return claimed, skipped
+            stopped = self._opt_outs.among(row.user_id for row in marketing)
+            gone = {row.row_id for row in marketing if row.user_id in stopped}
+            skipped += [
+                Outcome(
+                    row.row_id,
+                    "skipped",
+                    row.parts_sent,
+                    error_code=MARKETING_STOPPED,
+                    error_reason=OPTED_OUT,
+                )
+                for row in marketing
+                if row.row_id in gone
+            ]
+            remaining = [row for row in claimed if row.row_id not in gone]
+            if remaining or not gone:
+                return remaining, skipped
+
+    def _template(self, row: Claimed) -> MessageTemplate | None:
+        """The template the row's broadcast sends outside the window: an emergency its own
+        (a utility one, where Meta approved it), else the memo's."""
+        return broadcast_template(
+            self._templates, self._kinds.get(row.broadcast_id, MEMO_BROADCAST)
+        )
+
+    def _is_marketing(self, row: Claimed) -> bool:
+        """Whether the row goes as a template of Meta's marketing category."""
+        template = self._template(row)
+        return row.via_template and template is not None and template.category == MARKETING
 
     async def _sender(self, queue: asyncio.Queue[Claimed]) -> None:
         while True:
@@ -242,7 +318,7 @@ class BroadcastWorker:
             self._bucket.set_rate(rate)
 
     async def _send(self, row: Claimed) -> Outcome:
-        if row.via_template and self._template is None:
+        if row.via_template and self._template(row) is None:
             return Outcome(row.row_id, "failed", row.parts_sent, error_reason=NO_TEMPLATE)
         first_wamid = None
         part = row.parts_sent
@@ -312,8 +388,8 @@ class BroadcastWorker:
     def _message(self, row: Claimed, part: int) -> dict[str, Any]:
         text = row.messages[part]
         if row.via_template:
-            assert self._template is not None
-            template = self._template
+            template = self._template(row)
+            assert template is not None
             message = template_message(row.user_id, template.name, template.language, text)
         else:
             # Each part is below the limit already: this only shapes it.

@@ -19,7 +19,7 @@ from urp.cli import common
 from urp.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from urp.broadcasts.service import BroadcastReport, BroadcastService
+    from urp.broadcasts.service import BroadcastEstimate, BroadcastReport, BroadcastService
     from urp.core.db import Database
 
 _KINDS = {"memo": "memo", "emergency": "emergenza"}
@@ -52,19 +52,82 @@ def _progress_line(reports: Sequence[BroadcastReport]) -> str:
         for status, count in report.counts.items():
             counts[status] = counts.get(status, 0) + count
     reached = sum(counts.get(s, 0) for s in ("sent", "delivered", "read"))
+    waiting = sum(r.waiting_for_limit for r in reports)
     width = 30
     filled = width * done // total if total else width
+    # The rows waiting for Meta's messaging limit show as «:» after the done ones.
+    waits = min(width - filled, width * waiting // total) if total else 0
     percent = 100 * done // total if total else 100
     return (
-        f"[{'#' * filled}{'-' * (width - filled)}] {percent:3d}% "
+        f"[{'#' * filled}{':' * waits}{'-' * (width - filled - waits)}] {percent:3d}% "
         f"{_number(done)}/{_number(total)}: inviati {_number(reached)}, "
         f"non riusciti {_number(counts.get('failed', 0))}, "
         f"saltati {_number(counts.get('skipped', 0))}"
+        + (f", in attesa del limite {_number(waiting)}" if waiting else "")
     )
 
 
+def _money(settings: Settings, amount: float) -> str:
+    return settings.whatsapp_prices.money(amount)
+
+
+def _print_estimate(estimate: BroadcastEstimate, settings: Settings, kind: str) -> None:
+    """Before publishing: who gets free-form messages, who a paid template, at what cost."""
+    from urp.broadcasts.service import broadcast_template
+
+    template = broadcast_template(settings.whatsapp_templates, kind)
+    prices = settings.whatsapp_prices
+    print(f"Stima prima dell'invio: {_number(estimate.recipients)} destinatari")
+    lines = [
+        ("dentro la finestra di 24 ore (messaggi liberi)", estimate.inside),
+        ("fuori dalla finestra (un modello a testa)", estimate.outside),
+        ("messaggi a pagamento", estimate.paid_messages),
+    ]
+    for label, value in lines:
+        print(f"  {label:<48} {_number(value):>9}")
+    if template is None:
+        if estimate.outside:
+            print(
+                f"  Nessun modello nelle impostazioni (whatsapp.templates.memo): i "
+                f"{_number(estimate.outside)} fuori dalla finestra non riceveranno nulla."
+            )
+    else:
+        price = prices.money(prices.per_message(template.category), digits=4)
+        print(
+            f"  modello {template.name}, categoria {template.category}: "
+            f"{price} a messaggio (prezzi da verificare sul listino Meta)"
+        )
+    print(f"  {'costo stimato':<48} {_money(settings, estimate.cost):>9}")
+    if estimate.waiting_for_limit:
+        print(
+            f"  {_number(estimate.waiting_for_limit)} aspettano il limite di Meta "
+            f"({_number(settings.whatsapp_messaging_limit or 0)} persone in 24 ore): "
+            "partono da soli appena c'è posto."
+        )
+
+
+def _estimate(
+    database: Database,
+    settings: Settings,
+    topics: Sequence[str],
+    kind: str,
+    messages: int,
+    templates_each: int = 1,
+) -> None:
+    from urp.broadcasts.service import broadcast_template
+
+    estimate = _broadcast_service(database).estimate(
+        topics,
+        template=broadcast_template(settings.whatsapp_templates, kind),
+        prices=settings.whatsapp_prices,
+        messages=messages,
+        templates_each=templates_each,
+    )
+    _print_estimate(estimate, settings, kind)
+
+
 def _print_report(report: BroadcastReport) -> None:
-    from urp.broadcasts.service import STATUS_LABELS
+    from urp.broadcasts.service import STATUS_LABELS, broadcast_template
 
     settings = load_settings()
     counts = report.counts
@@ -95,6 +158,13 @@ def _print_report(report: BroadcastReport) -> None:
     for failure in report.failures:
         code = f" (codice {failure.code})" if failure.code else ""
         print(f"    {_number(failure.count):>7}  {failure.reason}{code}")
+    template = broadcast_template(settings.whatsapp_templates, report.kind)
+    category = template.category if template is not None else "marketing"
+    cost = report.paid_messages * settings.whatsapp_prices.per_message(category)
+    print(
+        f"  {'messaggi a pagamento (modelli)':<38} {_number(report.paid_messages):>9}"
+        f"  categoria {category}, circa {_money(settings, cost)}"
+    )
     if report.waiting_for_limit and report.resumes_at:
         print(
             f"  {_number(report.waiting_for_limit)} in attesa del limite di Meta: ripartono il "
@@ -168,12 +238,17 @@ def _started(database: Database, settings: Settings, args: argparse.Namespace, j
 
 
 def _memo_publish(args: argparse.Namespace) -> int:
-    from urp.broadcasts.service import publish_memo
-    from urp.information.memo import MemoService, read_memo
+    from urp.broadcasts.service import memo_topics, publish_memo
+    from urp.information.memo import MemoService, format_memo, read_memo
 
     settings = load_settings()
     memo = read_memo(args.file, settings.memo_header, settings.subscription.topics)
     database = common.database()
+    topics = memo_topics(memo, settings.subscription.default_topic)
+    _estimate(database, settings, topics, "memo", len(format_memo(memo)))
+    if args.dry_run:
+        print("Solo la stima: il memo non è stato pubblicato.")
+        return 0
     job = publish_memo(
         MemoService(database),
         _broadcast_service(database),
@@ -189,11 +264,18 @@ def _memo_publish(args: argparse.Namespace) -> int:
 
 
 def _broadcasts_emergency(args: argparse.Namespace) -> int:
+    from urp.broadcasts.service import emergency_messages
+
     settings = load_settings()
     if args.topic not in settings.subscription.topics:
         topics = ", ".join(settings.subscription.topics)
         return common.fail(f"tema {args.topic!r} sconosciuto (temi: {topics})")
     database = common.database()
+    free_form, templates = emergency_messages(args.text)
+    _estimate(database, settings, [args.topic], "emergency", len(free_form), len(templates))
+    if args.dry_run:
+        print("Solo la stima: l'avviso non è stato inviato.")
+        return 0
     job = _broadcast_service(database).start_emergency(
         args.topic, args.text, created_by=common.operator_name(args), rate=args.rate
     )
@@ -254,6 +336,11 @@ def _broadcast_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queue", action="store_true", help="solo in coda: lo spedisce il worker in esecuzione"
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="solo la stima (destinatari dentro e fuori la finestra, costo): non invia nulla",
+    )
 
 
 def add_parsers(commands: common.Commands) -> None:
@@ -284,7 +371,7 @@ def add_parsers(commands: common.Commands) -> None:
     cancel.add_argument("id", type=int)
     cancel.add_argument("--operator", help="chi annulla (predefinito: l'utente del sistema)")
     cancel.set_defaults(handler=_broadcasts_cancel)
-    resume = actions.add_parser("resume", help="riprende un invio annullato")
+    resume = actions.add_parser("resume", help="riprende un invio annullato o sospeso")
     resume.add_argument("id", type=int)
     resume.add_argument("--operator", help="chi riprende (predefinito: l'utente del sistema)")
     resume.add_argument(

@@ -7,16 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from urp.broadcasts.service import STATUS_LABELS, BroadcastError, BroadcastReport, BroadcastService
+from urp.broadcasts.service import (
+    STATUS_LABELS,
+    BroadcastError,
+    BroadcastEstimate,
+    BroadcastReport,
+    BroadcastService,
+    broadcast_template,
+)
 from urp.console.views import sse_event
 from urp.core.settings import Settings
 
 KINDS = {"memo": "Memo", "emergency": "Emergenza"}
 LIST_LIMIT = 30  # broadcasts on the list page, and watched live there
+DAY = timedelta(hours=24)  # Meta's messaging limit: one limit's worth every 24 hours
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,22 @@ class BroadcastView:
     status: str
     status_label: str
     total: int
+    # By status; "pending" includes "waiting" (the rows waiting for Meta's messaging limit);
+    # "paid": the templates Meta accepted, the paid messages.
     counts: dict[str, int]
     failures: tuple[tuple[str, int], ...]
+    # Paused by the worker for an account or policy error: Meta's words and code.
+    paused: str = ""
+    paused_at: str = ""
+    # When the rows waiting for Meta's messaging limit go, and when the last should.
+    resumes_at: str = ""
+    finishes_at: str = ""
+    category: str = ""
+    cost: str = ""
+
+    @property
+    def done(self) -> int:
+        return self.total - self.counts["pending"]
 
     def live(self) -> dict[str, Any]:
         return {
@@ -42,6 +65,10 @@ class BroadcastView:
             "total": self.total,
             "counts": self.counts,
             "failures": [list(f) for f in self.failures],
+            "paused": self.paused,
+            "resumes_at": self.resumes_at,
+            "finishes_at": self.finishes_at,
+            "cost": self.cost,
         }
 
 
@@ -53,6 +80,18 @@ def broadcast_view(
     topics = settings.subscription.topics
     name = (names or {}).get(report.created_by)
     when = report.created_at.astimezone(settings.timezone)
+    template = broadcast_template(settings.whatsapp_templates, report.kind)
+    category = template.category if template is not None else "marketing"
+    cost = report.paid_messages * settings.whatsapp_prices.per_message(category)
+    finishes_at = report.finishes_at
+    limit = settings.whatsapp_messaging_limit
+    if finishes_at is None and report.resumes_at is not None and limit:
+        # A service built without the limit (the console's): the same pace, from the settings.
+        finishes_at = report.resumes_at + DAY * ((report.waiting_for_limit - 1) // limit)
+    paused = ""
+    if report.status == "paused":
+        code = f" (codice {report.paused_code})" if report.paused_code else ""
+        paused = (report.paused_reason or "errore dell'account WhatsApp") + code
     return BroadcastView(
         id=report.id,
         kind=KINDS.get(report.kind, report.kind),
@@ -69,8 +108,66 @@ def broadcast_view(
             "read": counts.get("read", 0),
             "failed": counts.get("failed", 0),
             "skipped": counts.get("skipped", 0),
+            "waiting": report.waiting_for_limit,
+            "paid": report.paid_messages,  # templates Meta accepted: not recipients
         },
         failures=tuple((f.reason or "motivo non indicato", f.count) for f in report.failures),
+        paused=paused,
+        paused_at=_when(report.paused_at, settings),
+        resumes_at=_when(report.resumes_at if report.waiting_for_limit else None, settings),
+        finishes_at=_when(finishes_at if report.waiting_for_limit else None, settings),
+        category=category,
+        cost=settings.whatsapp_prices.money(cost),
+    )
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    return f"{moment.astimezone(settings.timezone):%d/%m/%Y %H:%M}" if moment else ""
+
+
+@dataclass(frozen=True)
+class EstimateView:
+    """Before publishing: who gets what, and what it costs, in the office's words."""
+
+    inside: int
+    outside: int
+    category: str
+    paid_messages: int
+    cost: str
+    price: str
+    waiting_for_limit: int
+    text: str
+
+    def json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def estimate_view(estimate: BroadcastEstimate, settings: Settings) -> EstimateView:
+    prices = settings.whatsapp_prices
+    category = estimate.category or ""
+    price = prices.money(prices.per_message(category), digits=4) if category else ""
+    parts = [
+        f"Dentro la finestra di 24 ore: {estimate.inside} (messaggi gratuiti).",
+        f"Fuori dalla finestra: {estimate.outside} (un modello {category} a testa, {price} l'uno)."
+        if category
+        else f"Fuori dalla finestra: {estimate.outside}, ma nessun modello è configurato: "
+        "non riceveranno nulla.",
+        f"Costo stimato: {prices.money(estimate.cost)} (prezzi da verificare sul listino Meta).",
+    ]
+    if estimate.waiting_for_limit:
+        parts.append(
+            f"{estimate.waiting_for_limit} aspettano il limite di Meta e partono nelle "
+            "24 ore successive."
+        )
+    return EstimateView(
+        inside=estimate.inside,
+        outside=estimate.outside,
+        category=category,
+        paid_messages=estimate.paid_messages,
+        cost=prices.money(estimate.cost),
+        price=price,
+        waiting_for_limit=estimate.waiting_for_limit,
+        text=" ".join(parts),
     )
 
 

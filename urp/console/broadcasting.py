@@ -25,6 +25,8 @@ from urp.broadcasts.service import (
     BroadcastError,
     BroadcastReport,
     BroadcastService,
+    broadcast_template,
+    emergency_messages,
     memo_topics,
     publish_memo,
 )
@@ -35,6 +37,7 @@ from urp.console.broadcast_views import (
     BroadcastWatcher,
     broadcast_view,
     bubble_html,
+    estimate_view,
 )
 from urp.console.shell import Shell
 from urp.console.views import sentence
@@ -63,6 +66,7 @@ class BroadcastPages:
         app.router.add_post("/broadcasts/preview", self.preview)
         app.router.add_post("/broadcasts/memo", self.publish)
         app.router.add_post("/broadcasts/emergency", self.emergency)
+        app.router.add_post("/broadcasts/emergency/estimate", self.emergency_estimate)
         app.router.add_get("/broadcasts/{id:\\d+}", self.detail_page)
         app.router.add_get("/broadcasts/{id:\\d+}/counts", self.counts)
         app.router.add_post("/broadcasts/{id:\\d+}/cancel", self.cancel)
@@ -157,17 +161,56 @@ class BroadcastPages:
         )
 
     async def preview(self, request: web.Request) -> web.StreamResponse:
-        """The WhatsApp messages of the memo being written, and who would get them."""
+        """The WhatsApp messages of the memo being written, who would get them (inside and
+        outside the 24-hour window) and what it would cost."""
         await self.require_publisher(request)
         memo, problems = self.memo_of(await request.post())
         if memo is None:
-            return web.json_response({"bubbles": [], "problems": problems, "recipients": None})
+            return web.json_response(
+                {"bubbles": [], "problems": problems, "recipients": None, "estimate": None}
+            )
         default_topic = self.shell.settings.subscription.default_topic
-        recipients = await asyncio.to_thread(
-            self.service.audience, memo_topics(memo, default_topic)
+        messages = format_memo(memo)
+        estimate = await self.estimate(memo_topics(memo, default_topic), "memo", len(messages))
+        bubbles = [str(bubble_html(text)) for text in messages]
+        return web.json_response(
+            {
+                "bubbles": bubbles,
+                "problems": [],
+                "recipients": estimate["inside"] + estimate["outside"],
+                "estimate": estimate,
+            }
         )
-        bubbles = [str(bubble_html(text)) for text in format_memo(memo)]
-        return web.json_response({"bubbles": bubbles, "problems": [], "recipients": recipients})
+
+    async def emergency_estimate(self, request: web.Request) -> web.StreamResponse:
+        """Before an emergency goes: its recipients inside and outside the window, the
+        template's category and the cost."""
+        await self.require_publisher(request)
+        form = await request.post()
+        topic = str(form.get("topic") or "")
+        if topic not in self.topics:
+            return web.json_response({"estimate": None, "problems": ["Scegli il tema."]})
+        # Before the text is written: one message, one template.
+        free_form, templates = emergency_messages(str(form.get("text") or ""))
+        estimate = await self.estimate(
+            [topic], "emergency", len(free_form) or 1, len(templates) or 1
+        )
+        return web.json_response({"estimate": estimate, "problems": []})
+
+    async def estimate(
+        self, topics: list[str], kind: str, messages: int, templates_each: int = 1
+    ) -> dict[str, Any]:
+        settings = self.shell.settings
+        estimate = await asyncio.to_thread(
+            self.service.estimate,
+            topics,
+            template=broadcast_template(settings.whatsapp_templates, kind),
+            prices=settings.whatsapp_prices,
+            messages=messages,
+            templates_each=templates_each,
+            messaging_limit=settings.whatsapp_messaging_limit,
+        )
+        return estimate_view(estimate, settings).json()
 
     async def publish(self, request: web.Request) -> web.StreamResponse:
         session = await self.require_publisher(request)

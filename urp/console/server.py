@@ -83,7 +83,9 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         secure_cookies=environ.get("URP_CONSOLE_SECURE_COOKIES") == "1",
         sweep_interval=SWEEP_INTERVAL,
         broadcasts=BroadcastService(
-            database, WhatsAppStore(database, UserHasher.from_environment())
+            database,
+            WhatsAppStore(database, UserHasher.from_environment()),
+            messaging_limit=settings.whatsapp_messaging_limit,
         ),
         memos=MemoService(database),
         worker=BroadcastWorker.from_environment(database, settings),

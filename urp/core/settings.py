@@ -31,6 +31,8 @@ DEFAULT_SETTINGS = PROJECT_ROOT / "settings" / "ancona.yml"
 REPORTING_MODES = ("redirect", "collect")
 DEFAULT_RETENTION_DAYS = 180
 DEFAULT_MESSAGING_LIMIT = 250  # Meta: a new business portfolio starts at 250
+# Meta's template categories we use (authentication is for one-time codes only).
+TEMPLATE_CATEGORIES = ("marketing", "utility")
 
 
 class SettingsError(ValueError):
@@ -141,6 +143,39 @@ class MessageTemplate:
 
     name: str  # as approved in WhatsApp Manager, e.g. "urp_risposta"
     language: str = "it"
+    # The category Meta approved it in: what each message costs (WhatsAppPrices). Marketing
+    # when unsaid, the dearer one, so that an estimate never understates the cost.
+    category: str = "marketing"
+
+
+@dataclass(frozen=True)
+class WhatsAppPrices:
+    """What Meta charges per message delivered, by category (section ``whatsapp.prices``).
+
+    Since 1 July 2025 Meta bills per message: every marketing template, a utility
+    template only outside the customer service window (free inside it), free-form
+    ("service") messages nothing inside the window. The defaults are Italy's rates in euro
+    of Meta's list at the time of writing: the office checks them on Meta's rate card,
+    since Meta revises them a few times a year.
+    """
+
+    currency: str = "EUR"
+    marketing: float = 0.0572
+    utility: float = 0.0248
+    service: float = 0.0  # a free-form message inside the window: free, unless Meta says
+
+    def per_message(self, category: str, *, in_window: bool = False) -> float:
+        """One message of ``category`` ("service": free-form) to a citizen in or out of the
+        24-hour window."""
+        if category == "utility" and in_window:
+            return 0.0
+        return float(getattr(self, category, self.marketing))
+
+    def money(self, amount: float, *, digits: int = 2) -> str:
+        """«€ 1.234,50» as an Italian office reads money (``digits``: 4 for a price)."""
+        symbol = "€" if self.currency == "EUR" else self.currency
+        text = f"{amount:,.{digits}f}"
+        return f"{symbol} " + text.replace(",", "X").replace(".", ",").replace("X", ".")
 
 
 @dataclass(frozen=True)
@@ -148,9 +183,9 @@ class FaqSettings:
     """How sure the FAQ search must be, and the office's synonyms (section ``faq``)."""
 
     # Probabilities that the best entry is the right one (urp/faq/confidence.py), chosen by
-    # `make eval-faq` on the examples' own questions (docs/nlu-report.md).
-    answer_threshold: float = 0.75  # at least this (and `margin` ahead of the next): answer
-    suggest_threshold: float = 0.3  # from here to the answer: «Forse cerchi:»
+    # `make eval-faq` on citizens' questions (tests/faq/tuning.yml, docs/nlu-report.md).
+    answer_threshold: float = 0.89  # at least this (and `margin` ahead of the next): answer
+    suggest_threshold: float = 0.55  # from here to the answer: «Forse cerchi:»
     margin: float = 0.0  # lead in score on the second entry required on top of the model
     # Both ways: "tari" finds «tassa rifiuti» and the other way round.
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -190,6 +225,7 @@ class Settings:
     # Meta's messaging limit (whatsapp.messaging_limit): distinct recipients of templates
     # outside the 24-hour window per rolling 24 hours; 250 on a new number, None: unlimited.
     whatsapp_messaging_limit: int | None = DEFAULT_MESSAGING_LIMIT
+    whatsapp_prices: WhatsAppPrices = field(default_factory=WhatsAppPrices)
     rate_limit: RateLimit = field(default_factory=RateLimit)
     faq: FaqSettings = field(default_factory=FaqSettings)
 
@@ -412,8 +448,34 @@ def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, Message
         if not isinstance(spec, dict) or not str(spec.get("name") or "").strip():
             raise SettingsError(f"{source}: whatsapp.templates.{purpose} deve avere un 'name'")
         language = str(spec.get("language") or "it")
-        templates[str(purpose)] = MessageTemplate(str(spec["name"]).strip(), language)
+        category = str(spec.get("category") or "marketing").strip().lower()
+        if category not in TEMPLATE_CATEGORIES:
+            raise SettingsError(
+                f"{source}: whatsapp.templates.{purpose}.category deve essere "
+                f"marketing o utility (come approvato da Meta), non {category!r}"
+            )
+        templates[str(purpose)] = MessageTemplate(str(spec["name"]).strip(), language, category)
     return templates
+
+
+def _whatsapp_prices(data: dict[str, Any], source: Path) -> WhatsAppPrices:
+    section = (data.get("whatsapp") or {}).get("prices") or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{source}: 'whatsapp.prices' deve essere una mappa")
+    default = WhatsAppPrices()
+    currency = str(section.get("currency") or default.currency).strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise SettingsError(f"{source}: whatsapp.prices.currency deve essere un codice come EUR")
+    prices = {}
+    for category in (*TEMPLATE_CATEGORIES, "service"):
+        value = section.get(category, getattr(default, category))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+            raise SettingsError(
+                f"{source}: whatsapp.prices.{category} deve essere un prezzo per messaggio "
+                "(per esempio 0.0572)"
+            )
+        prices[category] = float(value)
+    return WhatsAppPrices(currency=currency, **prices)
 
 
 MAPPING_SECTIONS = (
@@ -543,6 +605,7 @@ def _parse_settings(data: Any, source: Path) -> Settings:
         retention=_retention(data, source),
         whatsapp_templates=_whatsapp_templates(data, source),
         whatsapp_messaging_limit=_whatsapp_messaging_limit(data, source),
+        whatsapp_prices=_whatsapp_prices(data, source),
         rate_limit=_rate_limit(data, source),
         faq=_faq(data, source),
     )

@@ -47,6 +47,7 @@ _COURTESIES = """
     aiuto per favore piacere ok okay
     devo devi dobbiamo dovete devono posso puoi possiamo potete possono voglio vuoi vuole
     vogliamo volete vogliono so sai
+    cm cmq nn x xke xk xch xche ke k qlc qlcs pk pke xo tt
     """
 COURTESIES = frozenset(_COURTESIES.split())
 
@@ -92,9 +93,13 @@ def stop_words() -> frozenset[str]:
     return frozenset((folded - KEPT_WORDS) | COURTESIES)
 
 
+# Dotted abbreviations: «C.I.E.», «i.m.u.» are words, not stray letters.
+DOTTED = re.compile(r"\b(?:[a-z]\.){2,}(?:[a-z]\b)?")
+
+
 def words(text: str) -> list[str]:
     """Folded words, elisions split: «Dov'è l'ufficio?» -> ['dov', 'e', 'l', 'ufficio']."""
-    folded = fold(text)
+    folded = DOTTED.sub(lambda m: m.group(0).replace(".", ""), fold(text))
     for mark in APOSTROPHES:
         folded = folded.replace(mark, " ")
     return TOKEN.findall(folded)
@@ -133,6 +138,10 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in content_words(text)]
 
 
+Canonical = tuple[tuple[str, ...], tuple[str, ...]]  # a group's word: stems, as written
+MAX_PASSES = 3
+
+
 class Synonyms:
     """The office's synonyms: every phrase of a group becomes the group's first word.
 
@@ -143,7 +152,7 @@ class Synonyms:
     """
 
     def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
-        phrases: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        phrases: dict[tuple[str, ...], Canonical] = {}
         for key, others in groups.items():
             written = tuple(content_words(key))
             if not written:
@@ -152,26 +161,44 @@ class Synonyms:
             for phrase in (key, *others):
                 phrases.setdefault(tuple(terms(phrase)), canonical)
         phrases.pop((), None)
-        # Longest first: «carta d'identità elettronica» before «carta d'identità».
-        self._phrases = sorted(phrases.items(), key=lambda item: -len(item[0]))
+        # By first stem, longest first: «carta d'identità elettronica» before «carta
+        # d'identità». A message is read once, left to right (hundreds of groups, every
+        # message and every question of the index).
+        self._by_first: dict[str, list[tuple[tuple[str, ...], Canonical]]] = {}
+        for phrase, canonical in sorted(phrases.items(), key=lambda item: -len(item[0])):
+            self._by_first.setdefault(phrase[0], []).append((phrase, canonical))
 
     def __bool__(self) -> bool:
-        return bool(self._phrases)
+        return bool(self._by_first)
 
     def replace(self, stems: list[str], written: list[str]) -> tuple[list[str], list[str]]:
-        """The stems and the words as written, each phrase replaced by its group's word."""
-        stems, written = list(stems), list(written)
-        for phrase, (canonical_stems, canonical_words) in self._phrases:
-            size = len(phrase)
-            start = 0
-            while start <= len(stems) - size:
-                if tuple(stems[start : start + size]) == phrase:
-                    stems[start : start + size] = canonical_stems
-                    written[start : start + size] = canonical_words
-                    start += len(canonical_stems)
-                else:
-                    start += 1
+        """The stems and the words as written, each phrase replaced by its group's word;
+        again on the result, as a replaced word can complete a longer phrase («pass per
+        la zona a traffico limitato» -> «pass ztl» -> «permesso ztl»)."""
+        for _ in range(MAX_PASSES):
+            replaced = self._replace_once(stems, written)
+            if replaced[0] == stems:
+                break
+            stems, written = replaced
         return stems, written
+
+    def _replace_once(self, stems: list[str], written: list[str]) -> tuple[list[str], list[str]]:
+        """The longest phrase starting at each word, from the left."""
+        out_stems: list[str] = []
+        out_written: list[str] = []
+        start = 0
+        while start < len(stems):
+            for phrase, (canonical_stems, canonical_words) in self._by_first.get(stems[start], ()):
+                if tuple(stems[start : start + len(phrase)]) == phrase:
+                    out_stems += canonical_stems
+                    out_written += canonical_words
+                    start += len(phrase)
+                    break
+            else:
+                out_stems.append(stems[start])
+                out_written.append(written[start])
+                start += 1
+        return out_stems, out_written
 
 
 @dataclass(frozen=True)

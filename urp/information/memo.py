@@ -7,6 +7,8 @@ memo is the latest published. :func:`format_memo` turns it into WhatsApp message
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -108,6 +110,19 @@ class MemoService:
             rows = session.execute(select(MemoRow).order_by(MemoRow.published_on.desc()))
             return [self._read(session, row) for row in rows.scalars()]
 
+    def on(self, published_on: date) -> Memo | None:
+        """The memo of that date (its web page: one stable address per memo)."""
+        query = select(MemoRow).where(MemoRow.published_on == published_on)
+        with self._db.transaction() as session:
+            row = session.execute(query).scalar_one_or_none()
+            return self._read(session, row) if row else None
+
+    @staticmethod
+    def stored(session: Session, memo_id: int) -> Memo | None:
+        """The memo with that row id, in the caller's transaction (a broadcast's memo)."""
+        row = session.get(MemoRow, memo_id)
+        return MemoService._read(session, row) if row is not None else None
+
     @staticmethod
     def _read(session: Session, row: MemoRow) -> Memo:
         items = session.execute(
@@ -133,6 +148,63 @@ def format_memo(memo: Memo, limit: int = MESSAGE_LIMIT) -> list[str]:
     blocks = [f"*{memo.header}*\n{memo.published_on:%d/%m/%Y}"]
     blocks += [f"*{item.title}*\n{item.text}\n{item.link}" for item in memo.items]
     return pack_messages(blocks, limit)
+
+
+# -- «Leggi il memo»: one template outside the window, the memo on request ----------------
+#
+# Outside the 24-hour window each message of a broadcast is a paid template, so a subscriber
+# there gets one only: a short teaser with the link to the memo's web page and the template's
+# quick-reply button «Leggi il memo». Tapping it is a message from the citizen, which opens
+# the window: the whole memo follows free of charge (urp.broadcasts.delivery, the channel).
+
+MEMO_BUTTON = "Leggi il memo"  # the quick-reply button's text in the approved template
+MEMO_PAYLOAD_PREFIX = "memo:"  # "memo:<send_key>", if the button's payload is set on sending
+# Where the widget's site (``urp widget serve``) is reachable by citizens: the memo's web
+# page is there. Without it the teaser has no link (the button still works).
+SITE_VARIABLE = "URP_WIDGET_PUBLIC_URL"
+TEASER_MAX = 1000  # Meta's limit for a template's body parameter
+
+
+def memo_path(published_on: date) -> str:
+    """The memo's page on the widget's site: one per date, as memos are."""
+    return f"/memo/{published_on:%Y-%m-%d}"
+
+
+def memo_site(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The widget site's public address (``URP_WIDGET_PUBLIC_URL``), or None if unset or
+    not a web address (a citizen's link must never point at a wrong or local place)."""
+    site = (environ.get(SITE_VARIABLE) or "").strip().rstrip("/")
+    return site if is_web_link(site + "/") else None
+
+
+def memo_url(site: str | None, published_on: date) -> str | None:
+    return f"{site.rstrip('/')}{memo_path(published_on)}" if site else None
+
+
+def is_memo_request(text: str | None) -> bool:
+    """Whether a template's quick reply is «Leggi il memo» (its payload or its text)."""
+    value = (text or "").strip()
+    return value.startswith(MEMO_PAYLOAD_PREFIX) or value.casefold() == MEMO_BUTTON.casefold()
+
+
+def memo_teaser(memo: Memo, link: str | None = None, limit: int = TEASER_MAX) -> str:
+    """The one template's text: what the memo is about, in one line (Meta refuses new lines
+    in a parameter), then where to read it; never longer than ``limit``.
+
+    «MEMO COMUNE DI ANCONA del 05/12/2026: SCIOPERO BUS · BANDO LIBRI. Tocca «Leggi il
+    memo» per riceverlo qui, oppure aprilo su https://...»
+    """
+    head = f"{memo.header} del {memo.published_on:%d/%m/%Y}"
+    where = f"Tocca «{MEMO_BUTTON}» per riceverlo qui"
+    where += f", oppure aprilo su {link}" if link else ""
+    where += "."
+    titles = " · ".join(re.sub(r"\s+", " ", item.title).strip() for item in memo.items)
+    room = limit - len(head) - len(where) - 4  # ": " and ". " between the three parts
+    if len(titles) > room:
+        titles = titles[: max(0, room - 1)].rstrip(" ·") + "…"
+    if not titles.strip("…"):
+        return f"{head}. {where}"[:limit]
+    return f"{head}: {titles}. {where}"[:limit]
 
 
 # -- file --------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 ``URP_WIDGET_HOST`` (default 127.0.0.1) and ``URP_WIDGET_PORT`` (5090) say where it
 listens; ``URP_WIDGET_RASA_URL`` is the Rasa server as the citizen's browser reaches it
 (default ``http://127.0.0.1:${URP_RASA_PORT:-5005}``, right for a local ``make run``).
+The memo pages (``/memo/<aaaa-mm-gg>``) read the project's store (``URP_DB_URL``); the
+broadcasts link to them at ``URP_WIDGET_PUBLIC_URL``, the site's address for citizens.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import os
 from collections.abc import Mapping
 
 from urp.core import webserver
+from urp.core.db import Database
 from urp.core.errors import OperatorError
 from urp.core.settings import load_settings
+from urp.information.memo import MemoService
 from urp.widget.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -45,7 +49,7 @@ def serve(
     host: str | None = None, port: int | None = None, environ: Mapping[str, str] = os.environ
 ) -> None:
     """Build the app and serve it until interrupted (Ctrl-C)."""
-    app = create_app(load_settings(), rasa_url(environ))
+    app = create_app(load_settings(), rasa_url(environ), MemoService(Database.from_environment()))
     host = host or environ.get("URP_WIDGET_HOST") or DEFAULT_HOST
     port = listen_port(environ) if port is None else port
     print(f"Pagina di prova della chat su http://{host}:{port}/", flush=True)

@@ -8,9 +8,11 @@
     const preview = document.getElementById("memo-preview");
     const problems = document.getElementById("memo-problems");
     const recipients = document.getElementById("memo-recipients");
+    const estimate = document.getElementById("memo-estimate");
     const items = Array.from(form.querySelectorAll(".memo-item"));
     const add = document.getElementById("add-item");
     let audience = null;
+    let cost = null;
     let timer = null;
 
     function render(data) {
@@ -30,6 +32,9 @@
       audience = data.recipients;
       recipients.textContent = audience === null ? "" :
         (audience === 1 ? "Lo riceverà 1 iscritto." : "Lo riceveranno " + audience + " iscritti.");
+      // Inside and outside the 24-hour window, the template's category, the cost.
+      cost = data.estimate ? data.estimate.cost : null;
+      estimate.textContent = data.estimate ? data.estimate.text : "";
     }
 
     function refresh() {
@@ -75,7 +80,8 @@
 
     form.addEventListener("submit", (event) => {
       const who = audience === null ? "gli iscritti" : (audience === 1 ? "1 iscritto" : audience + " iscritti");
-      if (!window.confirm("Pubblicare il memo e inviarlo a " + who + "?")) {
+      const price = cost === null ? "" : " Costo stimato: " + cost + ".";
+      if (!window.confirm("Pubblicare il memo e inviarlo a " + who + "?" + price)) {
         event.preventDefault();
       }
     });
@@ -83,8 +89,25 @@
 
   const emergency = document.getElementById("emergency-form");
   if (emergency) {
+    const estimate = document.getElementById("emergency-estimate");
+    let cost = null;
+    let timer = null;
+    function estimateEmergency() {
+      fetch(emergency.dataset.estimate, { method: "POST", body: new FormData(emergency), credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((data) => {
+          if (!data) { return; }
+          cost = data.estimate ? data.estimate.cost : null;
+          estimate.textContent = data.estimate ? data.estimate.text : "";
+        });
+    }
+    emergency.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(estimateEmergency, 250);
+    });
     emergency.addEventListener("submit", (event) => {
-      if (!window.confirm("Inviare subito l'avviso di emergenza a chi segue il tema scelto?")) {
+      const price = cost === null ? "" : " Costo stimato: " + cost + ".";
+      if (!window.confirm("Inviare subito l'avviso di emergenza a chi segue il tema scelto?" + price)) {
         event.preventDefault();
       }
     });
@@ -104,6 +127,22 @@
         for (const label of box.querySelectorAll('[data-field="status_label"]')) {
           label.textContent = data.status_label;
         }
+        // The progress bar: done, then the rows waiting for Meta's messaging limit.
+        for (const bar of box.querySelectorAll("progress[data-bar]")) {
+          bar.max = data.total || 1;
+          bar.value = bar.dataset.bar === "done" ? numbers.done : data.counts.waiting;
+        }
+        for (const waiting of box.querySelectorAll('[data-field="waiting"]')) {
+          waiting.textContent = data.counts.waiting ? data.counts.waiting +
+            " destinatari aspettano il limite di Meta: ripartono da soli il " + data.resumes_at +
+            (data.finishes_at ? ", fine prevista il " + data.finishes_at : "") + "." : "";
+        }
+        for (const cost of box.querySelectorAll('[data-field="cost"]')) {
+          cost.textContent = data.cost;
+        }
+      }
+      for (const alert of document.querySelectorAll('[data-field="paused"]')) {
+        alert.hidden = data.status !== "paused";
       }
       for (const form of document.querySelectorAll("[data-shown-when]")) {
         form.hidden = form.dataset.shownWhen !== data.status;

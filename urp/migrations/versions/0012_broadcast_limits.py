@@ -16,8 +16,12 @@ Create Date: 2026-12-15
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 from urp.core.models import NAMING_CONVENTION
 
@@ -28,6 +32,7 @@ depends_on = None
 
 STATUSES_BEFORE = "status IN ('running', 'cancelled', 'completed')"
 STATUSES_AFTER = "status IN ('running', 'cancelled', 'completed', 'paused')"
+SAVED_RECIPIENTS = "urp_0012_recipients"
 
 
 def _broadcasts(statuses: str) -> sa.Table:
@@ -65,17 +70,35 @@ def _paused_columns(statuses: str) -> list[sa.Column]:
     ]
 
 
-def _batch(statuses: str) -> object:
-    if op.get_bind().dialect.name == "sqlite":
-        return op.batch_alter_table(
-            "broadcasts", copy_from=_broadcasts(statuses), naming_convention=NAMING_CONVENTION
-        )
-    return op.batch_alter_table("broadcasts", naming_convention=NAMING_CONVENTION)
+@contextmanager
+def _rebuilt_broadcasts(statuses: str) -> Iterator[BatchOperations]:
+    """Batch mode on ``broadcasts``: SQLite rebuilds the table to change its check,
+    PostgreSQL alters it.
+
+    SQLite's rebuild drops the old table, and with foreign keys on (they are, on every
+    connection, and the pragma cannot change inside the migration's transaction) a DROP
+    TABLE first deletes its rows: ``ON DELETE CASCADE`` would take every broadcast's
+    recipients with them. So they are kept aside in a temporary table and put back.
+    """
+    if op.get_bind().dialect.name != "sqlite":
+        with op.batch_alter_table("broadcasts", naming_convention=NAMING_CONVENTION) as batch:
+            yield batch
+        return
+    op.execute(
+        sa.text(f"CREATE TEMP TABLE {SAVED_RECIPIENTS} AS SELECT * FROM broadcast_recipients")
+    )
+    with op.batch_alter_table(
+        "broadcasts", copy_from=_broadcasts(statuses), naming_convention=NAMING_CONVENTION
+    ) as batch:
+        yield batch
+    # The same table, unchanged so far: the columns are in the same order.
+    op.execute(sa.text("DELETE FROM broadcast_recipients"))
+    op.execute(sa.text(f"INSERT INTO broadcast_recipients SELECT * FROM {SAVED_RECIPIENTS}"))
+    op.execute(sa.text(f"DROP TABLE {SAVED_RECIPIENTS}"))
 
 
 def upgrade() -> None:
-    # Batch mode: SQLite rebuilds the table to change its check, PostgreSQL alters it.
-    with _batch(STATUSES_BEFORE) as batch:  # type: ignore[attr-defined]
+    with _rebuilt_broadcasts(STATUSES_BEFORE) as batch:
         batch.drop_constraint(op.f("ck_broadcasts_status"), type_="check")
         batch.create_check_constraint("status", STATUSES_AFTER)
         batch.add_column(sa.Column("paused_code", sa.Integer(), nullable=True))
@@ -110,7 +133,7 @@ def downgrade() -> None:
         batch.drop_column("wait_reason")
         batch.drop_column("not_before")
     op.execute(sa.text("UPDATE broadcasts SET status = 'cancelled' WHERE status = 'paused'"))
-    with _batch(STATUSES_AFTER) as batch:  # type: ignore[attr-defined]
+    with _rebuilt_broadcasts(STATUSES_AFTER) as batch:
         batch.drop_column("paused_at")
         batch.drop_column("paused_reason")
         batch.drop_column("paused_code")
