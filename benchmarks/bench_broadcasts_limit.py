@@ -291,7 +291,7 @@ def _print(
     per_recipient = totals["paid"] / recipients if recipients else 0.0
     per_paying = totals["paid"] / totals["paid_recipients"] if totals["paid_recipients"] else 0.0
     print(
-        f"  paid messages: {totals['paid']:,} ({totals['cost']:,.2f} EUR at the simulator's "
+        f"  paid messages: {totals['paid']:,} ({totals['cost']:,.2f} USD at the simulator's "
         f"prices), {per_recipient:.2f} per recipient, {per_paying:.2f} per recipient paid for, "
         f"at most {totals['most_paid']} to one (goal: at most 1.0)"
     )

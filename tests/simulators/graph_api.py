@@ -108,7 +108,9 @@ def meta_error(code: int, details: str | None = None) -> web.Response:
     return _error(status, code, f"(#{code}) {title}", details or known)
 
 
-PRICES = {"marketing": 0.0691, "utility": 0.0300}  # euro per message: Italy, 2025 (example)
+# US dollars per message: Meta's rate card for Italy, 2025 (Meta bills in USD; the
+# settings hold the office's estimate in EUR).
+PRICES = {"marketing": 0.0691, "utility": 0.0300}
 DAY = 86400.0
 
 
