@@ -49,6 +49,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
+        self.replies = dict(REPLIES)  # a test may script more
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.runner: web.AppRunner | None = None
@@ -69,13 +70,18 @@ class FakeRasa:
         @sio.on("user_uttered")
         async def user_uttered(sid: str, data: dict[str, Any]) -> None:
             self.received.append(data)
-            for reply in REPLIES.get(data["message"], [{"text": f"eco: {data['message']}"}]):
+            for reply in self.replies.get(data["message"], [{"text": f"eco: {data['message']}"}]):
                 await sio.emit("bot_uttered", reply, room=data["session_id"])
 
         return app
 
     def _run(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(15)
+
+    def push(self, event: str, data: Any, room: str = "sessione-1") -> None:
+        """What the server sends unasked: an operator's reply, the operator typing."""
+        assert self.sio is not None
+        self._run(self.sio.emit(event, data, room=room))
 
     def start(self) -> None:
         async def start() -> None:
@@ -183,6 +189,7 @@ def test_a_new_conversation_forgets_the_old_one(page, rasa: FakeRasa) -> None:
     log = page.get_by_role("log")
     expect(log).to_contain_text("eco: prima")
     page.get_by_role("button", name="Nuova conversazione").click()
+    page.get_by_role("button", name="Sì, ricomincia").click()
     expect(log).not_to_contain_text("prima")
     expect(page.get_by_role("textbox", name="Il tuo messaggio")).to_be_focused()
     stored = page.evaluate("() => Object.values(localStorage)")

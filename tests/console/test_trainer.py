@@ -158,3 +158,25 @@ def test_an_admin_may_train(world: World) -> None:
     admin = world.logged_in("ada.neri")
     page = admin.page("/formazione")
     assert page.status_code == 200 and 'href="/formazione"' in page.text
+
+
+@pytest.mark.parametrize("action", ["aggiungi", "fuori_ambito"])
+def test_an_emptied_text_is_refused_not_replaced_by_the_original(
+    world: World, training: TrainingData, action: str
+) -> None:
+    browser = world.logged_in("tina.verdi")
+    number = item_id(world.database, FARMACIA)
+    files = {path.name: path.read_text(encoding="utf-8") for path in training.nlu_dir.glob("*.yml")}
+    page = browser.submit(
+        f"/formazione/{number}",
+        "/formazione",
+        testo="   ",
+        intent="ask_pharmacy_shift",
+        azione=action,
+    )
+    assert "Esempio non aggiunto: il testo è vuoto." in page.text
+    assert f'id="messaggio-{number}"' in page.text
+    assert "<strong>5</strong> da rivedere" in page.text
+    assert {
+        path.name: path.read_text(encoding="utf-8") for path in training.nlu_dir.glob("*.yml")
+    } == files

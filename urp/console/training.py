@@ -128,6 +128,16 @@ class TrainingPages:
         intent = OUT_OF_SCOPE_INTENT if action == OUT_OF_SCOPE else str(form.get("intent") or "")
         username = session.operator.username
         here = "/formazione"
+        if action in (ADD, OUT_OF_SCOPE) and "testo" in form and not text:
+            # An emptied box is a trainer's mistake, not a request for the original text:
+            # the store falls back to it only when no text was sent at all (the CLI).
+            raise self.shell.redirect(
+                f"{here}#messaggio-{item_id}",
+                session,
+                "danger",
+                "Esempio non aggiunto: il testo è vuoto. Scrivi il testo dell'esempio,"
+                " oppure scarta il messaggio.",
+            )
         try:
             if action == DISCARD:
                 await asyncio.to_thread(self.review.discard, item_id, username)

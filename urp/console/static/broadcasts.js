@@ -79,9 +79,10 @@
     refresh();
 
     form.addEventListener("submit", (event) => {
-      const who = audience === null ? "gli iscritti" : (audience === 1 ? "1 iscritto" : audience + " iscritti");
+      // Whole phrases, the preposition joined to its article: «agli iscritti».
+      const who = audience === null ? "agli iscritti" : (audience === 1 ? "a 1 iscritto" : "a " + audience + " iscritti");
       const price = cost === null ? "" : " Costo stimato: " + cost + ".";
-      if (!window.confirm("Pubblicare il memo e inviarlo a " + who + "?" + price)) {
+      if (!window.confirm("Pubblicare il memo e inviarlo " + who + "?" + price)) {
         event.preventDefault();
       }
     });

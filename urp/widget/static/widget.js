@@ -6,6 +6,13 @@
  *
  * It talks to Rasa's socket.io channel (session_persistence on): the session id and the
  * transcript live in localStorage, so a reload continues the same conversation.
+ *
+ * Besides Rasa's events the widget understands two additions of the URP channel, so the
+ * citizen always knows who is answering:
+ * - `bot_uttered` may carry `urp: {author: "operator", name: "Mario", handoff: "assigned"}`:
+ *   `author` marks a message an operator wrote (`name` is their first name), `handoff` the
+ *   state of the request to the URP from then on ("pending", "assigned" or "none");
+ * - `urp_typing` `{name: "Mario", typing: true}`: the operator is typing (or stopped).
  */
 (() => {
   "use strict";
@@ -25,16 +32,37 @@
   const OPEN_KEY = `urp-widget-open:${SERVER}`;
   const MAX_MESSAGES = 200; // localStorage is small; older lines go first
   const TYPING_TIMEOUT = 30000; // ms: a reply that never comes stops the indicator
+  const OPERATOR_TYPING_TIMEOUT = 8000; // ms: the console repeats urp_typing while typing
+  // What the server keeps of a message (urp/inbound/cleaning.py MAX_TEXT): longer texts are
+  // refused here, never cut without a word.
+  const MAX_LENGTH = 2000;
+  const MAX_INPUT_HEIGHT = 160; // px: about six lines, then the text area scrolls
+  const HANDOFF_STATES = ["none", "pending", "assigned"];
+  // The citizen's own way out of a request (urp/inbound/keywords.py BACK_TO_BOT_PHRASES).
+  const END_REQUEST = "torna al bot";
+  const END_REQUEST_TIMEOUT = 5000; // ms: the new conversation starts even without an answer
 
   // -- storage: a reload keeps the conversation; without storage it lives as long as the page
 
-  const memory = { sessionId: null, messages: [] };
+  const NO_HANDOFF = { state: "none", name: "" };
+  const memory = { sessionId: null, messages: [], handoff: NO_HANDOFF };
+
+  function readHandoff(value) {
+    if (value && HANDOFF_STATES.includes(value.state)) {
+      return { state: value.state, name: typeof value.name === "string" ? value.name : "" };
+    }
+    return NO_HANDOFF;
+  }
 
   function readConversation() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
       if (saved && Array.isArray(saved.messages)) {
-        return { sessionId: saved.sessionId || null, messages: saved.messages };
+        return {
+          sessionId: saved.sessionId || null,
+          messages: saved.messages,
+          handoff: readHandoff(saved.handoff),
+        };
       }
     } catch (error) {
       // Storage disabled or an unreadable value: start afresh.
@@ -53,7 +81,7 @@
   }
 
   function forgetConversation() {
-    conversation = { sessionId: null, messages: [] };
+    conversation = { sessionId: null, messages: [], handoff: NO_HANDOFF };
     Object.assign(memory, conversation);
     try {
       localStorage.removeItem(STORAGE_KEY);
@@ -185,7 +213,17 @@
     icon(ICON_CLOSE),
   );
   const resetButton = el("button", { type: "button", class: "urpw-reset" }, "Nuova conversazione");
+  const subtitle = el("p", { class: "urpw-subtitle" });
   const notice = el("p", { class: "urpw-notice", role: "status", hidden: "" });
+  // «Nuova conversazione» asks first: the question and its answers change with the request.
+  const confirmText = el("p", { id: "urpw-confirm-text", class: "urpw-confirm-text" });
+  const confirmActions = el("div", { class: "urpw-confirm-actions" });
+  const confirmBox = el(
+    "div",
+    { class: "urpw-confirm", role: "alertdialog", "aria-labelledby": "urpw-confirm-text", hidden: "" },
+    confirmText,
+    confirmActions,
+  );
   const log = el("div", {
     class: "urpw-log",
     role: "log",
@@ -193,26 +231,30 @@
     "aria-label": "Messaggi della conversazione",
     tabindex: "0", // a keyboard can scroll back through a long conversation
   });
-  const typing = el(
-    "p",
-    { class: "urpw-typing", role: "status", hidden: "" },
-    "L'assistente sta scrivendo…",
-  );
-  const input = el("input", {
+  const typing = el("p", { class: "urpw-typing", role: "status", hidden: "" });
+  const input = el("textarea", {
     id: "urpw-input",
     class: "urpw-input",
-    type: "text",
+    rows: "1",
     autocomplete: "off",
-    maxlength: "1000",
     placeholder: "Scrivi la tua domanda",
     enterkeyhint: "send",
+    "aria-describedby": "urpw-count urpw-limit",
   });
+  // The limit is always in sight while writing; a text over it is kept and refused, not cut.
+  const counter = el("span", { id: "urpw-count", class: "urpw-count", hidden: "" });
+  const limitMessage = el("span", { id: "urpw-limit", class: "urpw-limit", role: "status" });
   const form = el(
     "form",
     { class: "urpw-form" },
-    el("label", { for: "urpw-input", class: "urpw-sr" }, "Il tuo messaggio"),
-    input,
-    el("button", { type: "submit", class: "urpw-send" }, "Invia"),
+    el(
+      "div",
+      { class: "urpw-compose" },
+      el("label", { for: "urpw-input", class: "urpw-sr" }, "Il tuo messaggio"),
+      input,
+      el("button", { type: "submit", class: "urpw-send" }, "Invia"),
+    ),
+    el("p", { class: "urpw-meta" }, limitMessage, counter),
   );
   const panel = el(
     "section",
@@ -224,11 +266,12 @@
         "div",
         { class: "urpw-heading" },
         el("h2", { id: "urpw-title", class: "urpw-title" }, TITLE),
-        el("p", { class: "urpw-subtitle" }, "Assistente virtuale dell'URP"),
+        subtitle,
       ),
       resetButton,
       closeButton,
     ),
+    confirmBox,
     notice,
     log,
     typing,
@@ -257,10 +300,25 @@
 
   // -- drawing the transcript
 
+  // An operator's message says who wrote it, on screen and to a screen reader: a person of
+  // the URP, not the assistant.
+  function authorNodes(message) {
+    if (message.from === "user") return [el("span", { class: "urpw-sr" }, "Tu: ")];
+    if (message.from !== "operator") return [el("span", { class: "urpw-sr" }, "Assistente: ")];
+    const name = message.name || "Operatore";
+    const spoken = message.name ? `${message.name}, operatore dell'URP: ` : "Operatore dell'URP: ";
+    return [
+      el("span", { class: "urpw-author", "aria-hidden": "true" }, `${name} · URP`),
+      el("span", { class: "urpw-sr" }, spoken),
+    ];
+  }
+
+  const BUBBLE_CLASS = { user: "urpw-msg-user", operator: "urpw-msg-operator", bot: "urpw-msg-bot" };
+
   function messageNode(message) {
     const mine = message.from === "user";
-    const bubble = el("div", { class: `urpw-msg ${mine ? "urpw-msg-user" : "urpw-msg-bot"}` });
-    bubble.append(el("span", { class: "urpw-sr" }, mine ? "Tu: " : "Assistente: "));
+    const bubble = el("div", { class: `urpw-msg ${BUBBLE_CLASS[message.from] || BUBBLE_CLASS.bot}` });
+    bubble.append(...authorNodes(message));
     if (message.text) {
       const text = el("span", { class: "urpw-text" });
       if (mine) text.append(message.text);
@@ -292,7 +350,21 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The header says who answers now: the assistant, nobody yet, or the operator by name.
+  function showWhoAnswers() {
+    const { state, name } = conversation.handoff;
+    if (state === "assigned") {
+      subtitle.textContent = name ? `Ti risponde ${name} dell'URP` : "Ti risponde un operatore dell'URP";
+    } else if (state === "pending") {
+      subtitle.textContent = "In attesa di un operatore dell'URP";
+    } else {
+      subtitle.textContent = "Assistente virtuale dell'URP";
+    }
+    panel.classList.toggle("urpw-with-operator", state === "assigned");
+  }
+
   function redraw() {
+    showWhoAnswers();
     log.replaceChildren(intro(), ...conversation.messages.map(messageNode));
     showChoices();
     scrollToEnd();
@@ -320,6 +392,9 @@
 
   function fromBot(data) {
     if (!data || typeof data !== "object") return [];
+    const meta = urpMeta(data);
+    const from = meta.author === "operator" ? "operator" : "bot";
+    const name = from === "operator" ? operatorName(meta) || conversation.handoff.name : "";
     const messages = [];
     const text = typeof data.text === "string" ? data.text : "";
     const offered = data.quick_replies || data.buttons;
@@ -331,15 +406,50 @@
       (typeof data.image === "string" && data.image) ||
       (attachment && attachment.type === "image" && attachment.payload && attachment.payload.src);
     const imageUrl = image && safeUrl(image);
-    if (text || buttons.length) messages.push({ from: "bot", text, buttons });
+    if (text || buttons.length) messages.push({ from, name, text, buttons });
     if (imageUrl) {
-      const alt = (typeof data.alt === "string" && data.alt) || "Immagine inviata dall'assistente";
-      messages.push({ from: "bot", image: imageUrl, alt });
+      const sender = from === "operator" ? "dall'operatore" : "dall'assistente";
+      const alt = (typeof data.alt === "string" && data.alt) || `Immagine inviata ${sender}`;
+      messages.push({ from, name, image: imageUrl, alt });
     } else if (attachment && attachment.payload && attachment.payload.src) {
       const href = safeUrl(attachment.payload.src);
-      if (href) messages.push({ from: "bot", attachment: href });
+      if (href) messages.push({ from, name, attachment: href });
     }
     return messages;
+  }
+
+  function urpMeta(data) {
+    return data.urp && typeof data.urp === "object" ? data.urp : {};
+  }
+
+  // A first name is shown as text; anything odd (too long, not a string) is left out.
+  function operatorName(meta) {
+    const name = typeof meta.name === "string" ? meta.name.trim() : "";
+    return name.length <= 40 ? name : "";
+  }
+
+  // The request's state from a message: stated by the server, or implied by an operator's
+  // message (somebody holds the chat).
+  function handoffFrom(data) {
+    if (!data || typeof data !== "object") return null;
+    const meta = urpMeta(data);
+    const name = operatorName(meta);
+    if (HANDOFF_STATES.includes(meta.handoff)) {
+      const known = meta.handoff === "assigned" ? name || conversation.handoff.name : "";
+      return { state: meta.handoff, name: known };
+    }
+    if (meta.author !== "operator") return null;
+    return { state: "assigned", name: name || conversation.handoff.name };
+  }
+
+  let afterRequestEnds = null; // «Nuova conversazione» waits for the request to be closed
+
+  function setHandoff(handoff) {
+    if (!handoff) return;
+    conversation.handoff = handoff;
+    saveConversation();
+    showWhoAnswers();
+    if (handoff.state === "none" && afterRequestEnds) afterRequestEnds();
   }
 
   // -- the connection
@@ -355,10 +465,13 @@
     notice.hidden = !text;
   }
 
-  function setTyping(on) {
+  // Only while somebody writes: the assistant working on an answer, or the operator typing.
+  // A paused assistant (an operator holds the chat) writes nothing, so shows nothing.
+  function setTyping(who, timeout = TYPING_TIMEOUT) {
     clearTimeout(typingTimer);
-    typing.hidden = !on;
-    if (on) typingTimer = setTimeout(() => setTyping(false), TYPING_TIMEOUT);
+    typing.hidden = !who;
+    typing.textContent = who ? `${who} sta scrivendo…` : "";
+    if (who) typingTimer = setTimeout(() => setTyping(null), timeout);
   }
 
   const UNREACHABLE =
@@ -403,14 +516,21 @@
           while (outbox.length) emit(outbox.shift());
         });
         socket.on("bot_uttered", (data) => {
-          setTyping(false);
-          for (const message of fromBot(data)) addMessage(message);
-          if (panel.hidden) unread.hidden = false;
+          setTyping(null);
+          const messages = fromBot(data);
+          for (const message of messages) addMessage(message);
+          setHandoff(handoffFrom(data));
+          if (panel.hidden && messages.length) unread.hidden = false;
+        });
+        socket.on("urp_typing", (data) => {
+          if (!data || typeof data !== "object") return;
+          if (data.typing === false) setTyping(null);
+          else setTyping(operatorName(data) || "L'operatore", OPERATOR_TYPING_TIMEOUT);
         });
         socket.on("connect_error", () => showNotice(UNREACHABLE));
         socket.on("disconnect", (reason) => {
           confirmed = false;
-          setTyping(false);
+          setTyping(null);
           if (reason !== "io client disconnect") showNotice(UNREACHABLE);
         });
       },
@@ -423,18 +543,56 @@
 
   function emit(text) {
     socket.emit("user_uttered", { message: text, session_id: conversation.sessionId });
-    setTyping(true);
+    if (conversation.handoff.state !== "assigned") setTyping("L'assistente");
   }
 
   function send(text, shown = text) {
     const message = text.trim();
-    if (!message) return;
+    if (!message) return false;
+    if (length(message) > MAX_LENGTH) return false;
     addMessage({ from: "user", text: shown.trim() });
     if (confirmed) emit(message);
     else {
       outbox.push(message);
       connect();
     }
+    return true;
+  }
+
+  // -- the text area: grows with the text, shows the limit, refuses what the server would cut
+
+  function length(text) {
+    return [...text].length; // characters as the server counts them, an emoji is one
+  }
+
+  function fitInput() {
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight + 2, MAX_INPUT_HEIGHT)}px`;
+  }
+
+  function checkLength() {
+    const count = length(input.value.trim());
+    counter.hidden = count === 0;
+    counter.textContent = `${count}/${MAX_LENGTH}`;
+    const over = count > MAX_LENGTH;
+    counter.classList.toggle("urpw-over", over);
+    if (over) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    let text = "";
+    if (over) {
+      text =
+        `Messaggio troppo lungo: ${count} caratteri, il massimo è ` +
+        `${MAX_LENGTH}. Accorcialo o dividilo in più messaggi.`;
+    } else if (count === MAX_LENGTH) {
+      text = `Hai raggiunto il limite di ${MAX_LENGTH} caratteri.`;
+    }
+    if (limitMessage.textContent !== text) limitMessage.textContent = text;
+    return !over;
+  }
+
+  function onInput() {
+    fitInput();
+    checkLength();
   }
 
   // -- opening, closing, keyboard
@@ -459,9 +617,12 @@
   }
 
   function startOver() {
+    clearTimeout(endRequestTimer);
+    afterRequestEnds = null;
+    hideConfirm({ focus: false });
     forgetConversation();
     outbox.length = 0;
-    setTyping(false);
+    setTyping(null);
     redraw();
     if (socket) {
       // A fresh socket leaves the old session's room, then asks for a new session id.
@@ -472,19 +633,82 @@
     input.focus();
   }
 
+  // During a request to the URP, starting over would leave it open in the queue and its
+  // answer in a conversation nobody sees: the citizen ends it or keeps it, explicitly.
+  let endRequestTimer = null;
+
+  function choice(text, action, className = "urpw-choice") {
+    const button = el("button", { type: "button", class: className }, text);
+    button.addEventListener("click", action);
+    return button;
+  }
+
+  function askStartOver() {
+    const requestOpen = conversation.handoff.state !== "none";
+    const who = conversation.handoff.name ? ` con ${conversation.handoff.name}` : "";
+    confirmText.textContent = requestOpen
+      ? `La tua richiesta all'URP${who} è ancora aperta. ` +
+        "Vuoi chiuderla e ricominciare, o tenerla e aspettare qui la risposta?"
+      : "Vuoi cancellare questa conversazione e iniziarne una nuova? " +
+        "I messaggi di adesso non si potranno più leggere.";
+    const keep = choice(requestOpen ? "Tieni la richiesta" : "Annulla", () => hideConfirm());
+    const danger = "urpw-choice urpw-danger";
+    const go = requestOpen
+      ? choice("Chiudi la richiesta e ricomincia", endRequestAndStartOver, danger)
+      : choice("Sì, ricomincia", startOver, danger);
+    confirmActions.replaceChildren(keep, go); // the safe answer first, and focused
+    confirmBox.hidden = false;
+    keep.focus();
+  }
+
+  function hideConfirm({ focus = true } = {}) {
+    if (confirmBox.hidden) return;
+    confirmBox.hidden = true;
+    confirmActions.replaceChildren();
+    if (focus) resetButton.focus();
+  }
+
+  function endRequestAndStartOver() {
+    if (!confirmed) {
+      hideConfirm();
+      showNotice("Per chiudere la richiesta serve la linea: riprova tra poco.");
+      return;
+    }
+    confirmText.textContent = "Chiudo la richiesta…";
+    confirmActions.replaceChildren();
+    afterRequestEnds = startOver;
+    endRequestTimer = setTimeout(startOver, END_REQUEST_TIMEOUT);
+    send(END_REQUEST);
+  }
+
   launcher.addEventListener("click", () => open());
   closeButton.addEventListener("click", close);
-  resetButton.addEventListener("click", startOver);
+  resetButton.addEventListener("click", askStartOver);
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       event.preventDefault();
-      close();
+      if (!confirmBox.hidden && confirmActions.childElementCount) hideConfirm();
+      else close();
+    }
+  });
+  input.addEventListener("input", onInput);
+  // Enter sends, as in the one-line box before; Shift+Enter starts a new line.
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
     }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    send(input.value);
-    input.value = "";
+    if (!checkLength()) {
+      input.focus();
+      return;
+    }
+    if (send(input.value)) {
+      input.value = "";
+      onInput();
+    }
   });
 
   function start() {
