@@ -9,6 +9,10 @@ A message the NLU reads as ``out_of_scope`` runs ``action_faq``, which asks the 
 - ``none``: the rules send the out-of-scope reply and the offer of an operator;
 - ``unavailable``: the store is down; the rules apologise and offer an operator.
 
+While the chat waits for an operator, a message the FAQ cannot answer with confidence is a
+note for the request (``handoff_note``, :mod:`actions.waiting`): no «di questo non mi
+occupo», no «Forse cerchi:» buttons in the middle of the details.
+
 The office's text is sent by the action, as the memo is (its words and buttons change
 with every entry, so no response template could hold them); ``faq_outcome`` records what
 happened, the rules pick every fixed reply. One reply never holds two answers.
@@ -29,6 +33,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import FOLLOW_UP_INTENT, entity_values
 from actions.information import STORE_ERRORS
 from actions.services import database, faq_index
+from actions.waiting import not_noted, noted, waiting_note
 from urp.faq.entries import FaqEntry
 from urp.faq.search import FaqAnswer, FaqMatch
 from urp.faq.store import FaqService
@@ -151,12 +156,21 @@ class ActionFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        note = waiting_note(tracker)
         text = asked_text(tracker)
         try:
             found = faq_index().answer(text) if text else None
         except STORE_ERRORS:
             logger.exception("FAQ non disponibili")
-            return [SlotSet(OUTCOME_SLOT, "unavailable")]
+            if note is None:
+                return [SlotSet(OUTCOME_SLOT, "unavailable"), *not_noted(tracker)]
+            found = None
+        if note is not None and (found is None or found.kind != "answer"):
+            return [SlotSet(OUTCOME_SLOT, None), SlotSet(ENTRY_SLOT, None), *noted(note)]
+        return [*self._answer(dispatcher, found), *not_noted(tracker)]
+
+    @staticmethod
+    def _answer(dispatcher: CollectingDispatcher, found: FaqAnswer | None) -> list[EventType]:
         if found is None or found.kind == "none" or not found.matches:
             return [SlotSet(OUTCOME_SLOT, "none"), SlotSet(ENTRY_SLOT, None)]
         if found.kind == "answer":

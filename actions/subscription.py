@@ -5,6 +5,11 @@ Each action calls the subscriber service and records what happened in
 the double opt-in (``subscription.confirm``) «Iscrivimi» from someone not subscribed is
 only a request (``confirm_needed``); the «sì» right after it runs
 ``action_subscription_confirm``.
+
+The memo goes out on WhatsApp only: on the web chat (and the REST and callback channels)
+these actions touch no register and record ``on_whatsapp`` with the office's wa.me link
+(``whatsapp_link``, «Iscrivimi», «Cancellami» or «sono iscritto?» already written), or
+``no_whatsapp`` when the settings name no WhatsApp number (:mod:`urp.subscription.whatsapp_link`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ from urp.subscription.subscribers import (
     SubscriberService,
     UnsubscribeOutcome,
 )
+from urp.subscription.whatsapp_link import (
+    SUBSCRIBE_TEXT,
+    is_web,
+    office_number,
+    whatsapp_link,
+)
 
 SUBSCRIBED = {
     SubscribeOutcome.CREATED: "created",
@@ -49,11 +60,22 @@ class SubscriptionAction(InformationAction, ABC):
     """Calls the subscriber service; records ``subscription_outcome``."""
 
     outcome_slot = "subscription_outcome"
+    # What the wa.me link writes for a web citizen, in the office's WhatsApp chat.
+    whatsapp_text = SUBSCRIBE_TEXT
 
     def lookup(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> Outcome:
+        if is_web(self.citizen(tracker)[0]):
+            return self.on_whatsapp(settings)
         return self.decide(subscriber_service(), settings, tracker)
+
+    def on_whatsapp(self, settings: Settings) -> Outcome:
+        """A web citizen: the memo arrives on WhatsApp only, so the way there."""
+        number = office_number(settings)
+        if number is None:
+            return "no_whatsapp", {}
+        return "on_whatsapp", {"whatsapp_link": whatsapp_link(number.digits, self.whatsapp_text)}
 
     @abstractmethod
     def decide(
@@ -141,6 +163,8 @@ class ActionSubscriptionConfirm(SubscriptionAction):
 
 
 class ActionUnsubscribe(SubscriptionAction):
+    whatsapp_text = "Cancellami"
+
     def name(self) -> str:
         return "action_unsubscribe"
 
@@ -167,6 +191,8 @@ class ActionUnsubscribe(SubscriptionAction):
 
 
 class ActionSubscriptionStatus(SubscriptionAction):
+    whatsapp_text = "sono iscritto?"
+
     def name(self) -> str:
         return "action_subscription_status"
 

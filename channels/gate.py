@@ -21,6 +21,12 @@ buttons (``/subscribe{"topic": "bandi"}``, and the FAQ's ``/choose_faq{"faq_id":
 never bare); never an ``EXTERNAL_`` intent, which only the console and the Rasa HTTP API may
 trigger. Any other is read as words.
 
+A citizen's answer to «Com'è andata con l'operatore?» after a chat with the office (a bare
+1-5, a tap on one of its buttons, then maybe a comment) is recorded against the chat and
+answered here (:class:`urp.handoff.ratings.RatingService`): it never reaches the NLU. Only
+the answer the rating awaits is taken; every other message passes as usual, and so does
+every message if the store cannot be read.
+
 On the way out, the AI disclosure that ``action_session_start`` sends at the start of every
 conversation (``utter_ai_disclosure``) is put on top of the first reply, as its first line
 (:class:`DisclosingOutput`), with a single line break (Rasa's collecting channel cuts a
@@ -30,6 +36,7 @@ reply has no text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -40,8 +47,12 @@ from typing import Any
 import yaml
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from sqlalchemy.exc import SQLAlchemyError
 
+from channels.services import database
+from urp.core.errors import OperatorError
 from urp.core.settings import current_settings
+from urp.handoff.ratings import RatingReply, RatingService
 from urp.inbound.cleaning import (
     CHOICE_INTENT,
     EXTERNAL_PREFIX,
@@ -68,6 +79,7 @@ _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 # Sent by action_session_start at the start of each conversation (actions/session.py).
 DISCLOSURE_RESPONSE = "utter_ai_disclosure"
 _limiter: RateLimiter | None = None
+_ratings: RatingService | None = None
 
 
 @lru_cache(maxsize=1)
@@ -230,6 +242,29 @@ def use_limiter(value: RateLimiter | None) -> None:
     _limiter = value
 
 
+def ratings() -> RatingService:
+    global _ratings
+    if _ratings is None:
+        _ratings = RatingService(database())
+    return _ratings
+
+
+def use_ratings(value: RatingService | None) -> None:
+    """Replace the ratings' store (tests; None: the channels' database again)."""
+    global _ratings
+    _ratings = value
+
+
+async def rating_reply(conversation: str, text: str) -> RatingReply | None:
+    """What to answer if ``text`` is the answer a pending rating awaits; else None."""
+    try:
+        return await asyncio.to_thread(ratings().answer, conversation, text)
+    except (OperatorError, SQLAlchemyError) as error:
+        # The store is down or not migrated: the message goes to the assistant as usual.
+        logger.warning("Valutazione non controllata: %s", type(error).__name__)
+        return None
+
+
 async def admit(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     text: Any,
@@ -254,6 +289,14 @@ async def admit(
     if verdict is not Verdict.PASS:
         return False
     inbound = clean(text, shortcuts=shortcuts(signed))
+    if output is not None and (answered := await rating_reply(conversation, inbound.text)):
+        if answered.buttons:
+            await output.send_text_with_buttons(
+                conversation, answered.text, [dict(b) for b in answered.buttons]
+            )
+        else:
+            await output.send_text_message(conversation, answered.text)
+        return True
     if inbound.shortcut_refused:
         logger.info("Intento scritto con «/» dal canale %s: letto come testo", input_channel)
     replies = DisclosingOutput(output) if output is not None else None

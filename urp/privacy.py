@@ -65,10 +65,13 @@ from urp.core.models import (
     ConsentEvent,
     Handoff,
     HandoffMessage,
+    HandoffNote,
+    HandoffRating,
     InboundDelivery,
     Report,
     ReviewItem,
     Subscriber,
+    WebOutboxMessage,
     WhatsAppContact,
     WhatsAppOutbound,
 )
@@ -233,6 +236,8 @@ class PrivacyService:
             .values(user_id=ERASED_NUMBER)
         ).rowcount
         self._forget_consents(session, user_hash)
+        # What the web chat still keeps for the citizen's widget (urp.widget.outbox).
+        session.execute(delete(WebOutboxMessage).where(WebOutboxMessage.conversation_id == user_id))
         if channel == WHATSAPP:
             session.execute(delete(WhatsAppContact).where(WhatsAppContact.user_hash == user_hash))
             session.execute(delete(WhatsAppOutbound).where(WhatsAppOutbound.user_hash == user_hash))
@@ -334,6 +339,14 @@ class PrivacyService:
         if not handoff_ids:
             return
         session.execute(delete(HandoffMessage).where(HandoffMessage.handoff_id.in_(handoff_ids)))
+        session.execute(delete(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids)))
+        # The stars stay for the statistics; the comment may quote the citizen.
+        session.execute(
+            update(HandoffRating)
+            .where(HandoffRating.handoff_id.in_(handoff_ids))
+            .values(pending_conversation=None, awaiting=None, pending_until=None, comment=None)
+            .execution_options(synchronize_session=False)
+        )
         for handoff_id in handoff_ids:
             session.execute(
                 update(Handoff)

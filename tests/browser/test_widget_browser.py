@@ -71,13 +71,17 @@ def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> 
     expect(box).to_be_focused()
     log = page.get_by_role("log")
 
+    # The memo goes only to WhatsApp: the web chat subscribes nobody, it gives the link.
     box.fill("Iscrivimi")
     page.keyboard.press("Enter")
-    expect(log).to_contain_text("Iscrizione fatta", timeout=REPLY)
+    expect(log).to_contain_text("arrivano su WhatsApp", timeout=REPLY)
+    assert "Iscrizione fatta" not in log.inner_text()
     # Links can be followed, WhatsApp's *bold* is bold and not asterisks.
-    privacy = log.get_by_role("link", name=re.compile("whatsapp-privacy"))
-    expect(privacy).to_have_attribute("href", "https://www.comune.ancona.gov.it/whatsapp-privacy")
-    expect(log.locator("strong", has_text="Cancellami").first).to_be_visible()
+    whatsapp = log.get_by_role("link", name=re.compile("wa.me")).first
+    expect(whatsapp).to_have_attribute("href", "https://wa.me/390712222222?text=Iscrivimi")
+    box.fill("Cancellami")
+    page.keyboard.press("Enter")
+    expect(log.locator("strong", has_text="Cancellami").first).to_be_visible(timeout=REPLY)
     assert "*Cancellami*" not in log.inner_text()
 
     box.fill("farmacie di turno il 15/08/2027?")
@@ -92,21 +96,22 @@ def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> 
     yes.click()
     # The button's title is the citizen's message, its payload what Rasa gets.
     expect(log.locator(".urpw-msg-user").last).to_have_text("Tu: Sì, avvisami")
-    expect(log).to_contain_text("Ora ricevi", timeout=REPLY)
+    expect(log).to_contain_text("su WhatsApp", timeout=REPLY)
+    assert "Ora ricevi" not in log.inner_text()
     expect(yes).to_have_count(0)  # an answered question offers its buttons no more
     first_session = session_id(page)
     before = log.inner_text()
 
     page.reload()
     log = page.get_by_role("log")
-    expect(log).to_contain_text("Ora ricevi")  # the panel is open again, the lines redrawn
+    expect(log).to_contain_text("Sì, avvisami")  # the panel is open again, the lines redrawn
     assert log.inner_text() == before
     assert session_id(page) == first_session
 
     box = page.get_by_role("textbox", name="Il tuo messaggio")
     box.fill("sono iscritto?")
     page.keyboard.press("Enter")
-    expect(log).to_contain_text("risulti tra gli iscritti", timeout=REPLY)
+    expect(log).to_contain_text("Da qui non posso vederlo", timeout=REPLY)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 

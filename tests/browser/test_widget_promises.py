@@ -1,4 +1,8 @@
-"""The widget keeps the promises the chat makes (issue 26, items 3, 5 and 6), in Chromium.
+"""The widget keeps the promises the chat makes (issue 26, items 1, 3, 5 and 6), in Chromium.
+
+- Nothing is lost for a web citizen: an operator's answer written while the page is
+  closed, or a reply sent during a stall, arrives when they come back, once; the console
+  says «consegnato» only when the widget has it (the real channel, its outbox, the console).
 
 - The citizen can tell the operator from the assistant: the operator's messages carry a
   first name and «URP», look different and are read differently by a screen reader; the
@@ -16,19 +20,35 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
+from rasa.shared.core.events import BotUttered
 
 from tests.browser.conftest import launch
 from tests.browser.test_widget_rendering import FakeRasa, say
-from tests.console.harness import served
+from tests.console.harness import PASSWORD, served
+from tests.console.harness import Browser as ConsoleBrowser
+from tests.store.conftest import sqlite_template  # noqa: F401
+from tests.widget.webchat import WebChatServer
+from urp.console.access import ConsoleAccess
+from urp.console.app import create_app as create_console
+from urp.core.db import Database
 from urp.core.settings import load_settings
+from urp.handoff.chat import CLAIMED_INTENT, OPERATOR_ENTITY, HandoffChat
+from urp.handoff.operators import OperatorService
+from urp.handoff.queue import HandoffService
+from urp.handoff.quick_replies import QuickReplyService
 from urp.inbound.cleaning import MAX_TEXT
 from urp.widget.app import create_app
+from urp.widget.outbox import WebOutbox
 
 pytestmark = pytest.mark.browser
 
@@ -228,3 +248,204 @@ def test_long_messages_grow_show_the_limit_and_are_never_cut(page, fake: FakeRas
         "() => { const p = document.querySelector('.urp-widget').shadowRoot"
         ".querySelector('.urpw-panel'); return p.scrollWidth <= p.clientWidth; }"
     )
+
+
+# -- item 1: nothing lost for a web citizen (the real channel, its outbox, the console) -------
+
+QUEUED_NOW = "Ti passo a un operatore dell'URP: ti risponderà qui alla riapertura."
+ANSWER = "Ecco il modulo per il cambio di residenza.\n\nTi serve altro?"
+
+
+class RasaRelay:
+    """Rasa's HTTP API as the console uses it, done by the real web channel's output."""
+
+    def __init__(self, server: WebChatServer) -> None:
+        self.server = server
+
+    def pause(self, conversation_id: str) -> None:
+        self.server.paused.add(conversation_id)
+
+    def resume(self, conversation_id: str) -> None:
+        self.server.paused.discard(conversation_id)
+
+    def say(
+        self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        self.server.send(conversation_id, BotUttered(text, metadata=dict(metadata or {})))
+
+    def trigger(
+        self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None
+    ) -> None:
+        if intent == CLAIMED_INTENT:
+            name = (entities or {}).get(OPERATOR_ENTITY)
+            text = f"Ciao, sono {name} dell'URP: da qui ti rispondo io."
+            self.server.bot(conversation_id, text, "utter_handoff_claimed")
+            self.pause(conversation_id)
+
+
+@dataclass
+class Office:
+    store: Database
+    server: WebChatServer
+    demo: str
+    console: str
+    handoffs: HandoffService
+
+
+@pytest.fixture
+def office(sqlite_template: Path, tmp_path: Path) -> Iterator[Office]:  # noqa: F811
+    path = tmp_path / "urp.db"
+    shutil.copy(sqlite_template, path)
+    store = Database(f"sqlite:///{path}")
+    settings = load_settings()
+    operators = OperatorService(store)
+    operators.add("giulia.neri", "Giulia Neri", PASSWORD, "operator")
+    queued = {"text": QUEUED_NOW, "utter_action": "utter_handoff_queued"}
+    server = WebChatServer(store, {"operatore": [queued]}).start()
+    handoffs = HandoffService(store, settings)
+    chat = HandoffChat(handoffs, RasaRelay(server), receipts=WebOutbox(store))
+    console = create_console(
+        chat,
+        operators,
+        QuickReplyService(store),
+        settings,
+        ConsoleAccess(store, operators),
+        secure_cookies=False,
+        sweep_interval=None,
+    )
+    try:
+        with (
+            served(create_app(settings, server.url)) as demo,
+            served(console) as console_url,
+        ):
+            yield Office(store, server, demo, console_url, handoffs)
+    finally:
+        server.stop()
+        store.dispose()
+
+
+def web_session(page) -> str:
+    stored = page.evaluate(
+        "() => Object.entries(localStorage).find(([k]) => k.startsWith('urp-widget:'))"
+    )
+    return json.loads(stored[1])["sessionId"]
+
+
+def delivery_label(operator: ConsoleBrowser, handoff_id: int) -> str:
+    page = operator.page(f"/handoffs/{handoff_id}").text
+    found = re.search(r'<span class="(?:delivered|awaiting|undelivered)">([^<]+)</span>', page)
+    assert found, "the reply is not on the chat's page"
+    return found.group(1)
+
+
+def test_an_answer_waits_for_the_citizen_who_closed_the_page(office: Office) -> None:
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        context = browser.new_context(viewport={"width": 320, "height": 640})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(office.demo)
+        page.get_by_role("button", name="Scrivi all'URP").click()
+        say(page, "operatore")
+        expect(subtitle(page)).to_have_text("In attesa di un operatore dell'URP")
+        conversation = f"socketio:{web_session(page)}"
+        handoff, _ = office.handoffs.open(conversation, "socketio", "request")
+        page.close()  # night-time: the citizen goes away
+
+        operator = ConsoleBrowser(office.console)
+        assert operator.log_in("giulia.neri").url == operator.url("/")
+        operator.submit(f"/handoffs/{handoff.id}/claim")
+        here = f"/handoffs/{handoff.id}"
+        operator.submit(f"{here}/reply", here, text=ANSWER)
+        # Not «consegnato»: nobody has it yet.
+        assert delivery_label(operator, handoff.id) == "in attesa che il cittadino torni"
+
+        page = context.new_page()  # the next morning, same browser
+        page.set_default_timeout(15_000)
+        page.goto(office.demo)
+        expect(page.locator(".urpw-unread")).to_be_visible()  # it arrived with the panel closed
+        page.get_by_role("button", name="Scrivi all'URP").click()
+        log = page.get_by_role("log")
+        operator_messages = log.locator(".urpw-msg-operator")
+        expect(operator_messages).to_have_count(1)
+        expect(operator_messages.locator(".urpw-author")).to_have_text("Giulia · URP")
+        # One bubble, though the reply has a blank line (Rasa's output would cut it in two).
+        expect(operator_messages.locator(".urpw-text")).to_have_text(ANSWER)
+        expect(subtitle(page)).to_have_text("Ti risponde Giulia dell'URP")
+        expect(log.get_by_text("Ciao, sono Giulia dell'URP")).to_have_count(1)
+        no_serious_violation(page)
+
+        page.reload()  # and again: never twice
+        expect(page.get_by_role("log").locator(".urpw-msg-operator")).to_have_count(1)
+        browser.close()
+
+    for _ in range(50):
+        if delivery_label(operator, handoff.id) == "consegnato":
+            break
+        time.sleep(0.2)
+    assert delivery_label(operator, handoff.id) == "consegnato"
+
+
+def test_a_reply_sent_during_a_stall_arrives_once_after_it(office: Office) -> None:
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(20_000)
+        page.goto(office.demo)
+        page.get_by_role("button", name="Scrivi all'URP").click()
+        say(page, "ciao")
+        log = page.get_by_role("log")
+        expect(log).to_contain_text("eco: ciao")
+        session = web_session(page)
+
+        # The line stalls: the browser's requests fail, the server still holds the socket.
+        page.route("**/socket.io/**", lambda route: route.abort())
+        office.server.run(
+            office.server.channel.sio.emit("urp_typing", {"typing": False}, room=session)
+        )
+        expect(page.locator(".urpw-notice")).to_contain_text("non risponde")
+        office.server.bot(f"socketio:{session}", "La risposta arrivata durante il blocco.")
+
+        page.unroute("**/socket.io/**")
+        expect(page.locator(".urpw-notice")).to_be_hidden()
+        expect(log.get_by_text("La risposta arrivata durante il blocco.")).to_have_count(1)
+        say(page, "e dopo?")
+        expect(log).to_contain_text("eco: e dopo?")
+        expect(log.get_by_text("La risposta arrivata durante il blocco.")).to_have_count(1)
+        no_serious_violation(page)  # 1280 px, the chat open
+        page.keyboard.press("Escape")
+        expect(log).to_be_hidden()
+        no_serious_violation(page)  # and closed
+        browser.close()
+
+
+# -- item 8: numbers to call with a tap, lists one item a line ---------------------------------
+
+LISTED = (
+    "Il bando su «libri» non è ancora aperto: • *Libri di testo* — studenti; apre il 1/9/2027\n"
+    "Chiama l'URP al 071 222 2222, il numero verde 800 123 456 o il +39 333 123 4567 "
+    "(dalle 08.30-13.00, protocollo 012345/2026). javascript:alert(1)"
+)
+
+
+def test_numbers_are_links_to_call_and_a_list_starts_on_its_own_line(page, fake: FakeRasa) -> None:
+
+    say(page, "ciao")
+    expect(page.get_by_role("log")).to_contain_text("eco: ciao")  # in the session's room
+    fake.push("bot_uttered", {"text": LISTED})
+    bubble = page.get_by_role("log").locator(".urpw-msg-bot").last
+    calls = bubble.locator("a[href^='tel:']")
+    expect(calls).to_have_count(3)
+    assert [calls.nth(n).get_attribute("href") for n in range(3)] == [
+        "tel:+390712222222",
+        "tel:+39800123456",
+        "tel:+393331234567",
+    ]
+    expect(calls.first).to_have_text("071 222 2222")
+    # Times, dates and file numbers stay words; nothing becomes a javascript: link.
+    assert bubble.locator("a").count() == 3
+    text = bubble.locator(".urpw-text").inner_text()
+    assert "aperto:\n• Libri di testo" in text
+    no_serious_violation(page)

@@ -1,4 +1,5 @@
-"""The console served over real HTTP for tests, with a recording fake of the Rasa side."""
+"""The console served over real HTTP for tests, with recording fakes of the Rasa side
+(its HTTP API, and the web chat's typing signal); the web chat's outbox is the real one."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from urp.broadcasts.service import BroadcastService
 from urp.broadcasts.worker import BroadcastWorker
 from urp.console.access import ConsoleAccess
 from urp.console.app import create_app
+from urp.console.handoffs import TYPING_SIGNAL
 from urp.core.clock import utc_now
 from urp.core.db import Database
 from urp.core.hashing import UserHasher
 from urp.core.settings import Settings
-from urp.handoff.chat import HandoffChat
+from urp.handoff.chat import OPERATOR_MESSAGE_KEY, HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
 from urp.handoff.quick_replies import QuickReply, QuickReplyService
@@ -33,6 +35,8 @@ from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
 from urp.whatsapp.store import WhatsAppStore
+from urp.widget.outbox import WebOutbox
+from urp.widget.typing import WEB_CONVERSATION_PREFIX
 
 PASSWORD = "password-di-prova"
 PHONE = "+393331234567"
@@ -43,12 +47,16 @@ QUICK_REPLY = QuickReply(
 
 
 class RecordingConversations:
-    """What the console asked of Rasa; ``down`` makes every call fail like a dead server."""
+    """What the console asked of Rasa; ``down`` makes every call fail like a dead server.
 
-    def __init__(self) -> None:
+    With an ``outbox``, a reply to a web conversation is kept there as the web chat's
+    channel keeps it: «consegnato» only once the citizen's widget acknowledges it."""
+
+    def __init__(self, outbox: WebOutbox | None = None) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.metadata: list[dict[str, Any]] = []  # of each message said, in order
         self.down = False
+        self.outbox = outbox
 
     def _call(self, *call: Any) -> None:
         if self.down:
@@ -66,11 +74,25 @@ class RecordingConversations:
     ) -> None:
         self._call("say", conversation_id, text)
         self.metadata.append(dict(metadata or {}))
+        if self.outbox is not None and conversation_id.startswith(WEB_CONVERSATION_PREFIX):
+            reply = (metadata or {}).get(OPERATOR_MESSAGE_KEY)
+            self.outbox.store(conversation_id, {"text": text}, handoff_message_id=reply)
 
     def trigger(
         self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None
     ) -> None:
         self._call("trigger", conversation_id, intent, dict(entities or {}))
+
+
+class RecordingTyping:
+    """The typing signals the console sent the web chat: (conversation, name, typing)."""
+
+    def __init__(self) -> None:
+        self.signals: list[tuple[str, str, bool]] = []
+
+    def send(self, conversation_id: str, name: str, typing: bool = True) -> bool:
+        self.signals.append((conversation_id, name, typing))
+        return True
 
 
 class ShiftedClock:
@@ -166,6 +188,7 @@ class World:
     rasa: RecordingConversations
     clock: ShiftedClock
     handoff: Handoff
+    typing: RecordingTyping
 
     def browser(self) -> Browser:
         return Browser(self.base)
@@ -201,10 +224,12 @@ def console_world(
             transcript_line("bot", "Ti passo a un operatore dell'URP.", 5),
         ],
     )
-    rasa = RecordingConversations()
+    outbox = WebOutbox(database)
+    rasa = RecordingConversations(outbox)
     clock = ShiftedClock()
+    typing = RecordingTyping()
     app = create_app(
-        HandoffChat(handoffs, rasa),
+        HandoffChat(handoffs, rasa, receipts=outbox),
         operators,
         QuickReplyService(database),
         settings,
@@ -217,5 +242,6 @@ def console_world(
         review=ReviewStore(database, UserHasher(SALT.encode())) if training else None,
         training=training,
     )
+    app[TYPING_SIGNAL] = typing
     with served(app) as base:
-        yield World(base, database, handoffs, operators, rasa, clock, handoff)
+        yield World(base, database, handoffs, operators, rasa, clock, handoff, typing)

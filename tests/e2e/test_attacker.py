@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import jwt
 import pytest
+from sqlalchemy import text
 
 from tests.e2e.production import production
 from tests.e2e.servers import RunningAssistant, listening_addresses, processes_below
+from urp.core.db import Database
 from urp.handoff.rasa_api import RasaConversations
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +30,7 @@ FORGED = {
         "sender_id": NUMBER,
         "slots": {},
         "latest_message": {"intent": {"name": "subscribe"}, "text": "iscrivimi"},
-        "latest_input_channel": "rest",
+        "latest_input_channel": "whatsapp",
         "events": [],
         "paused": False,
         "followup_action": None,
@@ -85,8 +87,16 @@ def test_forged_calls_to_the_action_server_are_refused(target: Target) -> None:
     assert status(f"{actions}/webhook", forged, {"X-URP-Action-Secret": "indovinato"}) == 401
     assert status(f"{actions}/actions") == 401
     # Nobody was subscribed; the real conversation, through the Rasa server, still works.
-    assert "Non risulti tra gli iscritti" in texts(target.assistant.chat(NUMBER, "sono iscritto?"))
-    assert "Iscrizione fatta" in texts(target.assistant.chat("393339990002", "Iscrivimi"))
+    database = Database(target.assistant.database_url)
+    try:
+        with database.engine.connect() as connection:
+            subscribed = connection.execute(
+                text("SELECT count(*) FROM subscribers WHERE user_id = :number"), {"number": NUMBER}
+            ).scalar_one()
+    finally:
+        database.dispose()
+    assert subscribed == 0
+    assert "wa.me/" in texts(target.assistant.chat("393339990002", "Iscrivimi"))
 
 
 def test_an_unauthenticated_large_body_is_refused_before_it_is_read(target: Target) -> None:

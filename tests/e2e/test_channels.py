@@ -51,6 +51,33 @@ def quiet(graph: GraphApiSimulator, sender: str, count: int, seconds: float = 3)
     assert len(graph.sent(sender)) == count, graph.sent(sender)
 
 
+def ask(assistant: RunningAssistant, graph: GraphApiSimulator, sender: str, body: str) -> str:
+    """The text of every message the assistant sends back to ``body``, once it stops."""
+    before = len(graph.sent(sender))
+    deliver(assistant, sender, {"type": "text", "text": {"body": body}})
+    graph.wait_for(sender, before + 1)
+    count = -1
+    while count != len(graph.sent(sender)):
+        count = len(graph.sent(sender))
+        time.sleep(2)
+    return texts(graph.sent(sender)[before:])
+
+
+def test_subscription_lifecycle_against_the_register(
+    assistant: RunningAssistant, graph: GraphApiSimulator
+) -> None:
+    sender, other = "393330000001", "393330000002"
+    welcome = ask(assistant, graph, sender, "Iscrivimi")
+    assert "Iscrizione fatta" in welcome
+    assert "https://www.comune.ancona.gov.it/whatsapp-privacy" in welcome
+    assert "*Cancellami*" in welcome
+    assert "già tra gli iscritti" in ask(assistant, graph, sender, " ISCRIVIMI! ")
+    assert "dal " in ask(assistant, graph, sender, "sono iscritto?")
+    assert "non riceverai più" in ask(assistant, graph, sender, "Cancellami")
+    assert "ritrovarti" in ask(assistant, graph, sender, "iscrivimi")
+    assert "Non risulti tra gli iscritti" in ask(assistant, graph, other, "cancellami")
+
+
 def test_meta_s_verification_needs_the_right_token(assistant: RunningAssistant) -> None:
     def verify(token: str, mode: str = "subscribe") -> tuple[int, str]:
         query = urllib.parse.urlencode(

@@ -101,12 +101,12 @@ def test_the_store_unreachable_gets_an_apology_and_recovers_without_a_restart(
         citizen = "store-" + secrets.token_hex(4)
         assert pharmacy_answered(assistant.chat(citizen, "farmacia di turno oggi"))
         proxy.down()
-        for message in ("farmacia di turno domani", "iscrivimi"):
+        for message in ("farmacia di turno domani", "/ask_latest_memo"):
             reply = texts(assistant.chat(citizen, message))
             assert TECHNICAL_PROBLEM in reply, message
         proxy.up()
         assert pharmacy_answered(assistant.chat(citizen, "farmacia di turno domani"))
-        assert "Iscrizione fatta" in texts(assistant.chat(citizen, "iscrivimi"))
+        assert "MEMO COMUNE DI ANCONA" in texts(assistant.chat(citizen, "/ask_latest_memo"))
     finally:
         stop(assistant)
         proxy.close()

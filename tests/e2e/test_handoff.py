@@ -89,9 +89,10 @@ def test_an_operator_takes_the_chat_answers_and_gives_it_back(
     resolved = console.post(f"{chat_url}/resolve", data={"csrf_token": csrf(page)}, timeout=30)
     assert resolved.status_code == 200
     assert "ora ti risponde di nuovo l'assistente" in callback.wait_for(CITIZEN, 6)[5]
+    assert callback.wait_for(CITIZEN, 7)[6].startswith("Com'è andata con l'operatore?")
     queue = console.get(assistant.console_url, timeout=30)
     assert f'href="/handoffs/{handoff_id}"' not in queue.text
 
     # The bot answers again.
     says(assistant, "ciao")
-    assert "Comune di Ancona" in callback.wait_for(CITIZEN, 7)[6]
+    assert "Comune di Ancona" in callback.wait_for(CITIZEN, 8)[7]

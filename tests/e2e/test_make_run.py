@@ -57,18 +57,6 @@ def test_repeated_abuse_is_warned_then_flagged(assistant) -> None:
     assert status == 200 and tracker["slots"]["abuse_flagged"] is True
 
 
-def test_subscription_lifecycle_against_the_register(assistant) -> None:
-    welcome = texts(assistant.chat("393330000001", "Iscrivimi"))
-    assert "Iscrizione fatta" in welcome
-    assert "https://www.comune.ancona.gov.it/whatsapp-privacy" in welcome
-    assert "*Cancellami*" in welcome
-    assert "già tra gli iscritti" in texts(assistant.chat("393330000001", " ISCRIVIMI! "))
-    assert "dal " in texts(assistant.chat("393330000001", "sono iscritto?"))
-    assert "non riceverai più" in texts(assistant.chat("393330000001", "Cancellami"))
-    assert "ritrovarti" in texts(assistant.chat("393330000001", "iscrivimi"))
-    assert "Non risulti tra gli iscritti" in texts(assistant.chat("393330000002", "cancellami"))
-
-
 def test_information_services_answer_from_the_example_data(assistant) -> None:
     # Explicit dates and facts that do not depend on the day the test runs.
     pharmacies = texts(assistant.chat("cittadino-4", "farmacie di turno il 15/08/2027?"))

@@ -20,6 +20,7 @@ from urp.handoff.chat import (
     CLAIMED_INTENT,
     MEDIA_KEY,
     OPERATOR_MESSAGE_KEY,
+    OPERATOR_NAME_KEY,
     RELEASED_INTENT,
     REMINDER_INTENT,
     RESOLVED_INTENT,
@@ -129,7 +130,11 @@ def test_a_reply_reaches_the_citizen_and_is_marked_delivered(
     message = chat.reply(handoff_id, mario, "Buongiorno, mi dica pure.")
     assert message.delivered
     assert rasa.calls[-1] == ("say", NUMBER, "Buongiorno, mi dica pure.")
-    assert rasa.metadata[-1] == {OPERATOR_MESSAGE_KEY: message.id, "operator": "mario"}
+    assert rasa.metadata[-1] == {
+        OPERATOR_MESSAGE_KEY: message.id,
+        "operator": "mario",
+        OPERATOR_NAME_KEY: "Mario",
+    }
     stored = chat.transcript(handoff_id)[-1]
     assert (stored.author, stored.text, stored.delivered) == (
         "operator",

@@ -24,9 +24,11 @@ from urp.broadcasts.delivery import Outcome
 from urp.broadcasts.service import BroadcastService
 from urp.core.db import Database, upgrade
 from urp.core.hashing import UserHasher
+from urp.core.models import HandoffRating
 from urp.core.settings import Settings
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
+from urp.handoff.teamwork import Teamwork
 from urp.information.reports import ReportService
 from urp.privacy import (
     ERASE_ACTION,
@@ -44,6 +46,7 @@ from urp.tools import databases
 from urp.whatsapp.inbox import Inbox
 from urp.whatsapp.store import WhatsAppStore
 from urp.whatsapp.webhook import InboundMessage
+from urp.widget.outbox import WebOutbox
 
 NUMBER = "393331234567"
 OTHER = "393339999999"
@@ -77,6 +80,75 @@ def citizen_everywhere(
         number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
     )
     return handoff.id
+
+
+def test_erasure_removes_the_operators_notes_on_the_citizens_chats(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    """A note may quote the citizen («ha chiamato dal 333…»): it goes with the chat's words."""
+    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    theirs = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    mario = OperatorService(database).add(
+        "mario.rossi", "Mario Rossi", "password-lunga-1", "operator"
+    )
+    teamwork = Teamwork(database, clock=clock)
+    teamwork.add_note(mine, mario, f"Richiamare il {NUMBER}")
+    teamwork.add_note(theirs, mario, "Richiamare domani")
+
+    protection.erase("whatsapp", NUMBER)
+
+    assert [row["handoff_id"] for row in raw_rows(database, "handoff_notes")] == [theirs]
+    assert NUMBER not in repr(raw_rows(database, "handoff_notes"))
+
+
+def test_erasure_keeps_the_stars_and_drops_the_comment_and_the_number(
+    protection: PrivacyService,
+    database: Database,
+    settings: Settings,
+    hasher: UserHasher,
+    clock: FixedClock,
+) -> None:
+    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    with database.transaction(write=True) as session:
+        session.add(
+            HandoffRating(
+                handoff_id=mine,
+                asked_at=clock.now,
+                pending_conversation=NUMBER,
+                awaiting="comment",
+                pending_until=clock.now + timedelta(hours=24),
+                stars=2,
+                rated_at=clock.now,
+                comment=f"Richiamatemi al {NUMBER}",
+            )
+        )
+
+    protection.erase("whatsapp", NUMBER)
+
+    [rating] = raw_rows(database, "handoff_ratings")
+    assert rating["stars"] == 2
+    assert (rating["pending_conversation"], rating["awaiting"], rating["comment"]) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_erasure_removes_what_the_web_chat_still_keeps_for_the_widget(
+    protection: PrivacyService, database: Database, clock: FixedClock
+) -> None:
+    mine, theirs = "socketio:" + "a" * 32, "socketio:" + "b" * 32
+    outbox = WebOutbox(database, clock=clock)
+    outbox.store(mine, {"text": "Il tuo certificato è pronto, Mario Rossi"})
+    outbox.store(theirs, {"text": "Buongiorno"})
+
+    protection.erase("socketio", mine)
+
+    assert [row["conversation_id"] for row in raw_rows(database, "web_outbox")] == [theirs]
 
 
 def test_erasure_removes_the_citizen_and_leaves_the_others(

@@ -45,7 +45,14 @@ def test_yes_to_an_upcoming_contribution_follows_the_bandi_topic(ancona_office, 
         run(ActionContributions(), says("ask_contributions", grant_topic="libri di testo"))[0]
     )
     assert offer["offered_topic"] == "bandi"
-    yes = {**user("affirm", "sì", confidence=1.0), "input_channel": "rest"}
+    yes = {**user("affirm", "sì", confidence=1.0), "input_channel": "whatsapp"}
     result = slots(run(ActionSubscribe(), tracker(yes, slots={"offered_topic": "bandi"}))[0])
     assert result["subscription_outcome"] == "created"
     assert "«bandi e contributi»" in result["subscription_topics"]
+    # From the web chat the notice is on WhatsApp: the link, and nobody subscribed here.
+    yes = {**user("affirm", "sì", confidence=1.0), "input_channel": "socketio"}
+    result = slots(run(ActionSubscribe(), tracker(yes, slots={"offered_topic": "bandi"}))[0])
+    assert result == {
+        "subscription_outcome": "on_whatsapp",
+        "whatsapp_link": "https://wa.me/390712222222?text=Iscrivimi",
+    }

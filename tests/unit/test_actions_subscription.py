@@ -178,3 +178,53 @@ def test_double_opt_in_asks_nothing_of_who_is_subscribed_already(confirming) -> 
     assert outcome(events) == "topics_followed"
     events, _ = run(ActionSubscriptionConfirm(), says("sì", intent="affirm"))
     assert outcome(events) == "not_confirmed"  # nothing was waiting for a yes
+
+
+# --- the web chat, REST and callback: the memo arrives on WhatsApp only --------------------
+
+
+def web(text: str, intent: str = "subscribe", channel: str = "socketio"):
+    event = {
+        "event": "user",
+        "text": text,
+        "input_channel": channel,
+        "parse_data": {"intent": {"name": intent, "confidence": 1.0}, "entities": []},
+    }
+    return tracker(event, sender_id=f"{channel}:{'ab' * 16}")
+
+
+@pytest.mark.parametrize("channel", ["socketio", "rest", "callback"])
+def test_from_the_web_nobody_is_subscribed_and_the_way_is_whatsapp(register, channel) -> None:
+    events, messages = run(ActionSubscribe(), web("Iscrivimi", channel=channel))
+    assert events == [
+        SlotSet("subscription_outcome", "on_whatsapp"),
+        SlotSet("whatsapp_link", "https://wa.me/390712222222?text=Iscrivimi"),
+    ]
+    assert messages == []
+    with register.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM subscribers").scalar() == 0
+
+
+def test_from_the_web_leaving_and_asking_open_whatsapp_with_the_right_words() -> None:
+    events, _ = run(ActionUnsubscribe(), web("Cancellami", intent="unsubscribe"))
+    assert slot(events, "subscription_outcome") == "on_whatsapp"
+    assert slot(events, "whatsapp_link") == "https://wa.me/390712222222?text=Cancellami"
+    events, _ = run(ActionSubscriptionStatus(), web("sono iscritto?", "ask_subscription_status"))
+    assert slot(events, "whatsapp_link") == "https://wa.me/390712222222?text=sono%20iscritto%3F"
+
+
+def test_from_the_web_of_an_office_without_whatsapp_no_link(monkeypatch) -> None:
+    monkeypatch.setenv("URP_SETTINGS", str(PROJECT_ROOT / "settings" / "arezzo.yml"))
+    for action, intent in (
+        (ActionSubscribe(), "subscribe"),
+        (ActionUnsubscribe(), "unsubscribe"),
+        (ActionSubscriptionStatus(), "ask_subscription_status"),
+    ):
+        events, _ = run(action, web("Iscrivimi", intent=intent))
+        assert events == [SlotSet("subscription_outcome", "no_whatsapp")], action.name()
+
+
+def test_on_whatsapp_the_web_rule_changes_nothing() -> None:
+    events, _ = run(ActionSubscribe(), says("Iscrivimi"))
+    assert outcome(events) == "created"
+    assert slot(events, "whatsapp_link") is None

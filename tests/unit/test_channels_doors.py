@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -26,6 +27,7 @@ from channels.callback import StrictCallbackInput
 from channels.rest import StrictRestInput
 from channels.socketio import SocketIOChannel
 from tests.e2e.servers import CallbackReceiver, free_port
+from urp.core.db import Database, upgrade
 from urp.core.settings import RateLimit
 from urp.handoff.rasa_api import RasaConversations
 from urp.inbound.ratelimit import RateLimiter
@@ -85,6 +87,10 @@ async def serving(echo: Echo, callback_url: str = "http://127.0.0.1:9/") -> Asyn
     callback = StrictCallbackInput(EndpointConfig(callback_url))
     app.blueprint(callback.blueprint(echo), url_prefix="/webhooks/callback")
     web = SocketIOChannel(session_persistence=True)
+    folder = tempfile.TemporaryDirectory()  # the web outbox's store, not the office's
+    database = Database(f"sqlite:///{folder.name}/urp.db")
+    upgrade(database)
+    web.deliveries.use(database)
     app.blueprint(web.blueprint(echo), url_prefix="/webhooks/socketio")
     port = free_port()
     server = await app.create_server(
@@ -101,6 +107,8 @@ async def serving(echo: Echo, callback_url: str = "http://127.0.0.1:9/") -> Asyn
         server.close()
         await server.wait_closed()
         await server.after_stop()
+        database.dispose()
+        folder.cleanup()
 
 
 async def post(

@@ -66,6 +66,14 @@ def test_italian_spelling_and_register(name: str, text: str) -> None:
     assert [p for p in FORBIDDEN if re.search(p, text)] == []
 
 
+@pytest.mark.parametrize(("name", "text"), [(n, t) for n, t in TEXTS if "{info_details}" in t])
+def test_a_list_of_records_starts_on_its_own_line(name: str, text: str) -> None:
+    """The records are bullet lines («• *Libri di testo* — ...»): after a colon they start
+    a new line, or on WhatsApp the first bullet runs into the sentence before it. (A list
+    inside a sentence, «le zone controllate sono: A, B.», ends with its full stop.)"""
+    assert not re.search(r": \{info_details\}(\n|$)", text)
+
+
 def test_no_municipality_facts_written_in_the_domain() -> None:
     raw = (ROOT / "domain.yml").read_text(encoding="utf-8")
     for settings_file in (ROOT / "settings").glob("*.yml"):

@@ -13,16 +13,20 @@ from urp.faq.entries import FaqEntry, write_faq_file
 from urp.faq.search import ANSWER, NONE, SUGGESTIONS, FaqAnswer, FaqMatch
 from urp.tools.eval_faq import (
     HEADING,
+    Asked,
     Case,
     Judged,
+    JudgedAsked,
     Probe,
     Tally,
+    asked_outcomes,
     fit,
     judge,
     load_cases,
     main,
+    probe_outcomes,
     replace_section,
-    score_probes,
+    score,
     score_rule,
     synthetic_entries,
     tune,
@@ -80,17 +84,37 @@ def test_probes_are_scored_with_the_probabilities() -> None:
     judged = [Judged(_probe("tari-pagamento", 0.6, 0.3), 0.9, 0.5)]
     strict = FaqSettings(answer_threshold=0.95, suggest_threshold=0.2, margin=0.0)
     loose = FaqSettings(answer_threshold=0.5, suggest_threshold=0.2, margin=0.0)
-    assert (score_probes(judged, strict).right, score_probes(judged, strict).suggested) == (0, 1)
-    scored = score_probes(judged, loose)
-    assert (scored.right, scored.negatives_answered) == (1, 1)
+    outcomes = probe_outcomes(judged)
+    assert (score(outcomes, strict).right, score(outcomes, strict).suggested) == (0, 1)
+    scored = score(outcomes, loose)
+    assert (scored.right, scored.negatives_answered, scored.questions) == (1, 1, 1)
 
 
 def test_the_thresholds_are_the_lowest_within_the_limits() -> None:
     judged = [Judged(_probe("tari-pagamento", 0.6, 0.3), 0.9, 0.1) for _ in range(19)]
     judged.append(Judged(_probe("biblioteca-orari", 0.6, 0.3), 0.7, 0.6))
-    tuned = tune(judged, FaqSettings(), limit=0.04)
+    tuned = tune(probe_outcomes(judged), FaqSettings(), limit=0.04)
     assert tuned.settings.answer_threshold == 0.71  # answers the wrong one below that
     assert (tuned.right, tuned.wrong, tuned.negatives_answered) == (0.95, 0.0, 0.0)
+
+
+def test_citizens_questions_are_tuned_by_the_same_search() -> None:
+    tari, library = ENTRIES
+    found = (FaqMatch(tari, 0.6, tari.title), FaqMatch(library, 0.1, library.title))
+    judged = [JudgedAsked(Asked("tari-pagamento", found, (0.6,)), 0.9) for _ in range(10)]
+    # A question no entry answers, as sure as the right ones: answering it costs 1 in 2.
+    judged.append(JudgedAsked(Asked(None, found, (0.6,)), 0.8))
+    judged.append(JudgedAsked(Asked(None, found, (0.2,)), 0.1))
+    tuned = tune(asked_outcomes(judged), FaqSettings(), limit=0.04)
+    assert tuned.settings.answer_threshold == 0.81
+    assert (tuned.right, tuned.wrong, tuned.negatives_answered, tuned.questions) == (1, 0, 0, 10)
+    assert tuned.settings.suggest_threshold == 0.81  # below, «Forse cerchi:» to 1 in 2
+
+
+def test_without_a_threshold_within_the_limits_nothing_is_answered() -> None:
+    judged = [Judged(_probe("biblioteca-orari", 0.6, 0.3), 0.99, 0.99) for _ in range(3)]
+    tuned = tune(probe_outcomes(judged), FaqSettings(), limit=0.04)
+    assert (tuned.settings.answer_threshold, tuned.right, tuned.wrong) == (1.0, 0.0, 0.0)
 
 
 def test_the_model_learns_right_from_wrong_and_the_rule_is_kept_for_comparison() -> None:
@@ -155,5 +179,6 @@ def test_main_prints_and_writes_the_section(tmp_path: Path, capsys) -> None:
     assert written.startswith("# Report NLU\n\n## Soglia di fallback\n\n0.6\n\n" + HEADING)
     assert "| **parafrasi, totale** | 1 |" in written
     assert "| **fuori dalle FAQ, totale** | 1 |" in written
+    assert "### Altri metodi misurati e scartati" in written  # what was tried stays on record
     assert HEADING in capsys.readouterr().out
     assert ConfidenceModel.from_json((tmp_path / "confidence.json").read_text())

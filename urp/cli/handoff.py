@@ -57,6 +57,7 @@ def _handoffs_stats(args: argparse.Namespace) -> int:
 def _handoffs_sweep(args: argparse.Namespace) -> int:
     from urp.handoff.chat import HandoffChat
     from urp.handoff.rasa_api import RasaConversations
+    from urp.widget.outbox import WebOutbox
 
     try:
         conversations = RasaConversations.from_environment()
@@ -64,7 +65,10 @@ def _handoffs_sweep(args: argparse.Namespace) -> int:
         return common.fail(
             "per avvisare i cittadini serve il segreto dell'API di Rasa (RASA_JWT_SECRET)"
         )
-    chat = HandoffChat(_handoff_service(load_settings()), conversations)
+    # The web chat keeps what its citizens have not had yet: those are not sent again.
+    chat = HandoffChat(
+        _handoff_service(load_settings()), conversations, receipts=WebOutbox(common.database())
+    )
     result = chat.sweep()
     redelivered = chat.redeliver()
 

@@ -8,7 +8,11 @@ through :func:`create_app`):
 - :mod:`urp.console.login`: logging in and out;
 - :mod:`urp.console.handoffs`: the queue, a chat and the operator's steps;
 - :mod:`urp.console.live`: the live updates of the open pages (Server-Sent Events);
-- :mod:`urp.console.accounts`: «Il tuo account» and «Operatori»;
+- :mod:`urp.console.accounts`: «Il tuo account» and «Operatori» (the accounts, for admins);
+- :mod:`urp.console.quick_replies`: the office's quick replies;
+- :mod:`urp.console.stats`: the statistics of the chats and of the subscribers, and the
+  citizens' ratings (the chat asks them: :class:`urp.handoff.ratings.RatingService`);
+- :mod:`urp.console.exports`: the same figures, and the chats, as CSV files;
 - :mod:`urp.console.broadcasting`: the memo and the emergencies to the subscribers;
 - :mod:`urp.console.training`: the trainers' review inbox;
 - :mod:`urp.console.faq`: the office's FAQ, beside the trainers' inbox (operators save
@@ -34,11 +38,14 @@ from urp.console import background
 from urp.console.access import ConsoleAccess
 from urp.console.accounts import AccountPages
 from urp.console.broadcasting import BroadcastPages
+from urp.console.exports import ExportPages
 from urp.console.faq import FaqPages
 from urp.console.handoffs import HandoffPages
 from urp.console.live import LiveUpdates
 from urp.console.login import LoginPages
+from urp.console.quick_replies import QuickReplyPages
 from urp.console.shell import HERE, SHELL, Shell, error_pages
+from urp.console.stats import StatsPages
 from urp.console.training import TrainingPages
 from urp.core import webserver
 from urp.core.settings import Settings
@@ -46,6 +53,7 @@ from urp.faq.store import FaqService
 from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.quick_replies import QuickReplyService
+from urp.handoff.ratings import RatingService
 from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
@@ -102,6 +110,12 @@ def create_app(
     HandoffPages(shell, chat, quick_replies, faq).add_routes(app)
     LiveUpdates(shell, chat, broadcast_pages.watcher if broadcast_pages else None).add_routes(app)
     AccountPages(shell).add_routes(app)
+    QuickReplyPages(shell, quick_replies).add_routes(app)
+    StatsPages(shell, operators.database).add_routes(app)
+    ExportPages(shell, operators.database).add_routes(app)
+    if chat.ratings is None:
+        # Each chat an operator resolves asks the citizen for a rating.
+        chat.ratings = RatingService(operators.database)
     if broadcast_pages is not None:
         broadcast_pages.add_routes(app)
         if worker is not None:

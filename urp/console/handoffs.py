@@ -1,23 +1,32 @@
 """The chats handed over to a person: the queue, one chat's page and the operator's steps.
 
-Each step (claim, reply, retry, release, resolve) is one call of
+Each step (claim, reply, retry, assign or transfer, note, release, resolve) is one call of
 :class:`urp.handoff.chat.HandoffChat`, which tells Rasa and audits it; the page then
-redirects with a flash message saying how it went.
+redirects with a flash message saying how it went. The chat's page shows its transcript
+with the operators' internal notes, and its audit trail; «Storico» (:mod:`.history`)
+searches every chat.
 
 With the FAQ on (the trainers' pages are served), an operator's reply can be saved as a
 draft FAQ entry: the citizen's last message before it becomes the question, masked as in
 the trainers' inbox, and the reply the answer; a trainer edits and publishes it.
+
+While the holder of a web chat types a reply, the page tells the console (``POST
+/handoffs/ID/typing``, every few seconds, then once more when they stop) and the console
+tells the citizen's widget, which shows «Giulia sta scrivendo…»: through the
+:data:`TYPING_SIGNAL` the server sets (:class:`urp.widget.typing.TypingSignal`); without
+it the route does nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from urp.console.access import ConsoleSession
+from urp.console.history import HistoryPage
 from urp.console.shell import CHAT_ROLES, Shell
 from urp.console.views import Presenter, sentence
 from urp.core.clock import utc_now
@@ -25,14 +34,27 @@ from urp.core.errors import OperatorError
 from urp.core.models import ASSIGNED
 from urp.faq.entries import DRAFT, FaqEntryError, question_key
 from urp.faq.store import FaqService
-from urp.handoff.chat import DeliveryError, HandoffChat
+from urp.handoff.chat import DeliveryError, HandoffChat, first_name
 from urp.handoff.operators import Operator
 from urp.handoff.quick_replies import QuickReplyService
 from urp.handoff.records import Handoff, Message, UnknownHandoffError
+from urp.handoff.teamwork import MAX_NOTE_LENGTH
 from urp.review.masking import mask, mask_names
+from urp.widget.typing import WEB_CONVERSATION_PREFIX
 
 # WhatsApp's limit for one message.
 MAX_REPLY_LENGTH = 4096
+# The form field of the typing signal: "1" while the operator types, "0" when they stop.
+TYPING_VALUES = {"1": True, "0": False}
+
+
+class TypingIndicator(Protocol):
+    """Tells a web citizen's widget that an operator types (:class:`urp.widget.typing.TypingSignal`)."""
+
+    def send(self, conversation_id: str, name: str, typing: bool = True) -> bool: ...
+
+
+TYPING_SIGNAL = web.AppKey("typing_signal", TypingIndicator)
 
 
 class HandoffPages:
@@ -62,6 +84,10 @@ class HandoffPages:
             )
         app.router.add_post("/handoffs/{id:\\d+}/release", self.release)
         app.router.add_post("/handoffs/{id:\\d+}/resolve", self.resolve)
+        app.router.add_post("/handoffs/{id:\\d+}/assign", self.assign)
+        app.router.add_post("/handoffs/{id:\\d+}/notes", self.add_note)
+        app.router.add_post("/handoffs/{id:\\d+}/typing", self.typing)
+        HistoryPage(self.shell, self.chat).add_routes(app)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -79,24 +105,49 @@ class HandoffPages:
     async def handoff_page(self, request: web.Request) -> web.StreamResponse:
         session = await self.shell.require(request)
         handoff = await self.handoff(request)
+        teamwork = self.chat.service.teamwork
         presenter = await asyncio.to_thread(self.shell.presenter)
         messages = await asyncio.to_thread(self.chat.transcript, handoff.id)
+        notes = await asyncio.to_thread(teamwork.notes, handoff.id)
+        trail = await asyncio.to_thread(teamwork.trail, handoff.id)
         replies = await asyncio.to_thread(self.quick_replies.list)
         now = utc_now()
-        mine = handoff.status == ASSIGNED and handoff.operator == session.operator.username
+        me = session.operator
+        mine = handoff.status == ASSIGNED and handoff.operator == me.username
+        may_close = handoff.is_open and (mine or handoff.status != ASSIGNED or me.role == "admin")
+        colleagues = []
+        if may_close:  # who may give the chat away: as for closing it
+            colleagues = [
+                c
+                for c in await asyncio.to_thread(teamwork.colleagues)
+                if c.username != handoff.operator
+                and (handoff.status == ASSIGNED or c.username != me.username)
+            ]
+        lines = sorted(
+            [presenter.message(m, now) for m in messages] + [presenter.note(n, now) for n in notes],
+            key=lambda view: (view.at_iso, view.author == "note", view.id),
+        )
         return self.shell.with_flash(
             request,
             session,
             "handoff.html",
             handoff=handoff,
-            messages=[presenter.message(m, now) for m in messages],
+            messages=lines,
             last_id=messages[-1].id if messages else 0,
-            state=presenter.state_notice(handoff, session.operator.username),
+            last_note_id=notes[-1].id if notes else 0,
+            # The replies not delivered yet: the live stream says when that changes.
+            unsettled=",".join(
+                str(m.id) for m in messages if m.author == "operator" and not m.delivered
+            ),
+            typing=mine and handoff.conversation_id.startswith(WEB_CONVERSATION_PREFIX),
+            state=presenter.state_notice(handoff, me.username),
             mine=mine,
-            may_close=handoff.is_open
-            and (mine or handoff.status != ASSIGNED or session.operator.role == "admin"),
+            may_close=may_close,
+            colleagues=colleagues,
+            trail=presenter.trail(handoff, trail, now),
             quick_replies=replies,
             max_length=MAX_REPLY_LENGTH,
+            max_note_length=MAX_NOTE_LENGTH,
             faq_drafts=self.faq is not None,
         )
 
@@ -213,6 +264,71 @@ class HandoffPages:
             "success",
             f"Salvata come bozza FAQ: «{draft}». Un formatore la rivede e la pubblica.",
         )
+
+    async def assign(self, request: web.Request) -> web.StreamResponse:
+        """Give the chat to a colleague: a pending one, or (its holder) a held one."""
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        here = f"/handoffs/{handoff.id}"
+        form = await request.post()
+        colleague = str(form.get("colleague") or "")
+        note = str(form.get("note") or "")
+        if not colleague:
+            raise self.shell.redirect(here, session, "danger", "Scegli il collega.")
+        try:
+            given = await asyncio.to_thread(
+                self.chat.assign, handoff.id, session.operator, colleague, note
+            )
+        except OperatorError as error:
+            raise self.shell.redirect(here, session, "danger", sentence(error)) from error
+        presenter = await asyncio.to_thread(self.shell.presenter)
+        done = "assegnata" if handoff.status != ASSIGNED else "passata"
+        raise self.shell.redirect(
+            "/" if given.operator != session.operator.username else here,
+            session,
+            "success",
+            f"Conversazione n. {handoff.id} {done} a {presenter.name(given.operator)}.",
+        )
+
+    async def add_note(self, request: web.Request) -> web.StreamResponse:
+        """An internal note: the operators read it, the citizen never does."""
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        form = await request.post()
+        text = str(form.get("text") or "")
+        try:
+            note = await asyncio.to_thread(
+                self.chat.service.teamwork.add_note, handoff.id, session.operator, text
+            )
+        except OperatorError as error:
+            raise self.shell.redirect(
+                f"/handoffs/{handoff.id}#nota", session, "danger", sentence(error)
+            ) from error
+        raise self.shell.redirect(
+            f"/handoffs/{handoff.id}#nota-{note.id}",
+            session,
+            "success",
+            "Nota interna aggiunta: la leggono solo gli operatori.",
+        )
+
+    async def typing(self, request: web.Request) -> web.StreamResponse:
+        """The holder of a web chat types (``typing=1``) or stopped (``typing=0``): the
+        citizen's widget shows it. Nothing to show the operator: 204, whatever Rasa said."""
+        session = await self.shell.require(request)
+        handoff = await self.handoff(request)
+        form = await request.post()
+        typing = TYPING_VALUES.get(str(form.get("typing")))
+        if typing is None:
+            raise web.HTTPBadRequest()
+        me = session.operator
+        if handoff.status != ASSIGNED or handoff.operator != me.username:
+            raise web.HTTPForbidden()
+        signal = request.app.get(TYPING_SIGNAL)
+        if signal is not None:
+            await asyncio.to_thread(
+                signal.send, handoff.conversation_id, first_name(me.display_name), typing
+            )
+        return web.Response(status=204)
 
     async def release(self, request: web.Request) -> web.StreamResponse:
         return await self._leave(request, self.chat.release, "rimessa in coda")

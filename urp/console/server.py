@@ -5,7 +5,10 @@ listens; ``URP_CONSOLE_SECURE_COOKIES=1`` behind HTTPS (the production profile's
 default); ``URP_CONSOLE_SESSION_HOURS`` (8) is the idle time after which an operator logs
 in again, and 12 hours after a login they do anyway. The database is
 ``URP_DB_URL``, the Rasa server ``URP_RASA_URL`` with ``RASA_JWT_SECRET`` (a JWT in a
-header: the plain token would travel in the URL), as for the rest of the project.
+header: the plain token would travel in the URL), as for the rest of the project. The
+same server shows a web citizen that the operator types (:mod:`urp.widget.typing`), and
+the web chat's outbox in the same database says when a web reply reached the citizen
+(:mod:`urp.widget.outbox`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urp.broadcasts.service import BroadcastService
 from urp.broadcasts.worker import BroadcastWorker
 from urp.console.access import DEFAULT_IDLE, ConsoleAccess
 from urp.console.app import create_app
+from urp.console.handoffs import TYPING_SIGNAL
 from urp.core import log_privacy, webserver
 from urp.core.db import Database, require_current_schema
 from urp.core.errors import OperatorError
@@ -36,6 +40,8 @@ from urp.information.memo import MemoService
 from urp.privacy import PrivacyService, TrackerEvents, purge_all
 from urp.review.store import ReviewStore
 from urp.whatsapp.store import WhatsAppStore
+from urp.widget.outbox import WebOutbox
+from urp.widget.typing import TypingSignal
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5080
@@ -74,8 +80,11 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
             "(e URP_RASA_URL se non è in locale)"
         ) from error
     operators = OperatorService(database)
-    return create_app(
-        HandoffChat(HandoffService(database, settings), conversations),
+    app = create_app(
+        # A web reply is «consegnato» once the citizen's widget confirms it.
+        HandoffChat(
+            HandoffService(database, settings), conversations, receipts=WebOutbox(database)
+        ),
         operators,
         QuickReplyService(database),
         settings,
@@ -92,6 +101,8 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         jobs=[privacy_purge(database, settings.retention)],
         review=ReviewStore(database, UserHasher.from_environment()),
     )
+    app[TYPING_SIGNAL] = TypingSignal.from_environment(environ)
+    return app
 
 
 def privacy_purge(database: Database, retention: timedelta) -> Callable[[], object]:

@@ -171,6 +171,8 @@ class AuditEvent(Base):
     operator = Column(String(128), nullable=False)
     action = Column(String(64), nullable=False)
     detail = Column(Text, nullable=False)
+    # The chat a handoff step was about, for its audit trail (issue 26, migration 0015).
+    handoff_id = Column(Integer)
 
 
 # -- office data: memos, pharmacy shifts, bathing zones, calls, reports ----------------------
@@ -698,3 +700,97 @@ class FaqQuestion(Base):
     entry_id = Column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), nullable=False)
     position = Column(Integer, nullable=False)  # from 1, as in the office's file
     text = Column(Text, nullable=False)
+
+
+# -- issue 26, console teamwork: internal notes and each chat's audit trail (0015) ----------
+
+# A chat's audit trail (who claimed, replied, assigned, transferred...) read in order.
+Index("ix_audit_events_handoff_id_at", AuditEvent.handoff_id, AuditEvent.at)
+# The history's filter by operator.
+Index("ix_handoffs_operator_id", Handoff.operator_id)
+
+
+class HandoffNote(Base):
+    """An operator's internal note on a chat: operators read it, the citizen never does.
+
+    A transfer's message to the colleague is a note addressed to them (``addressee_id``).
+    Kept with the handoff; erased with its messages (urp.privacy)."""
+
+    __tablename__ = "handoff_notes"
+    __table_args__ = (Index(None, "handoff_id", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False)
+    at = Column(UTCDateTime, nullable=False)
+    operator_id = Column(Integer, ForeignKey("operators.id"), nullable=False)
+    addressee_id = Column(Integer, ForeignKey("operators.id"))
+    text = Column(Text, nullable=False)
+
+
+# -- issue 26, console pages: the citizens' ratings of the chats with an operator ------------
+
+# What the citizen is asked next: the stars, whether to comment, the comment itself.
+RATING_STEPS = ("stars", "offer", "comment")
+
+
+class HandoffRating(Base):
+    """A citizen's rating (1-5, one optional comment) of a chat an operator resolved.
+
+    Asked when the operator resolves the chat; while an answer is awaited the row keeps the
+    conversation id (as ``handoffs`` does, and gone with it) so that the channels' door
+    recognises the answer. No operator's name: the office's service is rated, not a person.
+    Migration 0016.
+    """
+
+    __tablename__ = "handoff_ratings"
+    __table_args__ = (
+        UniqueConstraint("handoff_id"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        CheckConstraint(_one_of("awaiting", RATING_STEPS), name="awaiting"),
+        Index(None, "pending_conversation"),
+        Index(None, "asked_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False)
+    asked_at = Column(UTCDateTime, nullable=False)
+    # While an answer is awaited: whose, which step, until when; None afterwards.
+    pending_conversation = Column(String(128))
+    awaiting = Column(String(16))
+    pending_until = Column(UTCDateTime)
+    stars = Column(Integer)
+    rated_at = Column(UTCDateTime)
+    comment = Column(Text)
+    commented_at = Column(UTCDateTime)
+
+
+# -- issue 26, web delivery: what the web chat sends, kept until the widget has it (0014) ---
+
+
+class WebOutboxMessage(Base):
+    """One message to a web citizen (the bot's or an operator's), as ``bot_uttered`` carries
+    it, kept until their widget acknowledges its id (urp.widget.outbox).
+
+    Ids only grow (``sqlite_autoincrement``; a PostgreSQL sequence), so a widget that has
+    seen id N never mistakes a later message for an old one, even after a purge.
+    ``previous_id`` is the conversation's message before this one: a widget that has not
+    seen it knows it missed something and asks again. Acknowledged rows go after a day,
+    the others with the conversation (privacy.retention_days).
+    """
+
+    __tablename__ = "web_outbox"
+    __table_args__ = (
+        UniqueConstraint("handoff_message_id"),
+        Index(None, "conversation_id", "id"),
+        Index(None, "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False)  # "socketio:<session id>"
+    previous_id = Column(Integer)  # None: the conversation's first (or the first kept)
+    payload = Column(JSON, nullable=False)  # text, quick replies, image, the "urp" tag
+    # An operator's reply: acknowledged, it is «consegnato» in the console.
+    handoff_message_id = Column(Integer, ForeignKey("handoff_messages.id", ondelete="SET NULL"))
+    created_at = Column(UTCDateTime, nullable=False)
+    acked_at = Column(UTCDateTime)  # None until the widget confirms it has the message

@@ -13,6 +13,7 @@ need a third module for the types that every feature imports.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -226,6 +227,9 @@ class Settings:
     # outside the 24-hour window per rolling 24 hours; 250 on a new number, None: unlimited.
     whatsapp_messaging_limit: int | None = DEFAULT_MESSAGING_LIMIT
     whatsapp_prices: WhatsAppPrices = field(default_factory=WhatsAppPrices)
+    # The office's WhatsApp number as written for people («+39 071 222 2222»), where web
+    # citizens are sent to subscribe (whatsapp.number); None: the office has none.
+    whatsapp_number: OfficeNumber | None = None
     rate_limit: RateLimit = field(default_factory=RateLimit)
     faq: FaqSettings = field(default_factory=FaqSettings)
 
@@ -439,6 +443,46 @@ def _whatsapp_messaging_limit(data: dict[str, Any], source: Path) -> int | None:
     return value
 
 
+# E.164: a country code and the number, at most 15 digits in all.
+_E164_DIGITS = re.compile(r"[1-9]\d{7,14}")
+_NUMBER_SEPARATORS = re.compile(r"[\s./()-]")
+
+
+@dataclass(frozen=True)
+class OfficeNumber:
+    digits: str  # as wa.me wants it: 390712222222
+    written: str  # as the settings write it, for people: «+39 071 222 2222»
+
+
+def parse_office_number(value: Any, source: Path | str = "impostazioni") -> OfficeNumber:
+    """A number written for people, with the digits wa.me wants (``390712222222``).
+
+    Only the international form is accepted («+39 071 222 2222» or «0039 071 ...»): a
+    number without its country code would open a chat with somebody else abroad.
+    """
+    text = _NUMBER_SEPARATORS.sub("", str(value))
+    if text.startswith("+"):
+        digits = text[1:]
+    elif text.startswith("00"):
+        digits = text[2:]
+    else:
+        digits = ""
+    if not _E164_DIGITS.fullmatch(digits):
+        raise SettingsError(
+            f"{source}: whatsapp.number deve essere un numero in formato internazionale, "
+            f'per esempio "+39 071 222 2222", non {value!r}'
+        )
+    return OfficeNumber(digits, " ".join(str(value).split()))
+
+
+def _whatsapp_number(data: dict[str, Any], source: Path) -> OfficeNumber | None:
+    section = data.get("whatsapp")
+    value = section.get("number") if isinstance(section, dict) else None
+    if value in (None, ""):
+        return None
+    return parse_office_number(value, source)
+
+
 def _whatsapp_templates(data: dict[str, Any], source: Path) -> dict[str, MessageTemplate]:
     section = (data.get("whatsapp") or {}).get("templates") or {}
     if not isinstance(section, dict):
@@ -606,6 +650,7 @@ def _parse_settings(data: Any, source: Path) -> Settings:
         whatsapp_templates=_whatsapp_templates(data, source),
         whatsapp_messaging_limit=_whatsapp_messaging_limit(data, source),
         whatsapp_prices=_whatsapp_prices(data, source),
+        whatsapp_number=_whatsapp_number(data, source),
         rate_limit=_rate_limit(data, source),
         faq=_faq(data, source),
     )

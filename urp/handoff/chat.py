@@ -30,6 +30,7 @@ from urp.core.models import ASSIGNED
 from urp.handoff.operators import Operator
 from urp.handoff.queue import HandoffService
 from urp.handoff.rasa_api import RasaUnavailableError
+from urp.handoff.ratings import RatingService
 from urp.handoff.records import (
     Handoff,
     HandoffStateError,
@@ -51,6 +52,8 @@ RELEASED_INTENT = "EXTERNAL_handoff_released"
 OPERATOR_ENTITY = "handoff_operator"
 # Metadata of an operator's message in Rasa's tracker: its id in the transcript.
 OPERATOR_MESSAGE_KEY = "urp_operator_message"
+# ... and the operator's first name, which the web chat shows with it («Giulia · URP»).
+OPERATOR_NAME_KEY = "urp_operator_name"
 # Metadata Rasa gives the user event of a trigger_intent (rasa.shared.core.constants).
 EXTERNAL_KEY = "is_external"
 # Metadata the channels give a citizen's photo, audio, video...: {"type": ..., "url": ...}.
@@ -98,6 +101,13 @@ class ChatUnavailableError(OperatorError, RuntimeError):
     """Rasa did not take the step, so the store was left as it was: try again."""
 
 
+class Receipts(Protocol):
+    """The web chat's outbox (:class:`urp.widget.outbox.WebOutbox`): which operator replies
+    it keeps for a citizen whose widget has not confirmed them yet (the page is closed)."""
+
+    def waiting(self, message_ids: Sequence[int]) -> set[int]: ...
+
+
 def first_name(display_name: str) -> str:
     """How the citizen is told who answers: "Mario Rossi" -> "Mario"."""
     return display_name.split()[0] if display_name.split() else display_name
@@ -106,9 +116,20 @@ def first_name(display_name: str) -> str:
 class HandoffChat:
     """The operations of the console (and of the sweep) on handed-over chats."""
 
-    def __init__(self, service: HandoffService, conversations: Conversations) -> None:
+    def __init__(
+        self,
+        service: HandoffService,
+        conversations: Conversations,
+        *,
+        ratings: RatingService | None = None,
+        receipts: Receipts | None = None,
+    ) -> None:
         self.service = service
         self._conversations = conversations
+        # With it, a web reply is «consegnato» only once the citizen's widget confirmed it.
+        self._receipts = receipts
+        # With it, the citizen may rate each chat an operator resolves (urp.handoff.ratings).
+        self.ratings = ratings
 
     # -- reading -----------------------------------------------------------------------
 
@@ -122,7 +143,7 @@ class HandoffChat:
         return handoff
 
     def transcript(self, handoff_id: int, after_id: int = 0) -> list[Message]:
-        return self.service.messages(handoff_id, after_id)
+        return self._awaiting(self.service.messages(handoff_id, after_id))
 
     # -- the operator's steps ------------------------------------------------------------
 
@@ -150,21 +171,23 @@ class HandoffChat:
 
     def reply(self, handoff_id: int, operator: Operator, text: str) -> Message:
         """Send the holder's reply; :class:`DeliveryError` if it is saved but not sent."""
-        return self._deliver(self.service.operator_reply(handoff_id, operator, text))
+        reply = self.service.operator_reply(handoff_id, operator, text)
+        return self._deliver(reply, first_name(operator.display_name))
 
     def retry(self, message_id: int, operator: Operator) -> Message:
         """Send again a reply that did not reach the citizen."""
         message = self.service.message(message_id)
         if message is None or message.author != "operator":
             raise UnknownHandoffError(f"nessuna risposta di operatore ha id {message_id}")
-        if message.delivered:
+        [message] = self._awaiting([message])
+        if message.delivered or message.awaiting_citizen:
             return message
         handoff = self.get(message.handoff_id)
         if handoff.status != ASSIGNED or handoff.operator != operator.username:
             raise HandoffStateError(
                 f"la conversazione {handoff.id} non è assegnata a {operator.username}"
             )
-        return self._deliver(message)
+        return self._deliver(message, first_name(operator.display_name))
 
     def resolve(self, handoff_id: int, operator: Operator) -> Handoff:
         """Close the chat and give it back to the bot, which tells the citizen so."""
@@ -178,6 +201,9 @@ class HandoffChat:
         self._resume(handoff)
         resolved = self.service.resolve(handoff_id, operator)
         self._tell(resolved, RESOLVED_INTENT)
+        if self.ratings is not None:
+            wrote = any(m.author == "operator" for m in self.service.messages(handoff_id))
+            self.ratings.ask_after(handoff_id, resolved.conversation_id, wrote, self._conversations)
         return resolved
 
     def release(self, handoff_id: int, operator: Operator) -> Handoff:
@@ -193,6 +219,24 @@ class HandoffChat:
         self.service.release(handoff_id, operator)
         self._tell(handoff, RELEASED_INTENT)
         return self.get(handoff_id)
+
+    def assign(
+        self, handoff_id: int, operator: Operator, colleague: str, note: str | None = None
+    ) -> Handoff:
+        """Give the chat to a colleague, with an optional note for them
+        (:meth:`urp.handoff.teamwork.Teamwork.assign`). A pending chat is paused in Rasa
+        as a claim is, but the citizen is told no name: they read the colleague's own
+        words. If Rasa cannot be told, the chat goes back to the queue."""
+        handoff, was_pending = self.service.teamwork.assign(handoff_id, operator, colleague, note)
+        if was_pending:
+            try:
+                self._conversations.pause(handoff.conversation_id)
+            except RasaUnavailableError as error:
+                self.service.release(handoff_id)
+                raise ChatUnavailableError(
+                    "L'assistente non è raggiungibile, la conversazione resta in coda: riprova."
+                ) from error
+        return handoff
 
     # -- timeouts ------------------------------------------------------------------------
 
@@ -231,7 +275,9 @@ class HandoffChat:
         the first failure: the channel is still down, and order is kept."""
         since = self.service.now() - REDELIVER_WITHIN
         sent = 0
-        for message in self.service.undelivered(since):
+        for message in self._awaiting(self.service.undelivered(since)):
+            if message.awaiting_citizen:
+                continue  # the web chat has it: the citizen gets it when they come back
             try:
                 self._deliver(message)
             except DeliveryError:
@@ -317,19 +363,29 @@ class HandoffChat:
         if closed is not None:
             self._tell(closed, RESOLVED_INTENT)
 
-    def _deliver(self, message: Message) -> Message:
+    def _deliver(self, message: Message, name: str | None = None) -> Message:
         handoff = self.get(message.handoff_id)
+        metadata: dict[str, Any] = {OPERATOR_MESSAGE_KEY: message.id, "operator": message.operator}
+        if name:
+            metadata[OPERATOR_NAME_KEY] = name
         try:
-            self._conversations.say(
-                handoff.conversation_id,
-                message.text or "",
-                {OPERATOR_MESSAGE_KEY: message.id, "operator": message.operator},
-            )
+            self._conversations.say(handoff.conversation_id, message.text or "", metadata)
         except RasaUnavailableError as error:
             logger.warning("handoff %s: reply %s not delivered", handoff.id, message.id)
             raise DeliveryError(message) from error
+        if self._receipts is not None and self._receipts.waiting([message.id]):
+            # Kept by the web chat: delivered when the citizen's widget confirms it.
+            return replace(message, awaiting_citizen=True)
         self.service.mark_delivered(message.id)
         return replace(message, delivered=True)
+
+    def _awaiting(self, messages: list[Message]) -> list[Message]:
+        """Mark the operator replies the web chat keeps for a citizen who has not had them."""
+        pending = [m.id for m in messages if m.author == "operator" and not m.delivered]
+        if self._receipts is None or not pending:
+            return messages
+        waiting = self._receipts.waiting(pending)
+        return [replace(m, awaiting_citizen=True) if m.id in waiting else m for m in messages]
 
     def _resume(self, handoff: Handoff) -> None:
         if handoff.status != ASSIGNED:

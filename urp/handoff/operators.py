@@ -46,6 +46,13 @@ PUBLISH_GRANTED = "publish_granted"
 PUBLISH_REVOKED = "publish_revoked"
 PASSWORD_CHANGED = "password_changed"
 PASSWORD_RESET = "password_reset"
+OPERATOR_ADDED = "operator_added"
+OPERATOR_DISABLED = "operator_disabled"
+OPERATOR_ENABLED = "operator_enabled"
+ROLE_CHANGED = "role_changed"
+# A temporary password: 12 characters from an alphabet without look-alikes (0/O, 1/l/I).
+TEMPORARY_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+TEMPORARY_LENGTH = 12
 
 
 class AccountError(OperatorError, ValueError):
@@ -103,6 +110,11 @@ def _scrypt(
     )
 
 
+def temporary_password() -> str:
+    """A password an admin hands over once; the operator changes it in «Il tuo account»."""
+    return "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_LENGTH))
+
+
 def normalize_username(username: str) -> str:
     """Usernames are compared lowercase: "Mario.Rossi" logs in as "mario.rossi"."""
     return username.strip().lower()
@@ -117,6 +129,11 @@ class OperatorService:
         # Hashed against for unknown usernames, so that they take as long as known ones.
         self._decoy = hash_password(secrets.token_hex(16))
 
+    @property
+    def database(self) -> Database:
+        """The store of the accounts, which the console's other pages read too."""
+        return self._db
+
     def add(
         self,
         username: str,
@@ -125,8 +142,10 @@ class OperatorService:
         role: str,
         *,
         can_publish: bool = False,
+        by: str | None = None,
     ) -> Operator:
-        """Create an active account; a username already taken is an :class:`AccountError`."""
+        """Create an active account; a username already taken is an :class:`AccountError`.
+        With ``by`` (an admin in the console) the addition is audited."""
         username = normalize_username(username)
         display_name = display_name.strip()
         if not USERNAME.fullmatch(username):
@@ -157,18 +176,46 @@ class OperatorService:
                 raise AccountError(f"esiste già un operatore {username!r}")
             row = _find(session, username)
             assert row is not None  # inserted just now, in this transaction
+            if by is not None:
+                session.add(self._audit(by, OPERATOR_ADDED, f"{username} ({role})"))
             return _operator(row)
 
-    def disable(self, username: str) -> Operator:
-        """Stop an account from logging in; its history stays."""
+    def disable(self, username: str, *, by: str | None = None) -> Operator:
+        """Stop an account from logging in, ending its sessions; its history stays."""
+        return self._set_active(username, False, by)
+
+    def enable(self, username: str, *, by: str | None = None) -> Operator:
+        """Let a disabled account log in again, with the password it had."""
+        return self._set_active(username, True, by)
+
+    def _set_active(self, username: str, active: bool, by: str | None) -> Operator:
         username = normalize_username(username)
         with self._db.transaction(write=True) as session:
-            session.execute(
-                update(OperatorRow).where(OperatorRow.username == username).values(active=False)
-            )
             row = _find(session, username)
             if row is None:
                 raise UnknownOperatorError(f"nessun operatore si chiama {username!r}")
+            if row.active != active:
+                row.active = active
+                if not active:
+                    session.execute(delete(SessionRow).where(SessionRow.operator_id == row.id))
+                if by is not None:
+                    action = OPERATOR_ENABLED if active else OPERATOR_DISABLED
+                    session.add(self._audit(by, action, username))
+            return _operator(row)
+
+    def set_role(self, username: str, role: str, *, by: str) -> Operator:
+        """Change an account's role (audited); its sessions end, to start again with it."""
+        username = normalize_username(username)
+        if role not in OPERATOR_ROLES:
+            raise AccountError(f"ruolo non valido {role!r}: usa {', '.join(OPERATOR_ROLES)}")
+        with self._db.transaction(write=True) as session:
+            row = _find(session, username)
+            if row is None:
+                raise UnknownOperatorError(f"nessun operatore si chiama {username!r}")
+            if row.role != role:
+                session.add(self._audit(by, ROLE_CHANGED, f"{username}: {row.role} -> {role}"))
+                row.role = role
+                session.execute(delete(SessionRow).where(SessionRow.operator_id == row.id))
             return _operator(row)
 
     def authenticate(self, username: str, password: str) -> Operator | None:

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from urp.core.clock import Clock, utc_now
@@ -36,6 +36,7 @@ from urp.core.models import Handoff as HandoffRow
 from urp.core.models import HandoffMessage as MessageRow
 from urp.core.models import Operator as OperatorRow
 from urp.core.settings import IDLE_ACTIONS, Settings
+from urp.handoff.history import HandoffHistory
 from urp.handoff.operators import Operator
 from urp.handoff.records import (
     CITIZEN_ACTOR,
@@ -59,6 +60,7 @@ from urp.handoff.records import (
 )
 from urp.handoff.stats import DayStats, day_stats
 from urp.handoff.sweep import SweepResult, sweep
+from urp.handoff.teamwork import Teamwork
 from urp.handoff.transcript import TranscriptLine
 from urp.information.opening_hours import OpeningCalendar
 
@@ -89,6 +91,9 @@ class HandoffService:
         self._idle_action = idle_action or timing.idle_action
         if self._idle_action not in IDLE_ACTIONS:
             raise ValueError(f"unknown idle action: {self._idle_action}")
+        # Operators working together (assign, transfer, notes, trail) and the history.
+        self.teamwork = Teamwork(database, clock=clock)
+        self.history = HandoffHistory(database)
 
     # -- the bot's side ------------------------------------------------------------------
 
@@ -194,7 +199,8 @@ class HandoffService:
     # -- the console's side ----------------------------------------------------------------
 
     def queue(self) -> list[QueuedHandoff]:
-        """Open handoffs: at opening those queued while closed first, then oldest first."""
+        """Open handoffs: at opening those queued while closed first, then oldest first;
+        each with the citizen's last written message."""
         now = self._clock()
         service_open = self._calendar.is_open(now)
         with self._db.transaction() as session:
@@ -202,13 +208,14 @@ class HandoffService:
                 select(HandoffRow).where(HandoffRow.status.in_(OPEN_STATUSES))
             ).scalars()
             handoffs = [handoff_of(session, row) for row in rows]
+            last = self._last_citizen_messages(session, [h.id for h in handoffs])
 
         def order(handoff: Handoff) -> tuple[bool, datetime, int]:
             first = service_open and handoff.out_of_hours and handoff.status == PENDING
             return (not first, handoff.created_at, handoff.id)
 
         return [
-            QueuedHandoff(h, (h.assigned_at or now) - h.created_at)
+            QueuedHandoff(h, (h.assigned_at or now) - h.created_at, last.get(h.id))
             for h in sorted(handoffs, key=order)
         ]
 
@@ -394,6 +401,25 @@ class HandoffService:
         return day_stats(rows, timezone)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _last_citizen_messages(session: Session, handoff_ids: list[int]) -> dict[int, str]:
+        """Handoff id -> the citizen's latest message with words, one query for them all."""
+        if not handoff_ids:
+            return {}
+        latest = (
+            select(func.max(MessageRow.id))
+            .where(
+                MessageRow.handoff_id.in_(handoff_ids),
+                MessageRow.author == "citizen",
+                MessageRow.text.is_not(None),
+            )
+            .group_by(MessageRow.handoff_id)
+        )
+        rows = session.execute(
+            select(MessageRow.handoff_id, MessageRow.text).where(MessageRow.id.in_(latest))
+        )
+        return {handoff_id: text for handoff_id, text in rows}
 
     def _open_row(self, session: Session, conversation_id: str) -> HandoffRow | None:
         return session.execute(

@@ -2,19 +2,22 @@
 
 The office writes them in a YAML file (``risposte-rapide.yml``), in the order the console
 shows them; loading the file makes the store match it: new titles are added, changed
-texts updated, titles no longer in the file removed.
+texts updated, titles no longer in the file removed. An admin or operator can also add,
+change, reorder and delete them one by one in the console («Risposte rapide»).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from urp.core.data_files import Located, Problems, read_keyed_list, text_value
 from urp.core.db import Database
+from urp.core.errors import OperatorError
 from urp.core.models import QuickReply as QuickReplyRow
 
 TITLE_LENGTH = 100
@@ -22,10 +25,19 @@ TITLE_LENGTH = 100
 TEXT_LENGTH = 1000
 
 
+class QuickReplyError(OperatorError, ValueError):
+    """A quick reply that cannot be saved: the message says why, in Italian."""
+
+
+class UnknownQuickReplyError(OperatorError, LookupError):
+    """No quick reply has that id (deleted meanwhile)."""
+
+
 @dataclass(frozen=True)
 class QuickReply:
     title: str  # what the operator picks: "Piattaforma segnalazioni"
     text: str  # what the citizen receives
+    id: int | None = field(default=None, compare=False)  # in the store; None in a file
 
     @property
     def key(self) -> str:
@@ -89,4 +101,78 @@ class QuickReplyService:
             rows = session.execute(
                 select(QuickReplyRow).order_by(QuickReplyRow.position, QuickReplyRow.title)
             ).scalars()
-            return tuple(QuickReply(row.title, row.text) for row in rows)
+            return tuple(QuickReply(row.title, row.text, row.id) for row in rows)
+
+    def get(self, reply_id: int) -> QuickReply:
+        with self._db.transaction() as session:
+            row = session.get(QuickReplyRow, reply_id)
+            if row is None:
+                raise UnknownQuickReplyError(f"nessuna risposta rapida ha id {reply_id}")
+            return QuickReply(row.title, row.text, row.id)
+
+    def add(self, title: str, text: str) -> QuickReply:
+        """A new quick reply, last in the list."""
+        title, text = _checked(title, text)
+        with self._db.transaction(write=True) as session:
+            _title_free(session, title)
+            last = session.execute(select(func.max(QuickReplyRow.position))).scalar() or 0
+            row = QuickReplyRow(title=title, text=text, position=last + 1)
+            session.add(row)
+            session.flush()
+            return QuickReply(row.title, row.text, row.id)
+
+    def update(self, reply_id: int, title: str, text: str) -> QuickReply:
+        title, text = _checked(title, text)
+        with self._db.transaction(write=True) as session:
+            row = _row(session, reply_id)
+            if title != row.title:
+                _title_free(session, title)
+            row.title, row.text = title, text
+            return QuickReply(row.title, row.text, row.id)
+
+    def delete(self, reply_id: int) -> QuickReply:
+        with self._db.transaction(write=True) as session:
+            row = _row(session, reply_id)
+            removed = QuickReply(row.title, row.text, row.id)
+            session.delete(row)
+            return removed
+
+    def move(self, reply_id: int, steps: int) -> None:
+        """Move a quick reply ``steps`` places (-1: up one), and number them all 1, 2, ..."""
+        with self._db.transaction(write=True) as session:
+            rows = list(
+                session.execute(
+                    select(QuickReplyRow).order_by(QuickReplyRow.position, QuickReplyRow.title)
+                ).scalars()
+            )
+            index = next((i for i, row in enumerate(rows) if row.id == reply_id), None)
+            if index is None:
+                raise UnknownQuickReplyError(f"nessuna risposta rapida ha id {reply_id}")
+            moved = rows.pop(index)
+            rows.insert(max(0, min(len(rows), index + steps)), moved)
+            for position, row in enumerate(rows, start=1):
+                row.position = position
+
+
+def _checked(title: str, text: str) -> tuple[str, str]:
+    title, text = title.strip(), text.strip()
+    if not title or len(title) > TITLE_LENGTH:
+        raise QuickReplyError(f"il titolo deve avere da 1 a {TITLE_LENGTH} caratteri")
+    if not text or len(text) > TEXT_LENGTH:
+        raise QuickReplyError(f"il testo deve avere da 1 a {TEXT_LENGTH} caratteri")
+    return title, text
+
+
+def _title_free(session: Session, title: str) -> None:
+    taken = session.execute(
+        select(QuickReplyRow.id).where(QuickReplyRow.title == title)
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise QuickReplyError(f"esiste già una risposta rapida «{title}»")
+
+
+def _row(session: Session, reply_id: int) -> QuickReplyRow:
+    row = session.get(QuickReplyRow, reply_id)
+    if row is None:
+        raise UnknownQuickReplyError(f"nessuna risposta rapida ha id {reply_id}")
+    return row

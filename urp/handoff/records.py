@@ -23,6 +23,9 @@ CLAIM_ACTION = "handoff_claim"
 REPLY_ACTION = "handoff_reply"
 RESOLVE_ACTION = "handoff_resolve"
 RELEASE_ACTION = "handoff_release"
+ASSIGN_ACTION = "handoff_assign"  # a pending chat given to a colleague
+TRANSFER_ACTION = "handoff_transfer"  # a held chat passed on to a colleague
+NOTE_ACTION = "handoff_note"
 OPERATOR = "operator"
 # Who closed a handoff when no operator did: the audit's "operator" column.
 CITIZEN_ACTOR = "cittadino"
@@ -62,6 +65,7 @@ class Handoff:
 class QueuedHandoff:
     handoff: Handoff
     waiting: timedelta  # from the request to the claim, or to now while pending
+    last_message: str | None = None  # the citizen's last words, as written (mask to show)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,9 @@ class Message:
     media_url: str | None
     latitude: float | None
     longitude: float | None
-    delivered: bool
+    delivered: bool  # an operator's reply reached the citizen (on the web: their widget has it)
+    # Sent to a web citizen who is not connected: kept until their widget confirms it.
+    awaiting_citizen: bool = False
 
 
 def may_resolve(handoff: Handoff, operator: Operator) -> bool:
@@ -167,4 +173,6 @@ def audit(
 ) -> None:
     """Who did what to which handoff, and when: never the words, never the number."""
     detail = f"conversazione {handoff_id}" + (f", {extra}" if extra else "")
-    session.add(AuditEvent(at=at, operator=actor, action=action, detail=detail))
+    session.add(
+        AuditEvent(at=at, operator=actor, action=action, detail=detail, handoff_id=handoff_id)
+    )

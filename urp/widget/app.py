@@ -26,6 +26,7 @@ from urp.core import webserver
 from urp.core.dates import DAY_NAMES, MONTH_NAMES
 from urp.core.settings import Settings
 from urp.information.memo import MemoService, memo_path
+from urp.subscription.whatsapp_link import invitation
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ async def home(request: web.Request) -> web.Response:
         request,
         "demo.html",
         service_hours=settings.service_hours.describe(),
+        whatsapp=invitation(settings),
         offices=[
             (office, office.hours.describe())
             for office in sorted(settings.offices.values(), key=lambda office: office.label)

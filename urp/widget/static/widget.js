@@ -13,6 +13,12 @@
  *   `author` marks a message an operator wrote (`name` is their first name), `handoff` the
  *   state of the request to the URP from then on ("pending", "assigned" or "none");
  * - `urp_typing` `{name: "Mario", typing: true}`: the operator is typing (or stopped).
+ *
+ * Nothing is lost while the page is closed or the line stalls (urp/widget/outbox.py): each
+ * message carries `urp.id` and `urp.previous` (the conversation's message before it). The
+ * widget shows an id once, acknowledges it (`urp_ack`), and at every connection says the
+ * last id it has (`session_request` with `last`): the server replays the rest, in order.
+ * A message whose `previous` it has not seen means one was missed: it asks again.
  */
 (() => {
   "use strict";
@@ -41,11 +47,12 @@
   // The citizen's own way out of a request (urp/inbound/keywords.py BACK_TO_BOT_PHRASES).
   const END_REQUEST = "torna al bot";
   const END_REQUEST_TIMEOUT = 5000; // ms: the new conversation starts even without an answer
+  const ASK_AGAIN_AFTER = 2000; // ms between two requests for missed messages
 
   // -- storage: a reload keeps the conversation; without storage it lives as long as the page
 
   const NO_HANDOFF = { state: "none", name: "" };
-  const memory = { sessionId: null, messages: [], handoff: NO_HANDOFF };
+  const memory = { sessionId: null, messages: [], handoff: NO_HANDOFF, lastId: 0 };
 
   function readHandoff(value) {
     if (value && HANDOFF_STATES.includes(value.state)) {
@@ -62,6 +69,7 @@
           sessionId: saved.sessionId || null,
           messages: saved.messages,
           handoff: readHandoff(saved.handoff),
+          lastId: messageId(saved.lastId) || 0,
         };
       }
     } catch (error) {
@@ -81,7 +89,7 @@
   }
 
   function forgetConversation() {
-    conversation = { sessionId: null, messages: [], handoff: NO_HANDOFF };
+    conversation = { sessionId: null, messages: [], handoff: NO_HANDOFF, lastId: 0 };
     Object.assign(memory, conversation);
     try {
       localStorage.removeItem(STORAGE_KEY);
@@ -106,6 +114,11 @@
     } catch (error) {
       return false;
     }
+  }
+
+  // The server's message ids: whole numbers from 1 (0: none yet).
+  function messageId(value) {
+    return Number.isSafeInteger(value) && value >= 0 ? value : null;
   }
 
   let conversation = readConversation();
@@ -163,18 +176,57 @@
       if (url) {
         found = url.replace(TRAILING, "");
       }
-      parent.append(text.slice(last, match.index));
+      appendPhones(parent, text.slice(last, match.index));
       const href = url ? safeUrl(found) : `mailto:${email}`;
       parent.append(href ? link(href, found) : found);
+      last = match.index + found.length;
+    }
+    appendPhones(parent, text.slice(last));
+  }
+
+  // Italian phone numbers, to call with a tap: landlines (071 222 2222, 06 1234 5678),
+  // mobiles (333 123 4567), toll-free and shared-cost numbers (800 123 456), with +39 or
+  // not, digits grouped by spaces, dots or dashes. Not a time, a date, an amount, a code.
+  const PHONES =
+    /(?<![\w+/@:-])(?<!\d[.,])(\+39[ .]?)?((?:0[1-9]\d{0,3}|3\d{2}|80[0-3]|84\d|89\d)(?:[ .-]?\d{2,4}){1,3})(?![\w/@]|[.,:-]\d)/g;
+  const NOT_A_PHONE = [
+    /^\d{1,2}[.:]\d{2}(?:\s*-\s*\d{1,2}[.:]\d{2})?$/, // 08.30, 08.30-13.00
+    /^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/, // 01.02.2027, 01-02-27
+  ];
+
+  function phoneHref(number) {
+    const digits = number.replace(/\D/g, "");
+    if (NOT_A_PHONE.some((pattern) => pattern.test(number))) return null;
+    const mobile = digits.startsWith("3");
+    const [fewest, most] = mobile ? [9, 10] : [6, 11];
+    if (digits.length < fewest || digits.length > most) return null;
+    return `tel:+39${digits}`; // only digits reach the link
+  }
+
+  function appendPhones(parent, text) {
+    let last = 0;
+    for (const match of text.matchAll(PHONES)) {
+      const [found, , number] = match;
+      const href = phoneHref(number);
+      if (!href) continue;
+      parent.append(text.slice(last, match.index));
+      parent.append(el("a", { href, class: "urpw-phone" }, found));
       last = match.index + found.length;
     }
     parent.append(text.slice(last));
   }
 
+  // A list item run into the line before it («non è ancora aperto: • *Bando*»): each
+  // bullet starts a line of its own, as it does on WhatsApp when the answer is written so.
+  function breakLists(text) {
+    return text.replace(/([^\n])[ \t]+(?=• )/g, "$1\n").replace(/:[ \t]+(?=- \S)/g, ":\n");
+  }
+
   // WhatsApp's *bold*: the asterisks touch the words inside and not a letter outside.
   const BOLD = /(^|[^\w*])\*([^\s*](?:[^*\n]*[^\s*])?)\*(?![\w*])/g;
 
-  function appendFormatted(parent, text) {
+  function appendFormatted(parent, written) {
+    const text = breakLists(written);
     let last = 0;
     for (const match of text.matchAll(BOLD)) {
       const start = match.index + match[1].length;
@@ -502,13 +554,12 @@
       (io) => {
         connecting = null;
         socket = io(SERVER, { path: SOCKET_PATH, transports: TRANSPORTS, reconnectionDelayMax: 10000 });
-        socket.on("connect", () => {
-          socket.emit("session_request", { session_id: conversation.sessionId });
-        });
+        socket.on("connect", requestSession);
         socket.on("session_confirm", (data) => {
           const id = data && typeof data === "object" ? data.session_id : data;
           if (id && id !== conversation.sessionId) {
             conversation.sessionId = String(id);
+            conversation.lastId = 0; // a new conversation: its messages are all to come
             saveConversation();
           }
           confirmed = true;
@@ -516,11 +567,21 @@
           while (outbox.length) emit(outbox.shift());
         });
         socket.on("bot_uttered", (data) => {
+          if (!data || typeof data !== "object") return;
+          const id = messageId(urpMeta(data).id);
+          if (id !== null && id <= conversation.lastId) return; // had it already
+          if (id !== null && (messageId(urpMeta(data).previous) || 0) > conversation.lastId) {
+            askAgain(); // one before it never came: the server sends both again, in order
+            return;
+          }
           setTyping(null);
+          if (id !== null) conversation.lastId = id;
           const messages = fromBot(data);
           for (const message of messages) addMessage(message);
+          if (!messages.length) saveConversation();
           setHandoff(handoffFrom(data));
           if (panel.hidden && messages.length) unread.hidden = false;
+          if (id !== null) socket.emit("urp_ack", { session_id: conversation.sessionId, id });
         });
         socket.on("urp_typing", (data) => {
           if (!data || typeof data !== "object") return;
@@ -539,6 +600,20 @@
         showNotice(UNREACHABLE);
       },
     );
+  }
+
+  // At every connection: the session to continue, and the last message this browser has.
+  function requestSession() {
+    socket.emit("session_request", { session_id: conversation.sessionId, last: conversation.lastId });
+  }
+
+  let askedAgainAt = 0;
+
+  function askAgain() {
+    const now = Date.now();
+    if (now - askedAgainAt < ASK_AGAIN_AFTER) return; // the replay asked for is on its way
+    askedAgainAt = now;
+    requestSession();
   }
 
   function emit(text) {

@@ -1,0 +1,78 @@
+"""The intent classifier: a linear model on words and character n-grams, trained in seconds.
+
+Citizens write with typos, without accents, in SMS style and in dialect: character n-grams
+inside each word («iscriv», «cancel», «farmac») carry what the words alone miss, and words
+and word pairs carry the rest («non voglio», «di turno»). Both are weighted by TF-IDF
+(sublinear counts: a word said three times is not three times the evidence) and scored by a
+linear support vector machine, calibrated into probabilities so that the fallback threshold
+means what it says. Chosen by measurement against DIET (docs/nlu-report.md): as accurate on
+the held-out set and on cross-validation, and trained in seconds instead of minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 4)
+    # Regularisation of the SVM: smaller is smoother.
+    c: float = 1.0
+    # Folds of the probability calibration (each trains one SVM).
+    calibration_folds: int = 3
+    random_state: int = 2026
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> LinearConfig:
+        return cls(
+            word_ngrams=tuple(config.get("word_ngrams", cls.word_ngrams)),  # type: ignore[arg-type]
+            char_ngrams=tuple(config.get("char_ngrams", cls.char_ngrams)),  # type: ignore[arg-type]
+            c=float(config.get("c", cls.c)),
+            calibration_folds=int(config.get("calibration_folds", cls.calibration_folds)),
+            random_state=int(config.get("random_state", cls.random_state)),
+        )
+
+
+def build(config: LinearConfig) -> Any:
+    """An untrained scikit-learn pipeline: text in, calibrated intent probabilities out."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    features = make_union(
+        # Lowercase and without accents: citizens often type none.
+        TfidfVectorizer(strip_accents="unicode", ngram_range=config.word_ngrams, sublinear_tf=True),
+        TfidfVectorizer(
+            strip_accents="unicode",
+            analyzer="char_wb",
+            ngram_range=config.char_ngrams,
+            sublinear_tf=True,
+        ),
+    )
+    svm = LinearSVC(C=config.c, random_state=config.random_state)
+    return make_pipeline(
+        features, CalibratedClassifierCV(svm, cv=config.calibration_folds, method="sigmoid")
+    )
+
+
+def train(texts: list[str], intents: list[str], config: LinearConfig) -> Any:
+    import numpy as np
+
+    model = build(config)
+    # An array, not a list: scikit-learn 1.1's calibration counts examples per class with ==.
+    model.fit(texts, np.asarray(intents))
+    return model
+
+
+def rank(model: Any, texts: list[str]) -> list[list[tuple[str, float]]]:
+    """For each text, every intent with its probability, the most likely first."""
+    probabilities = model.predict_proba(texts)
+    classes = [str(c) for c in model.classes_]
+    return [
+        sorted(zip(classes, map(float, row), strict=True), key=lambda pair: -pair[1])
+        for row in probabilities
+    ]
