@@ -118,8 +118,9 @@ audit: $(AUDIT_VENV)/.installed
 		test "$${URP_AUDIT_REQUIRED:-0}" != 1; \
 	fi
 
+# EVAL_NLU_ARGS=--diet adds the DIET pipelines to the comparison (slow: minutes each).
 eval-nlu: install
-	$(BIN)/python -m urp.tools.eval_nlu
+	$(BIN)/python -m urp.tools.eval_nlu $(EVAL_NLU_ARGS)
 
 # The FAQ search on tests/faq/ (never used for retrieval nor tuning): docs/nlu-report.md.
 eval-faq: install

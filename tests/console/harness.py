@@ -49,14 +49,14 @@ QUICK_REPLY = QuickReply(
 class RecordingConversations:
     """What the console asked of Rasa; ``down`` makes every call fail like a dead server.
 
-    With an ``outbox``, a reply to a web conversation is kept there as the web chat's
+    With ``web_outbox``, a reply to a web conversation is kept there as the web chat's
     channel keeps it: «consegnato» only once the citizen's widget acknowledges it."""
 
-    def __init__(self, outbox: WebOutbox | None = None) -> None:
+    def __init__(self, web_outbox: WebOutbox | None = None) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.metadata: list[dict[str, Any]] = []  # of each message said, in order
         self.down = False
-        self.outbox = outbox
+        self.web_outbox = web_outbox
 
     def _call(self, *call: Any) -> None:
         if self.down:
@@ -74,9 +74,9 @@ class RecordingConversations:
     ) -> None:
         self._call("say", conversation_id, text)
         self.metadata.append(dict(metadata or {}))
-        if self.outbox is not None and conversation_id.startswith(WEB_CONVERSATION_PREFIX):
+        if self.web_outbox is not None and conversation_id.startswith(WEB_CONVERSATION_PREFIX):
             reply = (metadata or {}).get(OPERATOR_MESSAGE_KEY)
-            self.outbox.store(conversation_id, {"text": text}, handoff_message_id=reply)
+            self.web_outbox.store(conversation_id, {"text": text}, handoff_message_id=reply)
 
     def trigger(
         self, conversation_id: str, intent: str, entities: Mapping[str, str] | None = None

@@ -227,7 +227,7 @@ class HandoffWatcher:
             self._notes_after = note.id
         for message in messages:
             view = presenter.message(message, now)
-            html = self._shell.templates.get_template("_message.html").render(message=view)
+            html = template.render(message=view)
             events.append(
                 sse_event(
                     "message",

@@ -1,13 +1,18 @@
 """`make eval-nlu`: choose the pipeline by cross-validation, score the held-out set.
 
-1. Cross-validates variants of the shipped pipeline (config.yml as it is, without lemmas,
-   without character n-grams) on data/nlu with ``rasa test nlu --cross-validation``.
-2. Scores the trained model (models/urp.tar.gz) on tests/nlu/holdout.yml, which is never
-   trained on (:mod:`urp.tools.holdout`): intent accuracy and per-intent precision, recall and F1 as the deployed
-   assistant behaves (a message below the fallback threshold counts as a miss), a
-   confusion matrix PNG, and the confidences that justify the fallback threshold.
-3. Writes docs/nlu-report.md and results/eval/report.json with exactly what it prints.
-4. Prints what got better or worse per intent since the committed baseline
+1. Cross-validates variants of the shipped pipeline (config.yml as it is, other n-grams;
+   with ``--diet`` also the DIET pipeline shipped before, slow) on data/nlu with
+   ``rasa test nlu --cross-validation``.
+2. Times ``rasa train`` from scratch (no cache) of Rasa's starter bot and of this project,
+   one after the other on the same machine: the ratio is what carries from one machine to
+   another (the starter bot trains in about 75 s on two idle cores).
+3. Scores the model trained in 2 (or ``--model``, with ``--skip-timing``) on
+   tests/nlu/holdout.yml, which is never trained on (:mod:`urp.tools.holdout`): intent
+   accuracy and per-intent precision, recall and F1 as the deployed assistant behaves (a
+   message below the fallback threshold counts as a miss), a confusion matrix PNG, and the
+   confidences that justify the fallback threshold.
+4. Writes docs/nlu-report.md and results/eval/report.json with exactly what it prints.
+5. Prints what got better or worse per intent since the committed baseline
    (docs/nlu-baseline.json, see :mod:`urp.tools.nlu_gate`).
 """
 
@@ -15,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -29,7 +37,7 @@ from typing import Any
 import yaml
 
 from urp.core.settings import PROJECT_ROOT
-from urp.tools.holdout import MODEL, Prediction, intent_scores, predict_holdout
+from urp.tools.holdout import FALLBACK_INTENT, MODEL, Prediction, intent_scores, predict_holdout
 from urp.tools.nlu_gate import BASELINE, committed_baseline, compare
 from urp.tools.nlu_gate import render as render_changes
 
@@ -38,7 +46,7 @@ REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 REPORT_MATRIX = PROJECT_ROOT / "docs" / "nlu-confusion-matrix.png"
 # Sections of the report that other tools write (`make eval-faq`): kept as they are.
 KEPT_HEADINGS = ("## Base di conoscenza (FAQ)",)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8)
 
 Pipeline = list[dict[str, Any]]
 
@@ -47,47 +55,72 @@ def _without_fallback(pipeline: Pipeline) -> Pipeline:
     return [c for c in pipeline if c["name"] != "FallbackClassifier"]
 
 
-def _lemmas(use: bool) -> Callable[[Pipeline], Pipeline]:
-    """Word counts on lemmas or on the words as written (character n-grams never use them)."""
+LINEAR = "components.linear.LinearIntentClassifier"
+
+
+def _linear(**options: Any) -> Callable[[Pipeline], Pipeline]:
+    """config.yml's linear classifier with ``options`` changed."""
 
     def transform(pipeline: Pipeline) -> Pipeline:
-        return [
-            {**c, "use_lemma": use}
-            if c["name"] == "CountVectorsFeaturizer" and c.get("analyzer", "word") == "word"
-            else c
-            for c in pipeline
-        ]
+        return [{**c, **options} if c["name"] == LINEAR else c for c in pipeline]
 
     return transform
 
 
-def _no_char_ngrams(pipeline: Pipeline) -> Pipeline:
-    return [c for c in pipeline if c.get("analyzer") not in ("char", "char_wb")]
+def _diet(epochs: int) -> Callable[[Pipeline], Pipeline]:
+    """The pipeline shipped until December 2026: featurisers and DIET instead of the SVM."""
 
+    def transform(pipeline: Pipeline) -> Pipeline:
+        diet: Pipeline = [
+            {"name": "RegexFeaturizer", "case_sensitive": False},
+            {"name": "LexicalSyntacticFeaturizer"},
+            {"name": "CountVectorsFeaturizer", "use_lemma": False},
+            {
+                "name": "CountVectorsFeaturizer",
+                "analyzer": "char_wb",
+                "min_ngram": 1,
+                "max_ngram": 4,
+                "use_lemma": False,
+            },
+            {
+                "name": "DIETClassifier",
+                "epochs": epochs,
+                "number_of_transformer_layers": 1,
+                "transformer_size": 128,
+                "entity_recognition": False,
+                "constrain_similarities": True,
+                "random_seed": 2026,
+            },
+        ]
+        at = next(i for i, c in enumerate(pipeline) if c["name"] == LINEAR)
+        return pipeline[:at] + diet + pipeline[at + 1 :]
 
-def _no_transformer(pipeline: Pipeline) -> Pipeline:
-    return [
-        {**c, "number_of_transformer_layers": 0} if c["name"] == "DIETClassifier" else c
-        for c in pipeline
-    ]
+    return transform
 
 
 # Each variant is config.yml's pipeline with these choices made explicit, so a variant
 # means the same thing whatever config.yml currently ships.
 VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
-    "parole-char": (
-        "parole + n-grammi di caratteri, DIET con 1 strato transformer",
-        _lemmas(False),
+    "svm": (
+        "parole e coppie di parole + n-grammi di caratteri 1-4, SVM lineare (config.yml)",
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4]),
     ),
-    "lemmi-char": ("lemmi + n-grammi di caratteri, DIET con 1 strato transformer", _lemmas(True)),
-    "lemmi": (
-        "lemmi, senza n-grammi di caratteri",
-        lambda p: _no_char_ngrams(_lemmas(True)(p)),
+    "svm-parole": (
+        "parole singole + n-grammi di caratteri 1-4, SVM lineare",
+        _linear(word_ngrams=[1, 1], char_ngrams=[1, 4]),
     ),
-    "lemmi-char-0t": (
-        "lemmi + n-grammi di caratteri, DIET senza transformer",
-        lambda p: _no_transformer(_lemmas(True)(p)),
+    "svm-char25": (
+        "parole e coppie di parole + n-grammi di caratteri 2-5, SVM lineare",
+        _linear(word_ngrams=[1, 2], char_ngrams=[2, 5]),
     ),
+}
+# Minutes each: only with --diet.
+SLOW_VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
+    "diet-100": (
+        "parole + n-grammi di caratteri, DIET 100 epoche (fino a dicembre 2026)",
+        _diet(100),
+    ),
+    "diet-40": ("parole + n-grammi di caratteri, DIET 40 epoche", _diet(40)),
 }
 
 
@@ -102,7 +135,7 @@ class CrossValidation:
 
 
 def cross_validate(name: str, folds: int) -> CrossValidation:
-    description, transform = VARIANTS[name]
+    description, transform = {**VARIANTS, **SLOW_VARIANTS}[name]
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
     config["pipeline"] = transform(_without_fallback(copy.deepcopy(config["pipeline"])))
     config.pop("policies", None)
@@ -130,14 +163,75 @@ def cross_validate(name: str, folds: int) -> CrossValidation:
     )
 
 
+@dataclass
+class TrainingTime:
+    starter_seconds: float
+    project_seconds: float
+    cores: int
+
+    @property
+    def ratio(self) -> float:
+        return self.project_seconds / self.starter_seconds
+
+
+def _timed_train(args: list[str], cwd: Path, cache: Path) -> float:
+    """Seconds of one ``rasa train`` from scratch: its own empty cache, nothing reused."""
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(cache)}
+    started = time.monotonic()
+    subprocess.run(
+        [str(Path(sys.executable).with_name("rasa")), "train", *args],
+        check=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
+def training_times(model_dir: Path) -> tuple[TrainingTime, Path]:
+    """Rasa's starter bot, then this project, trained from scratch one after the other.
+
+    Returns the times and the project's model (config.yml and data/ as they are now).
+    """
+    # Rasa's own files, found without importing Rasa (urp imports nothing from it).
+    rasa_package = importlib.util.find_spec("rasa")
+    if rasa_package is None or rasa_package.origin is None:
+        raise RuntimeError("Rasa non è installato: esegui `make install`")
+    starter_template = Path(rasa_package.origin).parent / "cli" / "initial_project"
+    with tempfile.TemporaryDirectory(prefix="urp-eval-") as scratch:
+        work = Path(scratch)
+        starter = work / "starter"
+        shutil.copytree(starter_template, starter)
+        starter_seconds = _timed_train(
+            ["--out", str(work / "starter-models")], starter, work / "starter-cache"
+        )
+        model_dir.mkdir(parents=True, exist_ok=True)
+        project_seconds = _timed_train(
+            ["--out", str(model_dir), "--fixed-model-name", "urp-eval"],
+            PROJECT_ROOT,
+            work / "project-cache",
+        )
+    times = TrainingTime(starter_seconds, project_seconds, os.cpu_count() or 1)
+    return times, model_dir / "urp-eval.tar.gz"
+
+
+def _answered(p: Prediction, threshold: float) -> bool:
+    return not p.forced and p.confidence >= threshold
+
+
+def _right(p: Prediction, threshold: float) -> bool:
+    """Whether the assistant does the right thing with ``p`` at ``threshold``: the right
+    intent, or asking to rephrase a message that is no message (expected nlu_fallback)."""
+    if _answered(p, threshold):
+        return p.top_intent == p.expected
+    return p.expected == FALLBACK_INTENT
+
+
 def threshold_table(predictions: list[Prediction]) -> list[dict[str, float]]:
     """What each fallback threshold would do on the held-out set."""
     rows = []
     for threshold in THRESHOLDS:
-        answered = [p for p in predictions if p.confidence >= threshold]
-        right = sum(p.top_intent == p.expected for p in answered)
+        answered = [p for p in predictions if _answered(p, threshold)]
+        right = sum(_right(p, threshold) for p in predictions)
         wrong_total = sum(p.top_intent != p.expected for p in predictions)
-        caught = sum(p.top_intent != p.expected for p in predictions if p.confidence < threshold)
+        caught = sum(p.top_intent != p.expected for p in predictions if not _answered(p, threshold))
         rows.append(
             {
                 "threshold": threshold,
@@ -192,6 +286,8 @@ def render(
     thresholds: list[dict[str, float]],
     errors: list[Prediction],
     threshold: float,
+    times: TrainingTime | None = None,
+    model: str = "models/urp.tar.gz",
 ) -> str:
     lines = [
         "# Report NLU",
@@ -219,11 +315,32 @@ def render(
             " punteggio del prodotto è quello sul test set separato, qui sotto.",
             "",
         ]
+    if times:
+        lines += [
+            "## Tempo di addestramento (`rasa train` da zero, senza cache)",
+            "",
+            "| cosa | secondi |",
+            "| --- | ---: |",
+            f"| bot di partenza di Rasa (`rasa init`) | {times.starter_seconds:.0f} |",
+            f"| Sportello URP (NLU e dialogo) | {times.project_seconds:.0f} |",
+            "",
+            f"Misurati uno dopo l'altro sulla stessa macchina ({times.cores} core, condivisa):"
+            f" lo Sportello impiega **{times.ratio:.1f} volte** il bot di partenza. Su due core"
+            " liberi il bot di partenza si addestra in circa 75 s, quindi lo Sportello in"
+            f" circa **{75 * times.ratio / 60:.1f} minuti** (obiettivo: al massimo 3, cioè"
+            " 2,4 volte il bot di partenza).",
+            "",
+        ]
     lines += [
         "## Test set separato (tests/nlu/holdout.yml, mai usato per l'addestramento)",
         "",
-        f"Modello: `models/urp.tar.gz`, soglia di fallback {threshold}. Un messaggio sotto"
-        " soglia (`nlu_fallback`) conta come errore.",
+        f"Modello: `{model}`, soglia di fallback {threshold}. Un messaggio sotto"
+        " soglia (`nlu_fallback`) conta come errore; i messaggi senza senso (tasti a caso,"
+        " codice incollato) sono attesi come `nlu_fallback`: la risposta giusta è chiedere"
+        " di riformulare. Il test set è scritto a parte, con altre parole e altre situazioni,"
+        " e nessun messaggio è vicino a un esempio di addestramento (Jaccard dei trigrammi"
+        " di caratteri sotto 0,6: tests/nlu/test_holdout.py): misura come va con cittadini"
+        " mai visti.",
         "",
         f"- **accuracy degli intent: {scores['accuracy']:.3f}**",
         f"- **macro-F1: {scores['macro_f1']:.3f}**",
@@ -299,6 +416,26 @@ def main(argv: list[str] | None = None) -> int:
         help="riusa la cross-validation dell'ultima esecuzione (results/eval/report.json): "
         "per rifare il report dopo un cambio che non tocca i dati, come la soglia",
     )
+    parser.add_argument(
+        "--diet", action="store_true", help="anche le varianti con DIET (lente: minuti ciascuna)"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[*VARIANTS, *SLOW_VARIANTS],
+        help="solo queste varianti nella cross-validation",
+    )
+    parser.add_argument(
+        "--skip-timing",
+        action="store_true",
+        help="non misura l'addestramento: valuta --model invece di un modello appena addestrato",
+    )
+    parser.add_argument(
+        "--reuse-training",
+        action="store_true",
+        help="riusa i tempi e il modello dell'ultima esecuzione (results/eval/): per rifare il"
+        " report senza riaddestrare",
+    )
     parser.add_argument("--model", type=Path, default=MODEL)
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
@@ -310,20 +447,32 @@ def main(argv: list[str] | None = None) -> int:
     elif args.skip_cv:
         cv = []
     else:
-        cv = [cross_validate(name, args.folds) for name in VARIANTS]
-    predictions = predict_holdout(args.model)
+        names = args.variants or [*VARIANTS, *(SLOW_VARIANTS if args.diet else ())]
+        cv = [cross_validate(name, args.folds) for name in names]
+    times = None
+    model = args.model
+    if args.reuse_training:
+        previous = json.loads((RESULTS / "report.json").read_text(encoding="utf-8"))
+        times = TrainingTime(**previous["training"]) if previous.get("training") else None
+        model = RESULTS / "models" / "urp-eval.tar.gz"
+    elif not args.skip_timing:
+        times, model = training_times(RESULTS / "models")
+    predictions = predict_holdout(model)
     scores = intent_scores(predictions)
     thresholds = threshold_table(predictions)
     confusion_png(predictions, RESULTS / "holdout_confusion_matrix.png")
     errors = [p for p in predictions if p.predicted != p.expected]
-    text = render(cv, scores, thresholds, errors, _configured_threshold())
+    shown = (
+        model.resolve().relative_to(PROJECT_ROOT) if model.is_relative_to(PROJECT_ROOT) else model
+    )
+    text = render(cv, scores, thresholds, errors, _configured_threshold(), times, str(shown))
     if cv:
         REPORT.write_text(text + kept_sections(REPORT), encoding="utf-8")
         shutil.copyfile(RESULTS / "holdout_confusion_matrix.png", REPORT_MATRIX)
     (RESULTS / "report.json").write_text(
         json.dumps(
             {"cross_validation": [asdict(c) for c in cv], "holdout": scores,
-             "thresholds": thresholds},
+             "thresholds": thresholds, "training": asdict(times) if times else None},
             indent=2,
         ),
         encoding="utf-8",

@@ -28,6 +28,8 @@ class Prediction:
     predicted: str  # as deployed: nlu_fallback below the threshold
     top_intent: str  # the classifier's best guess
     confidence: float
+    # Made unclear whatever its confidence (keyboard mash, pasted code: components/gibberish.py).
+    forced: bool = False
 
 
 async def _predict(model: Path, texts: list[str]) -> list[dict[str, Any]]:
@@ -51,8 +53,10 @@ def predict_holdout(model: Path, holdout: Path = HOLDOUT) -> list[Prediction]:
                 text=example.plain,
                 expected=example.intent,
                 predicted=result["intent"]["name"],
-                top_intent=ranking[0]["name"],
-                confidence=float(ranking[0]["confidence"]),
+                top_intent=ranking[0]["name"] if ranking else FALLBACK_INTENT,
+                confidence=float(ranking[0]["confidence"]) if ranking else 0.0,
+                forced=result["intent"].get("name") == FALLBACK_INTENT
+                and result["intent"].get("confidence") == 1.0,
             )
         )
     return predictions
