@@ -343,7 +343,7 @@ def test_an_admin_resets_a_password_and_the_sessions_end(world: World) -> None:
     page = admin.submit("/operators/mario.rossi/password", "/operators", new=new, repeat=new)
     assert "Nuova password per Mario Rossi: le sue sessioni sono state chiuse." in page.text
     assert mario.page("/").url.startswith(mario.url("/login"))
-    assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
+    assert world.browser().log_in("mario.rossi", new).url == world.base + "/account"
     assert [(r["operator"], r["detail"]) for r in audit(world, "password_reset")] == [
         ("anna.admin", "operatore mario.rossi")
     ]
@@ -355,7 +355,7 @@ def test_an_admin_resets_a_password_and_the_sessions_end(world: World) -> None:
         timeout=120,
     )
     assert refused.status_code == 403
-    assert world.browser().log_in("mario.rossi", new).url == world.base + "/"
+    assert world.browser().log_in("mario.rossi", new).url == world.base + "/account"
     missing = admin.submit("/operators/nessuno/password", "/operators", new=new, repeat=new)
     assert missing.status_code == 404
 

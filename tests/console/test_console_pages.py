@@ -52,7 +52,7 @@ def test_an_admin_adds_an_operator_who_logs_in_with_the_temporary_password(
     password = TEMPORARY.search(page.text)
     assert password, page.text
     assert page.headers["Cache-Control"] == "no-store"
-    assert world.browser().log_in("gino.blu", password.group(1)).url.endswith("/")
+    assert world.browser().log_in("gino.blu", password.group(1)).url.endswith("/account")
     assert [e.detail for e in audited(world, "operator_added")] == ["operatore gino.blu (operator)"]
     # The same username again: refused, said why.
     again = ada.submit(
@@ -91,7 +91,7 @@ def test_a_temporary_password_ends_the_sessions_of_the_account(world: World, ada
     password = TEMPORARY.search(page.text)
     assert password and "Le sessioni di Lucia Bianchi sono state chiuse" in page.text
     assert "/login" in lucia.page("/").url
-    assert world.browser().log_in("lucia.bianchi", password.group(1)).url.endswith("/")
+    assert world.browser().log_in("lucia.bianchi", password.group(1)).url.endswith("/account")
 
 
 def test_only_admins_manage_accounts(world: World) -> None:

@@ -40,7 +40,7 @@ def test_an_operator_takes_the_chat_answers_and_gives_it_back(
     assistant: RunningAssistant, callback: CallbackReceiver
 ) -> None:
     assistant.urp(
-        "operators", "add", "mario.rossi", "--name", "Mario Rossi",
+        "operators", "add", "mario.rossi", "--name", "Mario Rossi", "--definitiva",
         URP_OPERATOR_PASSWORD=PASSWORD,
     )  # fmt: skip
     # Two unclear messages in a row: the chat goes to the office's queue.

@@ -37,7 +37,8 @@ def test_the_citizen_rates_the_chat_and_the_office_reads_it(
     assistant: RunningAssistant, callback: CallbackReceiver
 ) -> None:
     added = assistant.urp(
-        "operators", "add", "rita.neri", "--name", "Rita Neri", URP_OPERATOR_PASSWORD=PASSWORD
+        "operators", "add", "rita.neri", "--name", "Rita Neri", "--definitiva",
+        URP_OPERATOR_PASSWORD=PASSWORD,
     )
     assert added.returncode == 0, added.stderr
     says(assistant, "/request_operator")

@@ -239,7 +239,7 @@ def test_an_operator_answers_from_the_console_whichever_replica_holds_the_socket
 ) -> None:
     assistant = cluster.assistant
     assistant.urp(
-        "operators", "add", "anna.bianchi", "--name", "Anna Bianchi",
+        "operators", "add", "anna.bianchi", "--name", "Anna Bianchi", "--definitiva",
         URP_OPERATOR_PASSWORD=PASSWORD,
     )  # fmt: skip
     console = requests.Session()

@@ -169,6 +169,37 @@ def test_an_admin_reset_ends_every_session(operators: OperatorService, database:
         operators.reset_password("nessuno", "nuova-password-lunga", by="anna")
 
 
+def test_a_password_an_admin_chose_must_be_changed(
+    operators: OperatorService, database: Database
+) -> None:
+    """New accounts from the console and every reset carry ``must_change_password`` until
+    the operator chooses their own; a password of their own is never flagged."""
+    assert not operators.add(
+        "mario.rossi", "Mario Rossi", PASSWORD, "operator"
+    ).must_change_password
+    lucia = operators.add("lucia", "Lucia Neri", PASSWORD, "operator", temporary=True, by="anna")
+    assert lucia.must_change_password
+    assert operators.reset_password("mario.rossi", "scelta-da-anna", by="anna").must_change_password
+    login = ConsoleAccess(database, operators).log_in("mario.rossi", "scelta-da-anna")
+    assert login is not None and login.session.operator.must_change_password
+    # Not the same one again: the admin knows it.
+    with pytest.raises(AccountError, match="diversa da quella temporanea"):
+        operators.change_password("mario.rossi", "scelta-da-anna", "scelta-da-anna")
+    assert operators.get("mario.rossi").must_change_password  # type: ignore[union-attr]
+    assert not operators.change_password("mario.rossi", "sbagliata!!", "tutta-mia-ora")
+    assert operators.get("mario.rossi").must_change_password  # type: ignore[union-attr]
+    assert operators.change_password("mario.rossi", "scelta-da-anna", "tutta-mia-ora")
+    assert not operators.get("mario.rossi").must_change_password  # type: ignore[union-attr]
+    assert [o.must_change_password for o in operators.list()] == [True, False]
+    # An explicit permanent reset (a script that knows what it does) is not flagged.
+    operators.reset_password("lucia", "scelta-da-lucia", by="anna", temporary=False)
+    assert not operators.get("lucia").must_change_password  # type: ignore[union-attr]
+    assert [r["must_change_password"] for r in raw_rows(database, "operators")] in (
+        [False, False],
+        [0, 0],
+    )
+
+
 def test_no_transaction_is_open_while_scrypt_runs(
     operators: OperatorService, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,6 +250,13 @@ def test_operators_permit_and_password_on_the_command_line(
     assert code == 0 and "pubblicare" not in out
     code, out, _ = run(capsys, "operators", "add", "lucia", "--name", "Lucia", "--publish")
     assert code == 0 and "può pubblicare memo ed emergenze" in out
+    # A password the admin typed is changed at the first login, unless it is already theirs.
+    operators = OperatorService(cli_env)
+    mario = operators.get("mario.rossi")
+    assert mario is not None and mario.must_change_password
+    run(capsys, "operators", "add", "anna", "--name", "Anna", "--role", "admin", "--definitiva")
+    anna = operators.get("anna")
+    assert anna is not None and not anna.must_change_password
     code, out, _ = run(
         capsys, "operators", "permit", "mario.rossi", "--publish", "--operator", "anna"
     )
@@ -237,5 +275,7 @@ def test_operators_permit_and_password_on_the_command_line(
     assert code == 0 and "sessioni nella console sono chiuse" in out
     assert ConsoleAccess(cli_env, operators).session(login.token) is None
     assert operators.authenticate("mario.rossi", "nuova-password-lunga") is not None
+    # The admin typed it: mario chooses his own at the next login.
+    assert operators.get("mario.rossi").must_change_password  # type: ignore[union-attr]
     code, _, err = run(capsys, "operators", "password", "nessuno")
     assert code == 2 and "nessun operatore" in err

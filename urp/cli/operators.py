@@ -1,6 +1,8 @@
 """``urp operators add|permit|password|disable|list``: the office's console accounts.
 
 The accounts are :mod:`urp.handoff.operators`; a password never goes on the command line.
+A password typed here is the admin's: the operator changes it at the first login in the
+console, unless ``--definitiva`` says it is already theirs.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ def _operators_add(args: argparse.Namespace) -> int:
     if password is None:
         return common.fail("le due password non coincidono")
     operator = OperatorService(common.database()).add(
-        args.username, args.name, password, args.role, can_publish=args.publish
+        args.username,
+        args.name,
+        password,
+        args.role,
+        can_publish=args.publish,
+        temporary=not args.permanent,
     )
     print(
         f"Operatore {operator.username} ({operator.display_name}, "
@@ -64,7 +71,7 @@ def _operators_password(args: argparse.Namespace) -> int:
     if password is None:
         return common.fail("le due password non coincidono")
     operator = OperatorService(common.database()).reset_password(
-        args.username, password, by=common.operator_name(args)
+        args.username, password, by=common.operator_name(args), temporary=not args.permanent
     )
     print(f"Nuova password per {operator.username}: le sue sessioni nella console sono chiuse.")
     return 0
@@ -100,6 +107,15 @@ def _operators_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _permanent_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--definitiva",
+        dest="permanent",
+        action="store_true",
+        help="la password è già di chi userà l'account: non va cambiata al primo accesso",
+    )
+
+
 def add_parsers(commands: common.Commands) -> None:
     """``urp operators``."""
     actions = common.group(commands, "operators", "account degli operatori dell'URP")
@@ -114,6 +130,7 @@ def add_parsers(commands: common.Commands) -> None:
     add.add_argument(
         "--publish", action="store_true", help="può pubblicare memo ed emergenze agli iscritti"
     )
+    _permanent_option(add)
     add.set_defaults(handler=_operators_add)
     permit = actions.add_parser(
         "permit", help="concede (--publish) o toglie (--no-publish) il permesso di pubblicare"
@@ -133,6 +150,7 @@ def add_parsers(commands: common.Commands) -> None:
     )
     password.add_argument("username", metavar="UTENTE")
     password.add_argument("--operator", help="chi la cambia (predefinito: l'utente del sistema)")
+    _permanent_option(password)
     password.set_defaults(handler=_operators_password)
     disable = actions.add_parser("disable", help="disattiva un operatore (lo storico resta)")
     disable.add_argument("username", metavar="UTENTE")

@@ -8,6 +8,9 @@
 - Throttling (:mod:`urp.console.throttle`): too many failed logins for a username, or
   from one address, block it for 15 minutes on every replica; ``login_failed`` audit rows
   say who and when; the password is never stored or logged.
+- A session whose operator still has a password an admin chose
+  (:attr:`~urp.handoff.operators.Operator.must_change_password`) is live, but the console
+  serves it only «Il tuo account» and the logout (:meth:`urp.console.shell.Shell.current`).
 - scrypt runs outside every transaction (:meth:`OperatorService.authenticate`): a flood of
   logins never holds the database's writer lock while hashing.
 """
@@ -166,6 +169,7 @@ class ConsoleAccess:
                 operator.created_at,
                 operator.last_login_at,
                 bool(operator.can_publish),
+                bool(operator.must_change_password),
             ),
             row.csrf_token,
             hashed,

@@ -1,6 +1,8 @@
 """Accounts in the console: each operator changes their own password; admins manage the
 accounts: add one (with a temporary password shown once), disable and enable it, change
-its role, grant the permission to publish to the subscribers and reset passwords.
+its role, grant the permission to publish to the subscribers and reset passwords. A
+password an admin chose (new account, temporary or reset) must be changed at the first
+login: until then the operator gets only «Il tuo account» (:meth:`Shell.current`).
 
 Everything ``urp operators add|permit|password|disable|list`` does
 (:class:`urp.handoff.operators.OperatorService`), audited with the admin's username. A new
@@ -75,12 +77,10 @@ class AccountPages:
             raise self.shell.redirect(
                 "/account", session, "danger", "La password attuale non è corretta."
             )
-        raise self.shell.redirect(
-            "/account",
-            session,
-            "success",
-            "Password cambiata: le altre sessioni del tuo account sono state chiuse.",
-        )
+        done = "Password cambiata: le altre sessioni del tuo account sono state chiuse."
+        if session.operator.must_change_password:
+            done += " Ora puoi usare la console."
+        raise self.shell.redirect("/account", session, "success", done)
 
     # -- admins: the operators' accounts ----------------------------------------------------
 
@@ -136,6 +136,7 @@ class AccountPages:
                 request.match_info["username"],
                 new,
                 by=session.operator.username,
+                temporary=True,
             )
         except UnknownOperatorError as error:
             raise web.HTTPNotFound() from error
@@ -145,7 +146,8 @@ class AccountPages:
             "/operators",
             session,
             "success",
-            f"Nuova password per {account.display_name}: le sue sessioni sono state chiuse.",
+            f"Nuova password per {account.display_name}: le sue sessioni sono state chiuse. "
+            "Al primo accesso dovrà sceglierne una sua.",
         )
 
     async def add_operator(self, request: web.Request) -> web.StreamResponse:
@@ -160,6 +162,7 @@ class AccountPages:
                 password,
                 str(form.get("role") or ""),
                 can_publish=form.get("publish") == "1",
+                temporary=True,
                 by=session.operator.username,
             )
         except AccountError as error:
@@ -175,6 +178,7 @@ class AccountPages:
                 request.match_info["username"],
                 password,
                 by=session.operator.username,
+                temporary=True,
             )
         except UnknownOperatorError as error:
             raise web.HTTPNotFound() from error

@@ -89,7 +89,9 @@ class LoginPages:
             return self.login_form(
                 request, status=401, error="Nome utente o password non corretti."
             )
-        response = web.HTTPSeeOther("/")
+        # A password an admin chose: «Il tuo account» first, to choose one's own.
+        first_page = "/account" if login.session.operator.must_change_password else "/"
+        response = web.HTTPSeeOther(first_page)
         cookies.set(response, cookies.session, login.token)
         response.del_cookie(cookies.login_csrf, path="/")
         raise response

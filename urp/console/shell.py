@@ -5,6 +5,10 @@ form, flash messages across a redirect, and the polite error pages with the secu
 headers. Each area (login, handoffs, live updates, accounts, broadcasts, training) takes a
 :class:`Shell`, and imports neither another area nor :mod:`urp.console.app`.
 
+An operator whose password an admin chose (``must_change_password``) is sent to «Il tuo
+account» from every page until they choose their own; every other request is refused
+(:meth:`Shell.current`), so such a session never reads nor acts on a chat.
+
 Every page works without JavaScript (forms, POST then redirect then GET). Store calls
 block, so they run in threads (:func:`asyncio.to_thread`).
 """
@@ -54,6 +58,11 @@ ERROR_PAGES = {
     405: ("Operazione non consentita", "Questa operazione non si può fare da qui."),
 }
 
+# What a session still on an admin's password may ask for: its account, and to leave.
+PASSWORD_FIRST_PATHS = frozenset({"/account", "/account/password", "/logout"})
+ACCOUNT_PAGE = "/account"
+CHOOSE_PASSWORD = "Scegli una nuova password per continuare."
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -82,6 +91,15 @@ class Cookies:
             secure=self.secure,
             **extra,
         )
+
+
+class PasswordFirstError(web.HTTPForbidden):
+    """A request other than «Il tuo account» from a session whose password an admin chose."""
+
+    page = (
+        "Cambia prima la password",
+        "Scegli una nuova password per continuare: la trovi in «Il tuo account».",
+    )
 
 
 class CsrfError(Exception):
@@ -159,10 +177,22 @@ class Shell:
     # -- sessions, CSRF and flash messages -------------------------------------------------
 
     async def current(self, request: web.Request, *, touch: bool = True) -> ConsoleSession | None:
+        """The session of the request's cookie, if live. While its operator must change
+        the password, anything but «Il tuo account» and the logout ends here: a page is a
+        redirect to the account, anything else (a form, the API, the stream) a 403."""
         token = request.cookies.get(self.cookies.session)
         if not token:
             return None
-        return await asyncio.to_thread(self.access.session, token, touch=touch)
+        session = await asyncio.to_thread(self.access.session, token, touch=touch)
+        if (
+            session is not None
+            and session.operator.must_change_password
+            and request.path not in PASSWORD_FIRST_PATHS
+        ):
+            if request.method in ("GET", "HEAD") and not request.path.startswith("/api/"):
+                raise web.HTTPSeeOther(ACCOUNT_PAGE)
+            raise PasswordFirstError()
+        return session
 
     async def require(self, request: web.Request, *, chats: bool = True) -> ConsoleSession:
         """The logged-in operator; a redirect to the login page, or 403 for a trainer."""

@@ -347,6 +347,9 @@ class Operator(Base):
     # Publishing memos and emergencies to every subscriber: granted per account by an
     # admin (admins have it by their role). Migration 0009.
     can_publish = Column(Boolean, nullable=False, server_default=false())
+    # Set when an admin chose the password (new account, reset): until the operator picks
+    # their own, the console shows only «Il tuo account». Migration 0016.
+    must_change_password = Column(Boolean, nullable=False, server_default=false())
 
 
 class Handoff(Base):

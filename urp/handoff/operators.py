@@ -10,6 +10,10 @@ checked or hashed first, then a short transaction writes, on condition that the 
 hash is still the one checked. A new password ends the account's other console sessions.
 Publishing to the subscribers is a permission of its own (``can_publish``), granted by an
 admin; admins have it by their role. Grants and password resets are audited.
+
+A password an admin chose (a reset, a temporary one, a new account from the console or the
+command line) is known to someone else: the account keeps ``must_change_password`` until
+its operator chooses their own, and meanwhile the console lets them do nothing else.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Operator:
     created_at: datetime
     last_login_at: datetime | None
     can_publish: bool = False  # the account's own grant; see :attr:`may_publish`
+    must_change_password: bool = False  # the password is still the one an admin chose
 
     @property
     def may_publish(self) -> bool:
@@ -142,10 +147,12 @@ class OperatorService:
         role: str,
         *,
         can_publish: bool = False,
+        temporary: bool = False,
         by: str | None = None,
     ) -> Operator:
         """Create an active account; a username already taken is an :class:`AccountError`.
-        With ``by`` (an admin in the console) the addition is audited."""
+        With ``by`` (an admin in the console) the addition is audited. A ``temporary``
+        password (chosen by an admin) must be changed at the first login."""
         username = normalize_username(username)
         display_name = display_name.strip()
         if not USERNAME.fullmatch(username):
@@ -168,6 +175,7 @@ class OperatorService:
                 active=True,
                 created_at=self._clock(),
                 can_publish=can_publish,
+                must_change_password=temporary,
             )
             .on_conflict_do_nothing(index_elements=[OperatorRow.username])
         )
@@ -255,12 +263,14 @@ class OperatorService:
             row = _find(session, username)
         if row is None or not verify_password(current, row.password_hash):
             return False
+        if row.must_change_password and new == current:
+            raise AccountError("la nuova password deve essere diversa da quella temporanea")
         stored = hash_password(new)
         with self._db.transaction(write=True) as session:
             done = session.execute(
                 update(OperatorRow)
                 .where(OperatorRow.id == row.id, OperatorRow.password_hash == row.password_hash)
-                .values(password_hash=stored)
+                .values(password_hash=stored, must_change_password=False)
             )
             if done.rowcount != 1:
                 return False  # changed meanwhile, by another session or an admin
@@ -271,8 +281,12 @@ class OperatorService:
             session.add(self._audit(username, PASSWORD_CHANGED, username))
         return True
 
-    def reset_password(self, username: str, new: str, *, by: str) -> Operator:
-        """An admin's reset (console or CLI): the new password, and every session ended."""
+    def reset_password(
+        self, username: str, new: str, *, by: str, temporary: bool = True
+    ) -> Operator:
+        """An admin's reset (console or CLI): the new password, and every session ended.
+        The admin knows it: unless ``temporary`` is False, the operator must change it at
+        the next login."""
         username = normalize_username(username)
         _check_password(new)
         stored = hash_password(new)
@@ -281,6 +295,7 @@ class OperatorService:
             if row is None:
                 raise UnknownOperatorError(f"nessun operatore si chiama {username!r}")
             row.password_hash = stored
+            row.must_change_password = temporary
             session.execute(delete(SessionRow).where(SessionRow.operator_id == row.id))
             session.add(self._audit(by, PASSWORD_RESET, username))
             return _operator(row)
@@ -337,4 +352,5 @@ def _operator(row: OperatorRow) -> Operator:
         row.created_at,
         row.last_login_at,
         bool(row.can_publish),
+        bool(row.must_change_password),
     )

@@ -1,4 +1,8 @@
-"""Handoffs: the citizen's rating after a human chat (issue 26).
+"""Handoffs: the citizen's rating after a human chat (issue 26); and
+``operators.must_change_password``, set while an account still has the password an admin
+chose (existing accounts start without it).
+
+Downgrading on SQLite rebuilds ``operators``: the console's sessions end (a new login).
 
 Revision ID: 0016
 Revises: 0015
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from urp.core.models import NAMING_CONVENTION
 
 revision = "0016"
 down_revision = "0015"
@@ -48,9 +54,15 @@ def upgrade() -> None:
         ["pending_conversation"],
     )
     op.create_index(op.f("ix_handoff_ratings_asked_at"), "handoff_ratings", ["asked_at"])
+    op.add_column(
+        "operators",
+        sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("operators", naming_convention=NAMING_CONVENTION) as batch:
+        batch.drop_column("must_change_password")
     op.drop_index(op.f("ix_handoff_ratings_asked_at"), table_name="handoff_ratings")
     op.drop_index(op.f("ix_handoff_ratings_pending_conversation"), table_name="handoff_ratings")
     op.drop_table("handoff_ratings")
