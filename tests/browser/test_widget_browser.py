@@ -96,7 +96,9 @@ def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> 
     yes.click()
     # The button's title is the citizen's message, its payload what Rasa gets.
     expect(log.locator(".urpw-msg-user").last).to_have_text("Tu: Sì, avvisami")
-    expect(log).to_contain_text("su WhatsApp", timeout=REPLY)
+    # The offer itself says «su WhatsApp»: wait for the answer to «Sì», the second invitation.
+    invitations = log.locator(".urpw-msg-bot", has_text="Per iscriverti apri")
+    expect(invitations).to_have_count(2, timeout=REPLY)
     assert "Ora ricevi" not in log.inner_text()
     expect(yes).to_have_count(0)  # an answered question offers its buttons no more
     first_session = session_id(page)
@@ -129,3 +131,21 @@ def test_a_conversation_survives_a_reload(page, assistant: RunningAssistant) -> 
     launcher = page.get_by_role("button", name="Scrivi all'URP")
     expect(launcher).to_be_focused()
     expect(log).to_be_hidden()
+
+
+def test_what_the_citizen_writes_while_waiting_is_added_to_the_request(
+    page, assistant: RunningAssistant
+) -> None:
+    """Issue 26, item 7: after «scrivi pure i dettagli» the bot said «di questo non mi
+    occupo, chiama l'URP» to the details. Now they go to the operator, and it says so."""
+    page.get_by_role("button", name="Scrivi all'URP").click()
+    box = page.get_by_role("textbox", name="Il tuo messaggio")
+    log = page.get_by_role("log")
+    box.fill("vorrei parlare con un operatore")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("scrivi pure i dettagli", timeout=REPLY)
+    box.fill("la pratica di mia madre per la pensione è ferma da marzo, numero 1234 del 2026")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("L'ho aggiunto alla tua richiesta", timeout=REPLY)
+    said = log.inner_text()
+    assert "non mi occupo" not in said and "non ho capito" not in said

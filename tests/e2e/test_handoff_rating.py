@@ -39,7 +39,7 @@ def test_the_citizen_rates_the_chat_and_the_office_reads_it(
     added = assistant.urp(
         "operators", "add", "rita.neri", "--name", "Rita Neri", "--definitiva",
         URP_OPERATOR_PASSWORD=PASSWORD,
-    )
+    )  # fmt: skip
     assert added.returncode == 0, added.stderr
     says(assistant, "/request_operator")
     callback.wait_for(CITIZEN, 1)
