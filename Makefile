@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 SPACY_DIR := var/spacy/it_urp
 SPACY_MODEL := $(SPACY_DIR)/meta.json
 MODEL := models/urp.tar.gz
-TRAIN_INPUTS := $(shell find data -name '*.yml') domain.yml config.yml $(SPACY_MODEL)
+TRAIN_INPUTS := $(shell find data -name '*.yml') domain.yml config.yml $(SPACY_MODEL) $(wildcard components/*.py urp/nlu/*.py)
 RASA := $(BIN)/rasa
 PIP := $(BIN)/pip install --quiet --no-deps
 # The machine's pip configuration names index folders that may not exist: drop that noise.

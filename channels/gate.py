@@ -25,7 +25,9 @@ A citizen's answer to «Com'è andata con l'operatore?» after a chat with the o
 1-5, a tap on one of its buttons, then maybe a comment) is recorded against the chat and
 answered here (:class:`urp.handoff.ratings.RatingService`): it never reaches the NLU. Only
 the answer the rating awaits is taken; every other message passes as usual, and so does
-every message if the store cannot be read.
+every message if the store cannot be read. A conversation just found without a pending
+rating is not looked up again for a few seconds (:class:`urp.handoff.ratings.NoPendingCache`),
+except for a message that may be the stars a new question awaits.
 
 On the way out, the AI disclosure that ``action_session_start`` sends at the start of every
 conversation (``utter_ai_disclosure``) is put on top of the first reply, as its first line
@@ -52,7 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from channels.services import database
 from urp.core.errors import OperatorError
 from urp.core.settings import current_settings
-from urp.handoff.ratings import RatingReply, RatingService
+from urp.handoff.ratings import NoPendingCache, RatingReply, RatingService
 from urp.inbound.cleaning import (
     CHOICE_INTENT,
     EXTERNAL_PREFIX,
@@ -245,7 +247,7 @@ def use_limiter(value: RateLimiter | None) -> None:
 def ratings() -> RatingService:
     global _ratings
     if _ratings is None:
-        _ratings = RatingService(database())
+        _ratings = RatingService(database(), no_pending=NoPendingCache())
     return _ratings
 
 

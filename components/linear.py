@@ -1,7 +1,7 @@
 """The intent classifier of config.yml: :mod:`urp.nlu.linear` inside Rasa's pipeline.
 
-Reads the message's text (it has its own word and character n-gram features), so it needs
-no featuriser before it, and trains in seconds. The model is stored with skops, which loads
+Reads the message's text (it has its own n-gram features and sentence embedding), so it
+needs no featuriser before it. The model is stored with skops, which loads
 only scikit-learn's own types.
 """
 
@@ -25,7 +25,7 @@ MODEL_FILE = "linear_intents.skops"
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LinearIntentClassifier(GraphComponent):
-    """Words and character n-grams, TF-IDF, a calibrated linear SVM."""
+    """Words and character n-grams (TF-IDF) and a sentence embedding, a calibrated linear SVM."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -35,6 +35,7 @@ class LinearIntentClassifier(GraphComponent):
             "char_ngrams": list(defaults.char_ngrams),
             "c": defaults.c,
             "calibration_folds": defaults.calibration_folds,
+            "embeddings": defaults.embeddings,
             "random_state": defaults.random_state,
         }
 
@@ -103,9 +104,17 @@ class LinearIntentClassifier(GraphComponent):
         return messages
 
 
+# The one function of ours a model file may name: the sentence embedding's hook.
+OWN_FUNCTIONS = ("urp.nlu.embeddings.features",)
+
+
 def _trusted(types: list[str]) -> list[str]:
-    """Only scikit-learn's and numpy's own types may be loaded from a model file."""
-    unknown = [t for t in types if not t.startswith(("sklearn.", "numpy.", "scipy."))]
+    """Only scikit-learn's, numpy's and scipy's types, and our embedding hook, may be loaded."""
+    unknown = [
+        t
+        for t in types
+        if not t.startswith(("sklearn.", "numpy.", "scipy.")) and t not in OWN_FUNCTIONS
+    ]
     if unknown:
         raise ValueError(f"tipi non attesi nel modello: {unknown}")
     return types

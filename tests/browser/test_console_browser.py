@@ -5,23 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import launch
 from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, World
 from urp.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = PROJECT_ROOT / "results" / "browser" / "console.png"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

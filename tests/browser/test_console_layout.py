@@ -5,24 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import launch
+from tests.browser.checks import (
+    admin_console,
+    audit,
+    logged_in,
+    serious_violations,
+    too_wide,
+)
 from tests.browser.test_broadcast_browser import database  # noqa: F401
-from tests.console.harness import PASSWORD, World, console_world
+from tests.console.harness import World
 from tests.console.test_trainer import fill_inbox
-from tests.unit.review_log import training_copy
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = PROJECT_ROOT / "results" / "browser"
-ADMIN = "ada.neri"
 # The value of each field of the compose page, typed as an operator would.
 FILLED = {
     "#memo-date": "07/12/2026",
@@ -48,25 +50,6 @@ BOXES = """() => Array.from(document.querySelectorAll("main label[for]")).map((l
     field: [box.left, box.top, box.right, box.bottom],
   };
 }).filter(Boolean)"""
-WIDTHS = """() => ({
-  scroll: document.documentElement.scrollWidth,
-  client: document.documentElement.clientWidth,
-  wide: Array.from(document.querySelectorAll("body *"))
-    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-    .slice(0, 5)
-    .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-      (e.className && typeof e.className === "string" ? "." + e.className.split(" ").join(".") : "")),
-})"""
-
-
-def serious_violations(page: Page) -> list[str]:
-    """What axe-core finds serious or critical on the page as it is now."""
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']}: {', '.join(str(node['target']) for node in v['nodes'])}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def overlap(label: list[float], field: list[float]) -> float:
@@ -79,14 +62,6 @@ def overlap(label: list[float], field: list[float]) -> float:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
 def world(
     database: Database,  # noqa: F811
     settings: Settings,
@@ -94,25 +69,13 @@ def world(
 ) -> Iterator[World]:
     """Every page of the console has something on it: a chat, the trainers' inbox, an admin."""
     fill_inbox(database)
-    with console_world(database, settings, training=training_copy(tmp_path / "nlu")) as world:
-        world.operators.add(ADMIN, "Ada Neri", PASSWORD, "admin")
+    with admin_console(database, settings, tmp_path) as world:
         yield world
-
-
-def logged_in(browser: Browser, base: str, **context: Any) -> Page:
-    page = browser.new_context(locale="it-IT", **context).new_page()
-    page.set_default_timeout(15_000)
-    page.goto(base + "/login")
-    page.get_by_label("Nome utente").fill(ADMIN)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Accedi").click()
-    page.wait_for_url(base + "/")
-    return page
 
 
 @pytest.mark.parametrize("width", [1280, 320])
 def test_no_label_is_drawn_over_its_field(world: World, browser: Browser, width: int) -> None:
-    page = logged_in(browser, world.base, viewport={"width": width, "height": 900})
+    page = logged_in(browser, world.base, timeout=15_000, viewport={"width": width, "height": 900})
     page.goto(world.base + "/broadcasts/new")
     page.wait_for_load_state("networkidle")
     # Empty, then filled: a floating label may sit well on one and over the other.
@@ -150,7 +113,7 @@ SCREENS = {
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_no_page_scrolls_sideways(world: World, browser: Browser, screen: str) -> None:
-    page = logged_in(browser, world.base, **SCREENS[screen])
+    page = logged_in(browser, world.base, timeout=15_000, **SCREENS[screen])
     pages = [
         "/",
         f"/handoffs/{world.handoff.id}",
@@ -164,24 +127,17 @@ def test_no_page_scrolls_sideways(world: World, browser: Browser, screen: str) -
         "/account",
         "/storico",
     ]
-    wide = {}
-    inaccessible = {}
-    for path in pages:
-        response = page.goto(world.base + path)
-        assert response is not None and response.ok, path
-        widths = page.evaluate(WIDTHS)
-        if widths["scroll"] > widths["client"]:
-            wide[path] = widths
-        if violations := serious_violations(page):
-            inaccessible[path] = violations
+
+    def screenshot(path: str, page: Page) -> None:
         if path == "/":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"console-{screen}.png"), full_page=True)
+
+    wide, inaccessible = audit(page, world.base, pages, then=screenshot)
     # The login page, logged out.
     anonymous = browser.new_context(locale="it-IT", **SCREENS[screen]).new_page()
     anonymous.goto(world.base + "/login")
-    widths = anonymous.evaluate(WIDTHS)
-    if widths["scroll"] > widths["client"]:
+    if (widths := too_wide(anonymous)) is not None:
         wide["/login"] = widths
     assert wide == {}, f"{screen}: pagine più larghe dello schermo {wide}"
     assert inaccessible == {}, f"{screen}: axe-core {inaccessible}"

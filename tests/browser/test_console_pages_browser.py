@@ -17,14 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import launch
+from tests.browser.checks import admin_console, audit, logged_in
 from tests.browser.test_broadcast_browser import database  # noqa: F401
-from tests.browser.test_console_layout import WIDTHS, serious_violations
-from tests.console.harness import PASSWORD, RecordingConversations, World, console_world
+from tests.console.harness import PASSWORD, RecordingConversations, World
 from tests.console.test_trainer import fill_inbox
-from tests.unit.review_log import training_copy
 from urp.core.db import Database
 from urp.core.models import Consent, Subscriber
 from urp.core.settings import PROJECT_ROOT, Settings
@@ -35,7 +33,6 @@ from urp.handoff.ratings import RatingService
 
 pytestmark = pytest.mark.browser
 
-ADMIN = "ada.neri"
 NEW_PAGES = [
     "/operators",
     "/risposte-rapide",
@@ -127,14 +124,6 @@ def seed(store: Database, settings: Settings) -> None:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
 def world(
     database: Database,  # noqa: F811
     settings: Settings,
@@ -142,46 +131,31 @@ def world(
 ) -> Iterator[World]:
     fill_inbox(database)
     seed(database, settings)
-    with console_world(database, settings, training=training_copy(tmp_path / "nlu")) as world:
-        world.operators.add(ADMIN, "Ada Neri", PASSWORD, "admin")
+    with admin_console(database, settings, tmp_path) as world:
         yield world
 
 
-def logged_in(browser: Browser, base: str, width: int, height: int = 900) -> Page:
-    page = browser.new_context(
-        locale="it-IT", viewport={"width": width, "height": height}
-    ).new_page()
-    page.set_default_timeout(20_000)
-    page.goto(base + "/login")
-    page.get_by_label("Nome utente").fill(ADMIN)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Accedi").click()
-    page.wait_for_url(base + "/")
-    return page
+def admin_page(browser: Browser, base: str, width: int, height: int = 900) -> Page:
+    return logged_in(browser, base, timeout=20_000, viewport={"width": width, "height": height})
 
 
 @pytest.mark.parametrize("width", [320, 1280])
 def test_the_new_pages_are_accessible_and_fit_the_screen(
     world: World, browser: Browser, width: int
 ) -> None:
-    page = logged_in(browser, world.base, width)
-    wide, inaccessible = {}, {}
-    for path in NEW_PAGES:
-        response = page.goto(world.base + path)
-        assert response is not None and response.ok, path
+    page = admin_page(browser, world.base, width)
+
+    def open_details(page: Page) -> None:
         for details in page.locator("main details").all():
             details.evaluate("(d) => d.open = true")  # the tables too
-        widths = page.evaluate(WIDTHS)
-        if widths["scroll"] > widths["client"]:
-            wide[path] = widths
-        if violations := serious_violations(page):
-            inaccessible[path] = violations
+
+    wide, inaccessible = audit(page, world.base, NEW_PAGES, prepare=open_details)
     assert wide == {}, f"{width} px: pagine più larghe dello schermo {wide}"
     assert inaccessible == {}, f"{width} px: axe-core {inaccessible}"
 
 
 def test_the_charts_are_images_with_a_text_alternative(world: World, browser: Browser) -> None:
-    page = logged_in(browser, world.base, 1280)
+    page = admin_page(browser, world.base, 1280)
     page.goto(world.base + "/statistiche/conversazioni")
     charts = page.get_by_role("img", name="Conversazioni passate all'URP, per giorno")
     expect(charts).to_have_count(1)
@@ -197,7 +171,7 @@ def test_the_charts_are_images_with_a_text_alternative(world: World, browser: Br
 def test_an_admin_adds_an_operator_and_reads_the_password_once(
     world: World, browser: Browser
 ) -> None:
-    page = logged_in(browser, world.base, 1280)
+    page = admin_page(browser, world.base, 1280)
     page.goto(world.base + "/operators")
     page.get_by_label("Nome e cognome").fill("Paolo Gialli")
     page.get_by_label("Nome utente").fill("paolo.gialli")
@@ -215,7 +189,7 @@ def test_screenshots_of_every_console_page(world: World, browser: Browser) -> No
     docs = os.environ.get("URP_DOCS_SCREENSHOTS") == "1"
     folder = PROJECT_ROOT / ("docs/img" if docs else "results/browser")
     folder.mkdir(parents=True, exist_ok=True)
-    page = logged_in(browser, world.base, 1280)
+    page = admin_page(browser, world.base, 1280)
     pages = {**ALL_PAGES, f"/handoffs/{world.handoff.id}": "console-conversazione"}
     for path, name in pages.items():
         response = page.goto(world.base + path)

@@ -4,15 +4,13 @@ scrolling at 1280 and 320 px."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import launch
-from tests.browser.test_console_layout import WIDTHS, serious_violations
+from tests.browser.checks import serious_violations, too_wide
 from tests.console.harness import PASSWORD, PHONE, World
 from urp.core.settings import PROJECT_ROOT
 
@@ -40,14 +38,6 @@ HTMLMediaElement.prototype.play = function () {
   return Promise.resolve();
 };
 """
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def logged_in(browser: Browser, world: World, username: str, **context: Any) -> Page:
@@ -170,8 +160,7 @@ def test_the_team_pages_pass_axe_and_fit_the_screen(
     for path in ("/", f"/handoffs/{world.handoff.id}", "/storico", "/storico?q=domanda"):
         page.goto(world.base + path)
         page.wait_for_load_state("load")
-        widths = page.evaluate(WIDTHS)
-        if widths["scroll"] > widths["client"]:
+        if (widths := too_wide(page)) is not None:
             problems[path] = widths
         if violations := serious_violations(page):
             problems[path] = violations

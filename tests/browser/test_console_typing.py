@@ -3,7 +3,7 @@ a reply in the console, the citizen reads «Giulia sta scrivendo…»; a reply w
 the citizen is away turns «consegnato» on her page, without a reload, when they are back.
 
 The real web chat's channel (its typing endpoint, with the console's JWT, and its
-outbox), the console with its real typing signal, and the widget's demo page.
+outbox), the console with its real Rasa client (the typing signal), and the widget's demo page.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
 from urp.handoff.quick_replies import QuickReplyService
+from urp.handoff.rasa_api import RasaConversations
 from urp.widget.app import create_app
 from urp.widget.outbox import WebOutbox
-from urp.widget.typing import TypingSignal
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ def office(
         secure_cookies=False,
         sweep_interval=None,
     )
-    console[TYPING_SIGNAL] = TypingSignal(server.url, jwt_secret=SECRET)
+    console[TYPING_SIGNAL] = RasaConversations(server.url, jwt_secret=SECRET)
     try:
         with served(create_app(settings, server.url)) as demo, served(console) as console_url:
             yield Office(demo, console_url, handoffs)

@@ -10,14 +10,12 @@ serious or critical violation on any page visited."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import launch
-from tests.browser.test_console_layout import serious_violations
+from tests.browser.checks import serious_violations
 from tests.console.harness import PASSWORD, PHONE, QUICK_REPLY, World, transcript_line
 from urp.core.clock import utc_now
 from urp.core.settings import Settings
@@ -40,14 +38,6 @@ QUESTION_TEXT = "Il mio passaporto è scaduto: come lo rinnovo?"
 NOTE = "Ha già l'appuntamento in Questura, serve solo la lista dei documenti."
 HANDOVER = "Te la lascio: i passaporti li segui tu."
 COMMENT = "Gentilissimi, mi hanno spiegato tutto."
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def new_page(browser: Browser) -> Page:

@@ -29,14 +29,13 @@ from urp.handoff.chat import OPERATOR_MESSAGE_KEY, HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
 from urp.handoff.quick_replies import QuickReply, QuickReplyService
-from urp.handoff.rasa_api import RasaUnavailableError
+from urp.handoff.rasa_api import WEB_CONVERSATION_PREFIX, RasaUnavailableError
 from urp.handoff.records import Handoff
 from urp.information.memo import MemoService
 from urp.review.store import ReviewStore
 from urp.review.training import TrainingData
 from urp.whatsapp.store import WhatsAppStore
 from urp.widget.outbox import WebOutbox
-from urp.widget.typing import WEB_CONVERSATION_PREFIX
 
 PASSWORD = "password-di-prova"
 PHONE = "+393331234567"
@@ -90,8 +89,8 @@ class RecordingTyping:
     def __init__(self) -> None:
         self.signals: list[tuple[str, str, bool]] = []
 
-    def send(self, conversation_id: str, name: str, typing: bool = True) -> bool:
-        self.signals.append((conversation_id, name, typing))
+    def typing(self, conversation_id: str, name: str, active: bool = True) -> bool:
+        self.signals.append((conversation_id, name, active))
         return True
 
 

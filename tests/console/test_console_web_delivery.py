@@ -20,9 +20,9 @@ from urp.core.settings import Settings
 from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
+from urp.handoff.rasa_api import RasaConversations
 from urp.handoff.records import Handoff
 from urp.widget.outbox import WebOutbox
-from urp.widget.typing import TypingSignal
 
 WEB = "socketio:0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 STREAM = re.compile(r'data-stream="([^"]+)"')
@@ -200,8 +200,8 @@ def test_the_server_wires_the_outbox_and_the_typing_signal(
     monkeypatch.setenv("RASA_JWT_SECRET", "segreto-di-prova")
     app = build_app()
     signal = app[TYPING_SIGNAL]
-    assert isinstance(signal, TypingSignal)
-    assert signal.url == "http://127.0.0.1:9/webhooks/socketio/typing"
+    assert isinstance(signal, RasaConversations)  # the console's one Rasa client
+    assert signal.typing_url == "http://127.0.0.1:9/webhooks/socketio/typing"
 
     giulia = OperatorService(database).add("giulia", "Giulia Neri", PASSWORD, "operator")
     handoffs = HandoffService(database, settings)

@@ -33,6 +33,9 @@ CHOOSE = "Scegli una nuova password per continuare"
 NEW_PASSWORD = "una-password-tutta-mia"
 # Where a flagged session may still go: its account, its password, out.
 ALLOWED = {"/login", "/logout", "/account", "/account/password", "/health"}
+# The console's sections in the menu (mario.rossi: an operator who may publish).
+SECTIONS = ("/", "/storico", "/broadcasts", "/risposte-rapide", "/statistiche")
+MENU = re.compile(r'<nav aria-label="Sezioni della console"[^>]*>(.*?)</nav>', re.S)
 
 
 @pytest.fixture
@@ -174,6 +177,25 @@ def test_every_console_route_waits_for_the_new_password(
     assert lucia.page("/account").status_code == 200
     change_password(lucia, "temporanea-di-ada")
     assert lucia.page("/").url == lucia.url("/")
+
+
+def menu_links(page: requests.Response) -> list[str]:
+    menu = MENU.search(page.text)
+    return re.findall(r'href="([^"]+)"', menu.group(1)) if menu else []
+
+
+def test_the_menu_shows_no_section_until_the_new_password(world: World) -> None:
+    """Every section's link would lead back to «Il tuo account»: only the account itself
+    and «Esci» are offered, and the menu comes back with the new password."""
+    world.operators.reset_password("mario.rossi", "temporanea-di-ada", by=ADMIN)
+    mario = world.browser()
+    account = mario.log_in("mario.rossi", "temporanea-di-ada")
+    assert account.url == mario.url("/account") and CHOOSE in account.text
+    assert menu_links(account) == []
+    assert 'href="/account"' in account.text and 'action="/logout"' in account.text
+    done = change_password(mario, "temporanea-di-ada")
+    assert "Password cambiata" in done.text
+    assert menu_links(done) == list(SECTIONS)
 
 
 def test_a_reset_by_an_admin_is_temporary_too(world: World, ada: Browser) -> None:

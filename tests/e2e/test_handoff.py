@@ -7,12 +7,11 @@ would: login form, CSRF tokens, claim, reply, resolve.
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
-import requests
 
+from tests.e2e.console_client import add_operator, csrf, log_in, newest_handoff, says
 from tests.e2e.servers import CallbackReceiver, RunningAssistant
 
 pytestmark = pytest.mark.e2e
@@ -20,48 +19,23 @@ pytestmark = pytest.mark.e2e
 CITIZEN = "393330001122"
 HANG = 600  # seconds: a loaded machine is slow, a broken test hangs
 PASSWORD = "password-operatore-e2e"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def says(assistant: RunningAssistant, text: str) -> None:
-    status, _ = assistant.request(
-        "/webhooks/callback/webhook", {"sender": CITIZEN, "message": text}
-    )
-    assert status == 200
-
-
-def csrf(page: requests.Response) -> str:
-    match = _CSRF.search(page.text)
-    assert match, page.text[:500]
-    return match.group(1)
 
 
 def test_an_operator_takes_the_chat_answers_and_gives_it_back(
     assistant: RunningAssistant, callback: CallbackReceiver
 ) -> None:
-    assistant.urp(
-        "operators", "add", "mario.rossi", "--name", "Mario Rossi", "--definitiva",
-        URP_OPERATOR_PASSWORD=PASSWORD,
-    )  # fmt: skip
+    add_operator(assistant, "mario.rossi", "Mario Rossi", PASSWORD)
     # Two unclear messages in a row: the chat goes to the office's queue.
-    says(assistant, "/nlu_fallback")
+    says(assistant, CITIZEN, "/nlu_fallback")
     assert "altre parole" in callback.wait_for(CITIZEN, 1)[0]
-    says(assistant, "/nlu_fallback")
+    says(assistant, CITIZEN, "/nlu_fallback")
     handed_over = "\n".join(callback.wait_for(CITIZEN, 3)[1:])
     assert "non riesco proprio a capire" in handed_over
     assert "Ti passo a un operatore" in handed_over or "è in coda" in handed_over
 
-    console = requests.Session()
-    login = console.get(f"{assistant.console_url}/login", timeout=30)
-    assert login.status_code == 200
-    queue = console.post(
-        f"{assistant.console_url}/login",
-        data={"username": "mario.rossi", "password": PASSWORD, "csrf_token": csrf(login)},
-        timeout=30,
-    )
-    assert queue.status_code == 200
+    console, queue = log_in(assistant, "mario.rossi", PASSWORD)
     assert CITIZEN not in queue.text  # the phone number never reaches the console
-    handoff_id = max(map(int, re.findall(r'href="/handoffs/(\d+)"', queue.text)))
+    handoff_id = newest_handoff(queue)
     assert f"Conversazione n. {handoff_id}" in queue.text
 
     chat_url = f"{assistant.console_url}/handoffs/{handoff_id}"
@@ -77,7 +51,7 @@ def test_an_operator_takes_the_chat_answers_and_gives_it_back(
     assert callback.wait_for(CITIZEN, 5)[4] == reply
 
     # While the operator holds the chat, the bot is silent and the console gets the words.
-    says(assistant, "devo cambiare la residenza di mia madre")
+    says(assistant, CITIZEN, "devo cambiare la residenza di mia madre")
     deadline = time.monotonic() + HANG
     while "residenza di mia madre" not in console.get(chat_url, timeout=30).text:
         assert time.monotonic() < deadline, "the citizen's message never reached the console"
@@ -94,5 +68,5 @@ def test_an_operator_takes_the_chat_answers_and_gives_it_back(
     assert f'href="/handoffs/{handoff_id}"' not in queue.text
 
     # The bot answers again.
-    says(assistant, "ciao")
+    says(assistant, CITIZEN, "ciao")
     assert "Comune di Ancona" in callback.wait_for(CITIZEN, 8)[7]

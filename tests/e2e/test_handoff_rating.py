@@ -5,53 +5,28 @@ and the comment are answered by the channels' door (never by the NLU), and the c
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
-import requests
 
+from tests.e2e.console_client import add_operator, csrf, log_in, newest_handoff, says
 from tests.e2e.servers import CallbackReceiver, RunningAssistant
 
 pytestmark = pytest.mark.e2e
 
 CITIZEN = "393330005566"
 PASSWORD = "password-operatrice-e2e"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def says(assistant: RunningAssistant, text: str) -> None:
-    status, _ = assistant.request(
-        "/webhooks/callback/webhook", {"sender": CITIZEN, "message": text}
-    )
-    assert status == 200
-
-
-def csrf(page: requests.Response) -> str:
-    match = _CSRF.search(page.text)
-    assert match, page.text[:500]
-    return match.group(1)
 
 
 def test_the_citizen_rates_the_chat_and_the_office_reads_it(
     assistant: RunningAssistant, callback: CallbackReceiver
 ) -> None:
-    added = assistant.urp(
-        "operators", "add", "rita.neri", "--name", "Rita Neri", "--definitiva",
-        URP_OPERATOR_PASSWORD=PASSWORD,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    says(assistant, "/request_operator")
+    add_operator(assistant, "rita.neri", "Rita Neri", PASSWORD)
+    says(assistant, CITIZEN, "/request_operator")
     callback.wait_for(CITIZEN, 1)
 
-    console = requests.Session()
-    login = console.get(f"{assistant.console_url}/login", timeout=30)
-    queue = console.post(
-        f"{assistant.console_url}/login",
-        data={"username": "rita.neri", "password": PASSWORD, "csrf_token": csrf(login)},
-        timeout=30,
-    )
-    handoff_id = max(map(int, re.findall(r'href="/handoffs/(\d+)"', queue.text)))
+    console, queue = log_in(assistant, "rita.neri", PASSWORD)
+    handoff_id = newest_handoff(queue)
     time.sleep(2)  # every reply to the request has arrived
     seen = len(callback.texts_for(CITIZEN))
     chat_url = f"{assistant.console_url}/handoffs/{handoff_id}"
@@ -71,11 +46,11 @@ def test_the_citizen_rates_the_chat_and_the_office_reads_it(
     question = [m for m in callback.messages if m.get("recipient_id") == CITIZEN][seen + 3]
     assert [b["payload"] for b in question["buttons"]] == ["1", "2", "3", "4", "5"]
 
-    says(assistant, "4")
+    says(assistant, CITIZEN, "4")
     assert callback.wait_for(CITIZEN, seen + 5)[seen + 4].startswith("Grazie del voto!")
-    says(assistant, "Scrivi un commento")
+    says(assistant, CITIZEN, "Scrivi un commento")
     assert "lo leggerà l'ufficio" in callback.wait_for(CITIZEN, seen + 6)[seen + 5]
-    says(assistant, "Rita è stata gentilissima")
+    says(assistant, CITIZEN, "Rita è stata gentilissima")
     assert "l'ho passato all'ufficio" in callback.wait_for(CITIZEN, seen + 7)[seen + 6]
 
     ratings = console.get(f"{assistant.console_url}/valutazioni", timeout=30)
@@ -83,5 +58,5 @@ def test_the_citizen_rates_the_chat_and_the_office_reads_it(
     assert CITIZEN not in ratings.text
 
     # Nothing is awaited any more: the assistant answers again.
-    says(assistant, "ciao")
+    says(assistant, CITIZEN, "ciao")
     assert "Comune di Ancona" in callback.wait_for(CITIZEN, seen + 8)[seen + 7]

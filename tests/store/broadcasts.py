@@ -21,7 +21,7 @@ from typing import Any
 from tests.simulators.graph_api import GraphApiSimulator
 from tests.store.conftest import SALT
 from urp.broadcasts.service import BroadcastService
-from urp.broadcasts.worker import CONCURRENCY, BroadcastWorker
+from urp.broadcasts.worker import CONCURRENCY, BroadcastWorker, MarketingOptOuts
 from urp.core.clock import Clock, utc_now
 from urp.core.db import Database
 from urp.core.hashing import UserHasher
@@ -67,6 +67,13 @@ def services(
     return service, store
 
 
+def emergency(
+    database: Database, text: str = "Allerta meteo arancione: scuole chiuse.", *, rate: float = RATE
+) -> int:
+    """An emergency broadcast to the topic «emergenze», started as an operator would."""
+    return services(database)[0].start_emergency("emergenze", text, created_by="test", rate=rate)
+
+
 def meta_statuses(database: Database) -> Callable[[dict[str, Any]], None]:
     """Webhook deliveries of statuses, handled as the WhatsApp channel does."""
     service, store = services(database)
@@ -97,6 +104,7 @@ def worker(
     later: float = 0,
     messaging_limit: int | None = None,
     pair_backoff: float = 0.05,
+    opt_outs: MarketingOptOuts | None = None,
 ) -> tuple[BroadcastWorker, GraphClient]:
     """A worker against the simulator; ``later``: its clock runs that many seconds ahead
     (a worker started once the others' leases have run out)."""
@@ -118,12 +126,13 @@ def worker(
         lease_margin=timedelta(seconds=lease / 4),
         clock=clock,
         pair_backoff=pair_backoff,
+        opt_outs=opt_outs,
     )
     return engine, client
 
 
-def run_worker(database: Database, graph_url: str, **options: Any) -> None:
-    engine, client = worker(database, graph_url, **options)
+def drive(engine: BroadcastWorker, client: GraphClient) -> None:
+    """Run the worker until it has nothing left to send, then close its client."""
 
     async def go() -> None:
         try:
@@ -132,6 +141,14 @@ def run_worker(database: Database, graph_url: str, **options: Any) -> None:
             await client.close()
 
     asyncio.run(go())
+
+
+def run_worker(database: Database, graph_url: str, **options: Any) -> BroadcastWorker:
+    """A worker (see ``worker``) run until it has nothing left to send; returned for its
+    state (``_pace``)."""
+    engine, client = worker(database, graph_url, **options)
+    drive(engine, client)
+    return engine
 
 
 def per_recipient(graph: GraphApiSimulator, numbers: Iterable[str]) -> dict[str, int]:

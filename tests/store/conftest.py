@@ -14,17 +14,21 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from tests.simulators.graph_api import GraphApiSimulator
 from urp.core.db import Database, upgrade
 from urp.core.hashing import UserHasher
 from urp.core.settings import Settings, load_settings
 from urp.subscription.subscribers import SubscriberService
+
+if TYPE_CHECKING:
+    from tests.store.desk import Desk
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 SALT = "store-tests-salt-0123456789"
@@ -158,6 +162,26 @@ def service(
     database: Database, settings: Settings, hasher: UserHasher, clock: FixedClock
 ) -> SubscriberService:
     return SubscriberService(database, settings.subscription, hasher, clock=clock)
+
+
+@pytest.fixture
+def graph(database: Database) -> Iterator[GraphApiSimulator]:
+    """The Graph API simulator, its statuses delivered to ``database`` as the WhatsApp
+    channel would (the broadcast tests' Meta)."""
+    from tests.store.broadcasts import simulator  # it imports this module: not at the top
+
+    graph = simulator(database)
+    yield graph
+    graph.close()
+
+
+@pytest.fixture
+def desk(database: Database, settings: Settings) -> Desk:
+    """The URP's side of a handed-over chat (tests/store/desk.py): queue, chat with Rasa's
+    API recorded, ratings, a clock at Monday 10:00 and Mario, the operator."""
+    from tests.store.desk import open_desk  # it imports this module: not at the top
+
+    return open_desk(database, settings)
 
 
 @pytest.fixture

@@ -5,73 +5,60 @@ marketing messages from WhatsApp's menu gets no marketing template, and the row 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasts import (
-    CLIENT_TIMEOUT,
-    RATE,
-    TEMPLATES,
-    services,
-    simulator,
-    subscribe,
-)
+from tests.store.broadcasts import TEMPLATES, emergency, run_worker, services, subscribe
 from tests.store.conftest import FixedClock, raw_rows
-from urp.broadcasts.worker import OPTED_OUT, BroadcastWorker, MarketingOptOuts
+from urp.broadcasts.worker import OPTED_OUT, MarketingOptOuts
 from urp.core.db import Database
 from urp.core.hashing import UserHasher
 from urp.core.settings import MessageTemplate
 from urp.subscription.consents import ConsentLog
 from urp.subscription.subscribers import SubscriberService
-from urp.whatsapp.graph import MARKETING_STOPPED, GraphClient, GraphSettings
+from urp.whatsapp.graph import MARKETING_STOPPED
 
 BOTH = {
     **TEMPLATES,  # the memo's: marketing
     "emergency": MessageTemplate("urp_avviso_iscritti", category="utility"),
 }
+ALERT = "Allerta meteo: scuole chiuse."
 
 
 @pytest.fixture
-def graph(database: Database) -> Iterator[GraphApiSimulator]:
-    graph = simulator(database)
-    yield graph
-    graph.close()
-
-
 def send(
-    database: Database,
-    graph: GraphApiSimulator,
-    hasher: UserHasher,
-    templates: dict[str, MessageTemplate],
-) -> None:
-    settings = GraphSettings.from_environment(graph.environment())
-    assert settings is not None
-    client = GraphClient(settings, backoff=0.01, timeout=CLIENT_TIMEOUT)
-    service, store = services(database, messaging_limit=250)
-    opt_outs = MarketingOptOuts(ConsentLog(database, hasher), hasher)
-    engine = BroadcastWorker(
-        service, client, store, templates, opt_outs=opt_outs, poll_every=0.05, concurrency=4
-    )
+    database: Database, graph: GraphApiSimulator, hasher: UserHasher
+) -> Callable[[dict[str, MessageTemplate]], None]:
+    """A worker run with these templates that honours Meta's marketing opt-outs."""
 
-    async def go() -> None:
-        try:
-            await engine.run()
-        finally:
-            await client.close()
+    def run(templates: dict[str, MessageTemplate]) -> None:
+        opt_outs = MarketingOptOuts(ConsentLog(database, hasher), hasher)
+        run_worker(
+            database,
+            graph.url,
+            templates=templates,
+            opt_outs=opt_outs,
+            concurrency=4,
+            messaging_limit=250,
+        )
 
-    asyncio.run(go())
+    return run
 
 
+@pytest.fixture
+def log(database: Database, hasher: UserHasher, clock: FixedClock) -> ConsentLog:
+    return ConsentLog(database, hasher, clock=clock)
+
+
+@pytest.fixture
 def citizens(
-    database: Database, service: SubscriberService, hasher: UserHasher, clock: FixedClock
+    database: Database, service: SubscriberService, log: ConsentLog, clock: FixedClock
 ) -> tuple[str, str, str, str]:
     """Stopped; stopped and resumed; stopped but writing to us today; never stopped."""
     stopped, resumed, writing, never = subscribe(service, 4, "emergenze")
-    log = ConsentLog(database, hasher, clock=clock)
     for number in (stopped, resumed, writing):
         log.record_marketing("whatsapp", number, stopped=True)
     log.record_marketing("whatsapp", resumed, stopped=False, at=clock.now + timedelta(hours=1))
@@ -81,17 +68,14 @@ def citizens(
 
 def test_a_marketing_template_skips_whoever_stopped_marketing_messages(
     database: Database,
-    service: SubscriberService,
-    hasher: UserHasher,
-    clock: FixedClock,
+    citizens: tuple[str, str, str, str],
+    send: Callable[[dict[str, MessageTemplate]], None],
     graph: GraphApiSimulator,
 ) -> None:
-    stopped, resumed, writing, never = citizens(database, service, hasher, clock)
-    job = services(database)[0].start_emergency(
-        "emergenze", "Allerta meteo: scuole chiuse.", created_by="test", rate=RATE
-    )
+    stopped, resumed, writing, never = citizens
+    job = emergency(database, ALERT)
 
-    send(database, graph, hasher, TEMPLATES)  # the memo's template: marketing
+    send(TEMPLATES)  # the memo's template: marketing
 
     assert graph.sent(stopped) == []  # not even tried: Meta would refuse it (131050)
     assert [m["type"] for m in graph.sent(resumed)] == ["template"]
@@ -107,17 +91,14 @@ def test_a_marketing_template_skips_whoever_stopped_marketing_messages(
 
 def test_an_emergency_s_utility_template_still_reaches_them(
     database: Database,
-    service: SubscriberService,
-    hasher: UserHasher,
-    clock: FixedClock,
+    citizens: tuple[str, str, str, str],
+    send: Callable[[dict[str, MessageTemplate]], None],
     graph: GraphApiSimulator,
 ) -> None:
-    stopped, *_ = citizens(database, service, hasher, clock)
-    job = services(database)[0].start_emergency(
-        "emergenze", "Allerta meteo: scuole chiuse.", created_by="test", rate=RATE
-    )
+    stopped, *_ = citizens
+    job = emergency(database, ALERT)
 
-    send(database, graph, hasher, BOTH)
+    send(BOTH)
 
     (message,) = graph.sent(stopped)
     assert message["template"]["name"] == "urp_avviso_iscritti"  # the emergency's own
@@ -127,23 +108,20 @@ def test_an_emergency_s_utility_template_still_reaches_them(
 def test_a_batch_of_only_opted_out_citizens_does_not_end_the_run(
     database: Database,
     service: SubscriberService,
-    hasher: UserHasher,
-    clock: FixedClock,
+    log: ConsentLog,
+    send: Callable[[dict[str, MessageTemplate]], None],
     graph: GraphApiSimulator,
 ) -> None:
     """More opted-out citizens than one claim holds, before the others: all are skipped and
     the rest still go in the same run."""
-    log = ConsentLog(database, hasher, clock=clock)
     stopped = subscribe(service, 30, "emergenze")
     for number in stopped:
         log.record_marketing("whatsapp", number, stopped=True)
     others = subscribe(service, 3, "emergenze", start=100)
     # 40 messages a second: the worker claims 10 rows at a time.
-    job = services(database)[0].start_emergency(
-        "emergenze", "Allerta meteo: scuole chiuse.", created_by="test", rate=40
-    )
+    job = emergency(database, ALERT, rate=40)
 
-    send(database, graph, hasher, TEMPLATES)
+    send(TEMPLATES)
 
     assert {m["to"] for m in graph.sent()} == set(others)
     assert services(database)[0].report(job).counts == {"sent": 3, "skipped": 30}

@@ -10,13 +10,12 @@ per person, or beyond the limit, would show here as paid messages or refusals.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
 
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasts import RATE, TEMPLATES, run_worker, services, simulator, subscribe
+from tests.store.broadcasts import RATE, TEMPLATES, run_worker, services, subscribe
 from urp.broadcasts.delivery import LIMIT_WINDOW, template_count
 from urp.core.db import Database
 from urp.information.memo import (
@@ -47,13 +46,13 @@ MEMO = Memo(
 
 
 @pytest.fixture
-def graph(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphApiSimulator]:
+def graph(graph: GraphApiSimulator, monkeypatch: pytest.MonkeyPatch) -> GraphApiSimulator:
+    """The store tests' simulator (tests/store/conftest.py), strict: Meta's messaging limit
+    and prices."""
     monkeypatch.setenv(SITE_VARIABLE, SITE)
-    graph = simulator(database)
     categories = {template.name: "marketing" for template in TEMPLATES.values()}
     graph.enforce(messaging_limit=LIMIT, throughput=None, pair_interval=None, categories=categories)
-    yield graph
-    graph.close()
+    return graph
 
 
 def send_free_form(graph: GraphApiSimulator, to: str, texts: list[str]) -> None:

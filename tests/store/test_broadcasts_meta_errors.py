@@ -10,34 +10,20 @@ unknown code fails the row with Meta's own text.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from tests.simulators.graph_api import GraphApiSimulator
-from tests.store.broadcasts import RATE, services, simulator, subscribe, worker
+from tests.store.broadcasts import RATE, emergency, run_worker, services, subscribe
 from urp.broadcasts.delivery import UNREACHABLE
+from urp.broadcasts.worker import BroadcastWorker
 from urp.core.db import Database
 from urp.information.memo import Memo, MemoItem, MemoService
 from urp.subscription.subscribers import SubscriberService
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def graph(database: Database) -> Iterator[GraphApiSimulator]:
-    graph = simulator(database)
-    yield graph
-    graph.close()
-
-
-def emergency(database: Database) -> int:
-    return services(database)[0].start_emergency(
-        "emergenze", "Allerta meteo arancione: scuole chiuse.", created_by="test", rate=RATE
-    )
 
 
 def memo(database: Database, day: int = 15, *, again: bool = False) -> int:
@@ -57,17 +43,8 @@ def requests_to(graph: GraphApiSimulator, user_id: str) -> int:
     return sum(1 for r in graph.requests if r["json"].get("to") == user_id)
 
 
-def run(database: Database, graph: GraphApiSimulator, **options: Any) -> Any:
-    engine, client = worker(database, graph.url, **options)
-
-    async def go() -> None:
-        try:
-            await engine.run()
-        finally:
-            await client.close()
-
-    asyncio.run(go())
-    return engine
+def run(database: Database, graph: GraphApiSimulator, **options: Any) -> BroadcastWorker:
+    return run_worker(database, graph.url, **options)
 
 
 def test_throughput_130429_slows_the_whole_job_and_tries_again(

@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,12 +26,14 @@ import pytest
 from tests.simulators.graph_api import GraphApiSimulator, status_delivery
 from tests.store.broadcasts import (
     RATE,
+    drive,
+    emergency,
     meta_statuses,
     per_recipient,
     run_worker,
     services,
-    simulator,
     subscribe,
+    worker,
 )
 from tests.store.conftest import raw_rows, url_of
 from urp.broadcasts.delivery import MAX_ATTEMPTS, UNCERTAIN
@@ -43,19 +44,6 @@ from urp.subscription.subscribers import SubscriberService
 
 PROCESS_TIMEOUT = 1800  # only ends a stuck worker: a loaded machine is slow, not stuck
 LATER = 1000  # seconds: a restarted worker's clock, past the dead one's lease and grace
-
-
-@pytest.fixture
-def graph(database: Database) -> Iterator[GraphApiSimulator]:
-    graph = simulator(database)
-    yield graph
-    graph.close()
-
-
-def emergency(database: Database, rate: float = RATE) -> int:
-    return services(database)[0].start_emergency(
-        "emergenze", "Allerta meteo arancione: scuole chiuse.", created_by="test", rate=rate
-    )
 
 
 def report(database: Database, job: int) -> Any:
@@ -186,8 +174,6 @@ def test_results_survive_a_failed_write_and_are_written_later(
     graph: GraphApiSimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.store.broadcasts import worker
-
     numbers = subscribe(service, 20, "emergenze")
     job = emergency(database)
     engine, client = worker(database, graph.url)
@@ -201,14 +187,7 @@ def test_results_survive_a_failed_write_and_are_written_later(
         write(messages)
 
     monkeypatch.setattr(store, "sent_many", blinking)
-
-    async def go() -> None:
-        try:
-            await engine.run()
-        finally:
-            await client.close()
-
-    asyncio.run(go())
+    drive(engine, client)
     assert not failures  # the first write did fail
     assert per_recipient(graph, numbers) == dict.fromkeys(numbers, 1)
     assert report(database, job).counts == {"sent": 20}
@@ -287,7 +266,7 @@ def test_two_workers_at_once_send_each_message_once(
     numbers = subscribe(service, 300, "emergenze")
     job = emergency(database, rate=1000)
     workers = [worker_process(database, graph, lease=300, grace=600) for _ in range(2)]
-    assert [worker.wait(PROCESS_TIMEOUT) for worker in workers] == [0, 0]
+    assert [process.wait(PROCESS_TIMEOUT) for process in workers] == [0, 0]
     assert_each_reached_once(database, graph, numbers, job)
 
 
@@ -351,8 +330,6 @@ def test_cancel_stops_the_pending_rows_and_resume_sends_the_rest_once(
 def test_the_worker_runs_inside_another_process_until_stopped(
     database: Database, service: SubscriberService, graph: GraphApiSimulator
 ) -> None:
-    from tests.store.broadcasts import worker
-
     numbers = subscribe(service, 5, "emergenze")
     engine, client = worker(database, graph.url)
 

@@ -9,6 +9,7 @@ import base64
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,40 +59,79 @@ def protection(database: Database, hasher: UserHasher, clock: FixedClock) -> Pri
     return PrivacyService(database, hasher, clock=clock)
 
 
-def citizen_everywhere(
-    number: str,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
-) -> int:
-    """A citizen subscribed, reporting, writing on WhatsApp and handed to an operator."""
-    SubscriberService(database, settings.subscription, hasher, clock=clock).subscribe(
-        "whatsapp", number, "Iscrivimi", "2024-01"
-    )
-    ReportService(database, "SEG", settings.timezone, clock=clock).create(
-        "whatsapp", number, "Lampione spento", "Via Marconi 12"
-    )
-    whatsapp = WhatsAppStore(database, hasher, clock=clock)
-    whatsapp.wrote(number, clock.now)
-    whatsapp.sent(f"wamid.{number}", number, "text")
-    handoffs = HandoffService(database, settings, clock=clock)
-    handoff, _ = handoffs.open(
-        number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
-    )
-    return handoff.id
+@dataclass
+class Citizens:
+    """Citizens leaving their data in the register, on the test's database and clock."""
+
+    database: Database
+    settings: Settings
+    hasher: UserHasher
+    clock: FixedClock
+
+    @property
+    def subscribers(self) -> SubscriberService:
+        return SubscriberService(
+            self.database, self.settings.subscription, self.hasher, clock=self.clock
+        )
+
+    def everywhere(self, number: str) -> int:
+        """A citizen subscribed, reporting, writing on WhatsApp and handed to an operator."""
+        database, hasher, clock = self.database, self.hasher, self.clock
+        self.subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01")
+        ReportService(database, "SEG", self.settings.timezone, clock=clock).create(
+            "whatsapp", number, "Lampione spento", "Via Marconi 12"
+        )
+        whatsapp = WhatsAppStore(database, hasher, clock=clock)
+        whatsapp.wrote(number, clock.now)
+        whatsapp.sent(f"wamid.{number}", number, "text")
+        handoffs = HandoffService(database, self.settings, clock=clock)
+        handoff, _ = handoffs.open(
+            number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
+        )
+        return handoff.id
+
+    def with_everything(self, number: str) -> tuple[int, int]:
+        """Every kind of data a citizen can leave: (their handoff, the broadcast they received).
+
+        Subscribed with topics, reached by an emergency broadcast (sent, then delivered), a
+        report with a photo, a chat handed to an operator with its transcript, a message in
+        the trainers' inbox.
+        """
+        database, hasher, clock = self.database, self.hasher, self.clock
+        self.subscribers.subscribe(
+            "whatsapp", number, "Iscrivimi", "2024-01", ("memo", "emergenze")
+        )
+        whatsapp = WhatsAppStore(database, hasher, clock=clock)
+        broadcasts = BroadcastService(database, whatsapp, clock=clock)
+        broadcast = broadcasts.start_emergency("emergenze", "Allerta meteo", created_by="Anna")
+        claimed = broadcasts.claim(10)
+        broadcasts.record([Outcome(c.row_id, "sent", 1, wamid=wamid(c.user_id)) for c in claimed])
+        ReportService(database, "SEG", self.settings.timezone, clock=clock).create(
+            "whatsapp", number, "Buca", "Via Marconi 12", photo_url="https://example.org/buca.jpg"
+        )
+        whatsapp.wrote(number, clock.now)
+        handoffs = HandoffService(database, self.settings, clock=clock)
+        handoff, _ = handoffs.open(
+            number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
+        )
+        handoffs.add_message(handoff.id, "citizen", "sono ancora qui")
+        ReviewStore(database, hasher, clock=clock).record([unsure("boh [nome]", clock)])
+        return handoff.id, broadcast
+
+
+@pytest.fixture
+def citizens(
+    database: Database, settings: Settings, hasher: UserHasher, clock: FixedClock
+) -> Citizens:
+    return Citizens(database, settings, hasher, clock)
 
 
 def test_erasure_removes_the_operators_notes_on_the_citizens_chats(
-    protection: PrivacyService,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
+    protection: PrivacyService, citizens: Citizens, database: Database, clock: FixedClock
 ) -> None:
     """A note may quote the citizen («ha chiamato dal 333…»): it goes with the chat's words."""
-    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
-    theirs = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    mine = citizens.everywhere(NUMBER)
+    theirs = citizens.everywhere(OTHER)
     mario = OperatorService(database).add(
         "mario.rossi", "Mario Rossi", "password-lunga-1", "operator"
     )
@@ -106,13 +146,9 @@ def test_erasure_removes_the_operators_notes_on_the_citizens_chats(
 
 
 def test_erasure_keeps_the_stars_and_drops_the_comment_and_the_number(
-    protection: PrivacyService,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
+    protection: PrivacyService, citizens: Citizens, database: Database, clock: FixedClock
 ) -> None:
-    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    mine = citizens.everywhere(NUMBER)
     with database.transaction(write=True) as session:
         session.add(
             HandoffRating(
@@ -152,14 +188,10 @@ def test_erasure_removes_what_the_web_chat_still_keeps_for_the_widget(
 
 
 def test_erasure_removes_the_citizen_and_leaves_the_others(
-    protection: PrivacyService,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
+    protection: PrivacyService, citizens: Citizens, database: Database
 ) -> None:
-    mine = citizen_everywhere(NUMBER, database, settings, hasher, clock)
-    theirs = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    mine = citizens.everywhere(NUMBER)
+    theirs = citizens.everywhere(OTHER)
 
     result = protection.erase("whatsapp", NUMBER)
 
@@ -178,9 +210,7 @@ def test_erasure_removes_the_citizen_and_leaves_the_others(
     every_value = repr([raw_rows(database, table) for table in ("audit_events", "handoffs")])
     assert NUMBER not in every_value
     # Nothing left to recognise: subscribing again is a new subscriber with a new label.
-    again = SubscriberService(database, settings.subscription, hasher, clock=clock).subscribe(
-        "whatsapp", NUMBER, "Iscrivimi", "2024-01"
-    )
+    again = citizens.subscribers.subscribe("whatsapp", NUMBER, "Iscrivimi", "2024-01")
     assert again.outcome.name == "CREATED"  # not "welcome back"
 
 
@@ -196,12 +226,13 @@ def unsure(text: str, clock: FixedClock) -> Sighting:
 
 def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
     protection: PrivacyService,
+    citizens: Citizens,
     database: Database,
     settings: Settings,
     hasher: UserHasher,
     clock: FixedClock,
 ) -> None:
-    old = citizen_everywhere(NUMBER, database, settings, hasher, clock)
+    old = citizens.everywhere(NUMBER)
     ReviewStore(database, hasher, clock=clock).record([unsure("boh vecchio", clock)])
     operators = OperatorService(database)
     mario = operators.add("mario.rossi", "Mario Rossi", "password-lunga-1", "operator")
@@ -209,7 +240,7 @@ def test_retention_anonymises_old_closed_chats_and_old_reporters_only(
     handoffs.claim(old, mario)
     handoffs.resolve(old, mario)
     clock.advance(days=200)
-    recent = citizen_everywhere(OTHER, database, settings, hasher, clock)
+    recent = citizens.everywhere(OTHER)
     ReviewStore(database, hasher, clock=clock).record([unsure("boh recente", clock)])
 
     result = protection.purge(timedelta(days=180))
@@ -303,49 +334,16 @@ def wamid(number: str) -> str:
     return "wamid." + base64.b64encode(f"\x0c{number}\x15\x02".encode()).decode()
 
 
-def citizen_with_everything(
-    number: str,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
-) -> tuple[int, int]:
-    """Every kind of data a citizen can leave: (their handoff, the broadcast they received).
-
-    Subscribed with topics, reached by an emergency broadcast (sent, then delivered), a
-    report with a photo, a chat handed to an operator with its transcript, a message in
-    the trainers' inbox.
-    """
-    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
-    subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01", ("memo", "emergenze"))
-    whatsapp = WhatsAppStore(database, hasher, clock=clock)
-    broadcasts = BroadcastService(database, whatsapp, clock=clock)
-    broadcast = broadcasts.start_emergency("emergenze", "Allerta meteo", created_by="Anna")
-    claimed = broadcasts.claim(10)
-    broadcasts.record([Outcome(c.row_id, "sent", 1, wamid=wamid(c.user_id)) for c in claimed])
-    ReportService(database, "SEG", settings.timezone, clock=clock).create(
-        "whatsapp", number, "Buca", "Via Marconi 12", photo_url="https://example.org/buca.jpg"
-    )
-    whatsapp.wrote(number, clock.now)
-    handoffs = HandoffService(database, settings, clock=clock)
-    handoff, _ = handoffs.open(
-        number, "whatsapp", "request", [("citizen", "voglio un operatore", clock.now)]
-    )
-    handoffs.add_message(handoff.id, "citizen", "sono ancora qui")
-    ReviewStore(database, hasher, clock=clock).record([unsure("boh [nome]", clock)])
-    return handoff.id, broadcast
-
-
 def test_someone_who_received_broadcasts_is_erased_and_the_report_still_counts(
     protection: PrivacyService,
+    citizens: Citizens,
     database: Database,
-    settings: Settings,
     hasher: UserHasher,
     clock: FixedClock,
 ) -> None:
-    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers = citizens.subscribers
     subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01", ("emergenze",))
-    handoff, broadcast = citizen_with_everything(NUMBER, database, settings, hasher, clock)
+    handoff, broadcast = citizens.with_everything(NUMBER)
     broadcasts = BroadcastService(database, WhatsAppStore(database, hasher, clock=clock))
     before = broadcasts.report(broadcast)
     assert before.counts == {"sent": 2}
@@ -399,7 +397,7 @@ def erasures(database: Database) -> list[dict]:
 
 def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
     cli_env: Database,
-    settings: Settings,
+    citizens: Citizens,
     hasher: UserHasher,
     clock: FixedClock,
     tmp_path: Path,
@@ -409,8 +407,8 @@ def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
     from urp.cli import main
 
     monkeypatch.delenv("RABBITMQ_HOST", raising=False)  # no production profile here
-    citizen_with_everything(NUMBER, cli_env, settings, hasher, clock)
-    citizen_everywhere(OTHER, cli_env, settings, hasher, clock)
+    citizens.with_everything(NUMBER)
+    citizens.everywhere(OTHER)
     inbox = Inbox(cli_env, WhatsAppStore(cli_env, hasher, clock=clock), hasher, clock=clock)
     for sender, message_id in ((NUMBER, "wamid.NUMBER"), (OTHER, "wamid.OTHER")):
         pending = InboundMessage(message_id, sender, "106540352242922", START, "text", "ciao")
@@ -452,18 +450,13 @@ def test_an_erasure_asked_by_pec_by_number_erases_everything_and_is_audited(
 
 
 def test_an_erasure_by_label_of_someone_who_left_takes_label_dates_and_consents(
-    cli_env: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys,
+    cli_env: Database, citizens: Citizens, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     from urp.cli import main
 
     monkeypatch.delenv("RABBITMQ_HOST", raising=False)
 
-    subscribers = SubscriberService(cli_env, settings.subscription, hasher, clock=clock)
+    subscribers = citizens.subscribers
     label = subscribers.subscribe("whatsapp", NUMBER, "Iscrivimi", "2024-01").label
     subscribers.unsubscribe("whatsapp", NUMBER)
     still = subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01").label
@@ -573,12 +566,12 @@ def test_migration_0008_keeps_earlier_broadcasts_and_lets_their_recipients_go(
 
 def test_retention_takes_meta_s_ids_from_old_broadcasts_and_keeps_their_counts(
     protection: PrivacyService,
+    citizens: Citizens,
     database: Database,
-    settings: Settings,
     hasher: UserHasher,
     clock: FixedClock,
 ) -> None:
-    _, broadcast = citizen_with_everything(NUMBER, database, settings, hasher, clock)
+    _, broadcast = citizens.with_everything(NUMBER)
     broadcasts = BroadcastService(database, WhatsAppStore(database, hasher, clock=clock))
     clock.advance(days=200)
 
@@ -599,13 +592,13 @@ def consent_steps(database: Database, hasher: UserHasher, number: str) -> list[t
 
 def test_erasure_takes_the_consent_log_too_meta_s_marketing_stop_included(
     protection: PrivacyService,
+    citizens: Citizens,
     database: Database,
-    settings: Settings,
     hasher: UserHasher,
     clock: FixedClock,
 ) -> None:
     log = ConsentLog(database, hasher, clock=clock)
-    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers = citizens.subscribers
     for number in (NUMBER, OTHER):
         subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01")
         log.record_marketing("whatsapp", number, stopped=True)
@@ -623,13 +616,9 @@ def test_erasure_takes_the_consent_log_too_meta_s_marketing_stop_included(
 
 
 def test_an_erasure_by_label_of_someone_who_left_takes_their_consent_log(
-    protection: PrivacyService,
-    database: Database,
-    settings: Settings,
-    hasher: UserHasher,
-    clock: FixedClock,
+    protection: PrivacyService, citizens: Citizens, database: Database, hasher: UserHasher
 ) -> None:
-    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers = citizens.subscribers
     label = subscribers.subscribe("whatsapp", NUMBER, "Iscrivimi", "2024-01").label
     subscribers.unsubscribe("whatsapp", NUMBER)  # the number goes, the hash stays
     subscribers.subscribe("whatsapp", OTHER, "Iscrivimi", "2024-01")
@@ -643,15 +632,15 @@ def test_an_erasure_by_label_of_someone_who_left_takes_their_consent_log(
 
 def test_retention_keeps_of_the_consent_log_only_what_is_still_in_force(
     protection: PrivacyService,
+    citizens: Citizens,
     database: Database,
-    settings: Settings,
     hasher: UserHasher,
     clock: FixedClock,
 ) -> None:
     """An active subscription's consent and Meta's marketing stop stay however old (the
     Comune must show the one, the worker honours the other); the rest goes."""
     log = ConsentLog(database, hasher, clock=clock)
-    subscribers = SubscriberService(database, settings.subscription, hasher, clock=clock)
+    subscribers = citizens.subscribers
     left, active, stopped, recent = NUMBER, OTHER, "393330000001", "393330000002"
     for number in (left, active, stopped):
         subscribers.subscribe("whatsapp", number, "Iscrivimi", "2024-01")

@@ -4,9 +4,9 @@ SQLite and PostgreSQL: in order, each once, «consegnato» only when acknowledge
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -20,7 +20,7 @@ from tests.store.conftest import (  # noqa: F401
 )
 from urp.core.db import Database
 from urp.core.settings import Settings
-from urp.handoff.chat import OPERATOR_MESSAGE_KEY, HandoffChat
+from urp.handoff.chat import HandoffChat
 from urp.handoff.operators import Operator, OperatorService
 from urp.handoff.queue import HandoffService
 from urp.widget.outbox import ACKNOWLEDGED_KEPT, TAG_KEY, WebOutbox
@@ -100,55 +100,45 @@ def test_erasing_a_conversation_forgets_its_messages(outbox: WebOutbox) -> None:
 # -- an operator's reply, from the console to a widget that is not there ----------------------
 
 
-class WebChannel(RecordingConversations):
-    """Rasa's HTTP API with the web channel behind it: what an operator says is kept in the
-    outbox, as channels/socketio.py keeps it, for a browser that is not connected."""
-
-    def __init__(self, outbox: WebOutbox) -> None:
-        super().__init__()
-        self.outbox = outbox
-
-    def say(
-        self, conversation_id: str, text: str, metadata: Mapping[str, Any] | None = None
-    ) -> None:
-        super().say(conversation_id, text, metadata)
-        reply = (metadata or {})[OPERATOR_MESSAGE_KEY]
-        self.outbox.store(conversation_id, {"text": text}, handoff_message_id=reply)
+class HeldChat(NamedTuple):
+    chat: HandoffChat
+    channel: RecordingConversations
+    handoff_id: int
+    conversation: str
 
 
 @pytest.fixture
-def mario(database: Database) -> Operator:  # noqa: F811
+def service(
+    database: Database,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    clock: FixedClock,
+) -> HandoffService:
+    return HandoffService(database, settings, clock=clock)
+
+
+@pytest.fixture
+def giulia(database: Database) -> Operator:  # noqa: F811
     return OperatorService(database).add("giulia", "Giulia Neri", "password-di-prova", "operator")
 
 
-def held_web_chat(
-    database: Database,  # noqa: F811
-    settings: Settings,  # noqa: F811
-    clock: FixedClock,
-    operator: Operator,
-    outbox: WebOutbox,
-) -> tuple[HandoffChat, WebChannel, int, str]:
-    service = HandoffService(database, settings, clock=clock)
-    channel = WebChannel(outbox)
+@pytest.fixture
+def held(service: HandoffService, outbox: WebOutbox, giulia: Operator) -> HeldChat:
+    """A web chat Giulia holds; Rasa's HTTP API with the web channel behind it keeps what
+    she says in the outbox, as channels/socketio.py keeps it, for a browser not connected."""
+    channel = RecordingConversations(web_outbox=outbox)
     chat = HandoffChat(service, channel, receipts=outbox)
     conversation = web_conversation()
     handoff, _ = service.open(conversation, "socketio", "request")
-    assert chat.claim(handoff.id, operator)
-    return chat, channel, handoff.id, conversation
+    assert chat.claim(handoff.id, giulia)
+    return HeldChat(chat, channel, handoff.id, conversation)
 
 
 def test_a_reply_is_delivered_only_when_the_widget_has_it(
-    database: Database,  # noqa: F811
-    settings: Settings,  # noqa: F811
-    clock: FixedClock,
-    mario: Operator,
-    outbox: WebOutbox,
+    held: HeldChat, giulia: Operator, clock: FixedClock, outbox: WebOutbox
 ) -> None:
-    chat, channel, handoff_id, conversation = held_web_chat(
-        database, settings, clock, mario, outbox
-    )
+    chat, channel, handoff_id, conversation = held
 
-    sent = chat.reply(handoff_id, mario, "Ecco il modulo.\n\nTi serve altro?")
+    sent = chat.reply(handoff_id, giulia, "Ecco il modulo.\n\nTi serve altro?")
     assert not sent.delivered and sent.awaiting_citizen
     [shown] = [m for m in chat.transcript(handoff_id) if m.author == "operator"]
     assert not shown.delivered and shown.awaiting_citizen
@@ -159,7 +149,7 @@ def test_a_reply_is_delivered_only_when_the_widget_has_it(
     says = len(channel.calls)
     clock.advance(minutes=5)
     assert chat.redeliver() == 0
-    assert chat.retry(shown.id, mario).awaiting_citizen
+    assert chat.retry(shown.id, giulia).awaiting_citizen
     assert len(channel.calls) == says
     assert len(outbox.after(conversation, 0)) == 1
 
@@ -171,29 +161,20 @@ def test_a_reply_is_delivered_only_when_the_widget_has_it(
 
 
 def test_a_reply_sent_twice_is_kept_once(
-    database: Database,  # noqa: F811
-    settings: Settings,  # noqa: F811
-    clock: FixedClock,
-    mario: Operator,
-    outbox: WebOutbox,
+    held: HeldChat, giulia: Operator, outbox: WebOutbox
 ) -> None:
-    chat, _, handoff_id, conversation = held_web_chat(database, settings, clock, mario, outbox)
-    sent = chat.reply(handoff_id, mario, "Ciao")
+    chat, _, handoff_id, conversation = held
+    sent = chat.reply(handoff_id, giulia, "Ciao")
     again = outbox.store(conversation, {"text": "Ciao"}, handoff_message_id=sent.id)
     assert [m.id for m in outbox.after(conversation, 0)] == [again.id]
     assert outbox.waiting([sent.id, sent.id + 1000]) == {sent.id}
 
 
 def test_without_the_web_chat_a_reply_taken_by_rasa_is_delivered(
-    database: Database,  # noqa: F811
-    settings: Settings,  # noqa: F811
-    clock: FixedClock,
-    mario: Operator,
-    outbox: WebOutbox,
+    service: HandoffService, giulia: Operator, outbox: WebOutbox
 ) -> None:
-    service = HandoffService(database, settings, clock=clock)
     chat = HandoffChat(service, RecordingConversations(), receipts=outbox)
     handoff, _ = service.open("+393331234567", "whatsapp", "request")
-    assert chat.claim(handoff.id, mario)
-    sent = chat.reply(handoff.id, mario, "Ciao")
+    assert chat.claim(handoff.id, giulia)
+    sent = chat.reply(handoff.id, giulia, "Ciao")
     assert sent.delivered and not sent.awaiting_citizen

@@ -23,8 +23,8 @@ from urp.core.db import Database
 from urp.core.settings import load_settings
 from urp.handoff.operators import OperatorService
 from urp.handoff.queue import HandoffService
+from urp.handoff.rasa_api import RasaConversations
 from urp.widget.outbox import WebOutbox
-from urp.widget.typing import TypingSignal
 
 SECRET = "segreto-della-console-di-prova"
 
@@ -226,11 +226,9 @@ def test_the_operator_s_typing_reaches_the_widget_with_the_console_s_secret(
     async def scenario() -> dict[str, Any]:
         browser = Browser(server.url)
         await browser.open(session)
-        signal = TypingSignal(server.url, jwt_secret=SECRET)
-        assert await asyncio.to_thread(signal.send, f"socketio:{session}", "Giulia", True)
+        console = RasaConversations(server.url, jwt_secret=SECRET)
+        assert await asyncio.to_thread(console.typing, f"socketio:{session}", "Giulia", True)
         typing = await asyncio.wait_for(browser.typing.get(), 30)
-        # Not a web conversation: nothing to tell, and nothing sent.
-        assert not await asyncio.to_thread(signal.send, "+393331234567", "Giulia")
         await browser.close()
         return typing
 
@@ -238,7 +236,7 @@ def test_the_operator_s_typing_reaches_the_widget_with_the_console_s_secret(
 
     body = {"conversation_id": f"socketio:{session}", "name": "Giulia", "typing": True}
     assert requests.post(endpoint, json=body, timeout=10).status_code == 401
-    forged = TypingSignal(server.url, jwt_secret="un-altro-segreto")
-    assert not forged.send(f"socketio:{session}", "Giulia")
-    signal = TypingSignal(server.url, jwt_secret=SECRET)
-    assert not signal.send("socketio:non-una-sessione", "Giulia")  # 400
+    forged = RasaConversations(server.url, jwt_secret="un-altro-segreto")
+    assert not forged.typing(f"socketio:{session}", "Giulia")
+    console = RasaConversations(server.url, jwt_secret=SECRET)
+    assert not console.typing("socketio:non-una-sessione", "Giulia")  # 400

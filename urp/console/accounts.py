@@ -130,18 +130,7 @@ class AccountPages:
             raise self.shell.redirect(
                 "/operators", session, "danger", "Le due password non coincidono."
             )
-        try:
-            account = await asyncio.to_thread(
-                self.shell.operators.reset_password,
-                request.match_info["username"],
-                new,
-                by=session.operator.username,
-                temporary=True,
-            )
-        except UnknownOperatorError as error:
-            raise web.HTTPNotFound() from error
-        except AccountError as error:
-            raise self.shell.redirect("/operators", session, "danger", sentence(error)) from error
+        account = await self._set_temporary(request, session, new)
         raise self.shell.redirect(
             "/operators",
             session,
@@ -172,8 +161,17 @@ class AccountPages:
     async def temporary(self, request: web.Request) -> web.StreamResponse:
         session = await self.require_admin(request)
         password = temporary_password()
+        account = await self._set_temporary(request, session, password)
+        return self._password_page(request, session, account, password, new=False)
+
+    async def _set_temporary(
+        self, request: web.Request, session: ConsoleSession, password: str
+    ) -> Operator:
+        """Give the account of the URL a password the admin knows (typed or generated), to
+        be changed at its first login; its sessions end. 404 for an unknown account, back
+        to the list with the reason for a password the rules refuse."""
         try:
-            account = await asyncio.to_thread(
+            return await asyncio.to_thread(
                 self.shell.operators.reset_password,
                 request.match_info["username"],
                 password,
@@ -182,7 +180,8 @@ class AccountPages:
             )
         except UnknownOperatorError as error:
             raise web.HTTPNotFound() from error
-        return self._password_page(request, session, account, password, new=False)
+        except AccountError as error:
+            raise self.shell.redirect("/operators", session, "danger", sentence(error)) from error
 
     def _password_page(
         self,

@@ -13,8 +13,8 @@ the trainers' inbox, and the reply the answer; a trainer edits and publishes it.
 While the holder of a web chat types a reply, the page tells the console (``POST
 /handoffs/ID/typing``, every few seconds, then once more when they stop) and the console
 tells the citizen's widget, which shows «Giulia sta scrivendo…»: through the
-:data:`TYPING_SIGNAL` the server sets (:class:`urp.widget.typing.TypingSignal`); without
-it the route does nothing.
+:data:`TYPING_SIGNAL` the server sets (its Rasa client,
+:meth:`urp.handoff.rasa_api.RasaConversations.typing`); without it the route does nothing.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from urp.faq.store import FaqService
 from urp.handoff.chat import DeliveryError, HandoffChat, first_name
 from urp.handoff.operators import Operator
 from urp.handoff.quick_replies import QuickReplyService
+from urp.handoff.rasa_api import WEB_CONVERSATION_PREFIX
 from urp.handoff.records import Handoff, Message, UnknownHandoffError
 from urp.handoff.teamwork import MAX_NOTE_LENGTH
 from urp.review.masking import mask, mask_names
-from urp.widget.typing import WEB_CONVERSATION_PREFIX
 
 # WhatsApp's limit for one message.
 MAX_REPLY_LENGTH = 4096
@@ -49,9 +49,10 @@ TYPING_VALUES = {"1": True, "0": False}
 
 
 class TypingIndicator(Protocol):
-    """Tells a web citizen's widget that an operator types (:class:`urp.widget.typing.TypingSignal`)."""
+    """Tells a web citizen's widget that an operator types
+    (:meth:`urp.handoff.rasa_api.RasaConversations.typing`)."""
 
-    def send(self, conversation_id: str, name: str, typing: bool = True) -> bool: ...
+    def typing(self, conversation_id: str, name: str, active: bool = True) -> bool: ...
 
 
 TYPING_SIGNAL = web.AppKey("typing_signal", TypingIndicator)
@@ -326,7 +327,7 @@ class HandoffPages:
         signal = request.app.get(TYPING_SIGNAL)
         if signal is not None:
             await asyncio.to_thread(
-                signal.send, handoff.conversation_id, first_name(me.display_name), typing
+                signal.typing, handoff.conversation_id, first_name(me.display_name), typing
             )
         return web.Response(status=204)
 

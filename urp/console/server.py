@@ -6,8 +6,8 @@ default); ``URP_CONSOLE_SESSION_HOURS`` (8) is the idle time after which an oper
 in again, and 12 hours after a login they do anyway. The database is
 ``URP_DB_URL``, the Rasa server ``URP_RASA_URL`` with ``RASA_JWT_SECRET`` (a JWT in a
 header: the plain token would travel in the URL), as for the rest of the project. The
-same server shows a web citizen that the operator types (:mod:`urp.widget.typing`), and
-the web chat's outbox in the same database says when a web reply reached the citizen
+same Rasa client shows a web citizen that the operator types (:mod:`urp.widget.typing`),
+and the web chat's outbox in the same database says when a web reply reached the citizen
 (:mod:`urp.widget.outbox`).
 """
 
@@ -41,7 +41,6 @@ from urp.privacy import PrivacyService, TrackerEvents, purge_all
 from urp.review.store import ReviewStore
 from urp.whatsapp.store import WhatsAppStore
 from urp.widget.outbox import WebOutbox
-from urp.widget.typing import TypingSignal
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5080
@@ -101,7 +100,7 @@ def build_app(environ: Mapping[str, str] = os.environ) -> web.Application:
         jobs=[privacy_purge(database, settings.retention)],
         review=ReviewStore(database, UserHasher.from_environment()),
     )
-    app[TYPING_SIGNAL] = TypingSignal.from_environment(environ)
+    app[TYPING_SIGNAL] = conversations
     return app
 
 

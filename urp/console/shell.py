@@ -149,12 +149,18 @@ class Shell:
         flash: tuple[str, str] | None = None,
         **values: Any,
     ) -> web.Response:
-        """A page in the console's frame, never cached."""
+        """A page in the console's frame, never cached.
+
+        ``menu`` says whether the frame links the console's sections: not while the
+        operator must change an admin's password, when each would lead back to «Il tuo
+        account» (:meth:`current`)."""
+        operator = session.operator if session else None
         text = self.templates.get_template(template).render(
             comune=self.settings.display_name,
             broadcasting=self.broadcasting,
             training=self.training,
-            operator=session.operator if session else None,
+            menu=operator is not None and not operator.must_change_password,
+            operator=operator,
             csrf_token=session.csrf_token if session else None,
             flash=flash,
             **values,

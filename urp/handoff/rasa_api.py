@@ -9,6 +9,10 @@ Three calls are enough to hand a chat to a person and back:
 - ``POST /conversations/{id}/trigger_intent`` injects an ``EXTERNAL_*`` intent, whose
   rule utters a reply of the domain (so every text a citizen reads stays in domain.yml).
 
+One more, of the web chat's channel (``channels/socketio.py``) rather than Rasa's own API,
+shows a web citizen that an operator types (:meth:`RasaConversations.typing`,
+``POST /webhooks/socketio/typing``, :mod:`urp.widget.typing`).
+
 The API is always protected. Every call carries a short-lived JWT (HS256, the admin role
 Rasa expects) signed with ``RASA_JWT_SECRET``, in the ``Authorization`` header: never the
 API's token in a URL, where access logs, proxies and error messages would keep it (Rasa 3.6
@@ -18,6 +22,7 @@ takes ``RASA_AUTH_TOKEN`` only as ``?token=``, so it is left to the deployer's o
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -29,8 +34,15 @@ import requests
 
 from urp.core.errors import OperatorError
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT = 15.0
 JWT_LIFETIME = 300  # seconds
+# The web chat's channel: its routes, and the conversations it opens ("socketio:<session>").
+WEB_CHANNEL_PATH = "/webhooks/socketio"
+TYPING_ROUTE = "/typing"
+WEB_CONVERSATION_PREFIX = "socketio:"
+TYPING_TIMEOUT = 3.0  # seconds: a late indicator is worth nothing
 
 
 class RasaUnavailableError(OperatorError, RuntimeError):
@@ -96,15 +108,37 @@ class RasaConversations:
         event = {"event": "bot", "text": text, "metadata": dict(metadata or {})}
         self.append(conversation_id, [event], send=True)
 
+    @property
+    def typing_url(self) -> str:
+        return self.base_url + WEB_CHANNEL_PATH + TYPING_ROUTE
+
+    def typing(self, conversation_id: str, name: str, active: bool = True) -> bool:
+        """Tell a web citizen's widget that ``name`` types (``active``) or stopped: whether
+        it was told. Only web conversations have an indicator (the others: False, nothing
+        sent). Never raises: an indicator is not worth an error."""
+        if not conversation_id.startswith(WEB_CONVERSATION_PREFIX):
+            return False
+        body = {"conversation_id": conversation_id, "name": name, "typing": active}
+        try:
+            response = self._http.post(
+                self.typing_url,
+                json=body,
+                headers=self._headers(),
+                timeout=min(self._timeout, TYPING_TIMEOUT),
+            )
+        except requests.RequestException as error:
+            logger.info("typing signal not sent: %s", type(error).__name__)
+            return False
+        return response.status_code < 300
+
     def _post(self, conversation_id: str, path: str, body: Any, params: dict[str, str]) -> None:
         # Rasa (Sanic 21) does not unquote the id: what a path may carry is sent as it is
         # (Twilio's "whatsapp:+39...", the open channels' "rest:..."), only the rest encoded.
         conversation = quote(conversation_id, safe=":@!$&'()*+,;=")
         url = f"{self.base_url}/conversations/{conversation}/{path}"
-        headers = {"Authorization": f"Bearer {self._jwt()}"}
         try:
             response = self._http.post(
-                url, json=body, params=params, headers=headers, timeout=self._timeout
+                url, json=body, params=params, headers=self._headers(), timeout=self._timeout
             )
         except requests.RequestException as error:
             raise RasaUnavailableError(
@@ -116,11 +150,13 @@ class RasaConversations:
                 f"il server Rasa ha risposto {response.status_code} a {path}"
             )
 
-    def _jwt(self) -> str:
+    def _headers(self) -> dict[str, str]:
+        """A fresh, short-lived admin JWT (Rasa's API and the typing endpoint check it)."""
         now = int(time.time())
         payload = {
             "user": {"username": "urp-console", "role": "admin"},
             "iat": now,
             "exp": now + JWT_LIFETIME,
         }
-        return jwt.encode(payload, self._jwt_secret, algorithm=self._jwt_method)
+        token = jwt.encode(payload, self._jwt_secret, algorithm=self._jwt_method)
+        return {"Authorization": f"Bearer {token}"}

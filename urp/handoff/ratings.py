@@ -12,7 +12,16 @@ The answer never goes through the NLU: the channels' door (``channels/gate.py``)
   message (anything else is a new question and goes on to the assistant);
 - then **the comment**: the very next text message, within :data:`COMMENT_TTL`.
 
-Everything else passes, untouched. The console reads the summary (:meth:`RatingService.report`):
+Everything else passes, untouched. Nearly every message has no rating pending, so the
+door's service remembers «nothing pending» for a conversation :data:`NO_PENDING_TTL`
+seconds (:class:`NoPendingCache`) rather than reading the store at each message. The
+question is asked by the console, another process, which cannot tell that memory: but a
+rating just asked awaits the stars, and a message that may be stars always reads the
+store; once one is found, the memory forgets the conversation for the next steps. A rating
+asked in the same process makes every memory of the process forget the conversation too;
+the rest (a step taken on another replica) is seen within those few seconds.
+
+The console reads the summary (:meth:`RatingService.report`):
 the average per week or month, how many, the distribution and the comments. The rating
 belongs to the handoff, not to an operator: the office's service is measured, nobody's
 performance.
@@ -22,10 +31,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from time import monotonic
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
@@ -43,6 +55,8 @@ OFFER_TTL = timedelta(hours=1)
 COMMENT_TTL = timedelta(hours=1)
 COMMENT_MAX = 1000
 LATEST_COMMENTS = 50
+NO_PENDING_TTL = 3.0  # seconds a lookup that found no rating pending is trusted
+NO_PENDING_CAPACITY = 10_000  # conversations remembered, at most
 
 QUESTION = (
     "Com'è andata con l'operatore? Dai un voto da 1 a 5: tocca un pulsante o scrivi il numero."
@@ -151,6 +165,81 @@ class RatingReport:
         return round(100 * self.rated / self.asked) if self.asked else None
 
 
+class NoPendingCache:
+    """The conversations found without a pending rating in the last ``ttl`` seconds.
+
+    Only «nothing pending» is remembered, never a rating. :meth:`version` counts the
+    conversations forgotten: a lookup takes it before reading the store and hands it to
+    :meth:`remember`, which keeps nothing if a rating was asked meanwhile. Thread-safe (the
+    door looks up in threads); at most ``capacity`` conversations, the expired dropped first.
+    """
+
+    def __init__(
+        self,
+        ttl: float = NO_PENDING_TTL,
+        *,
+        clock: Callable[[], float] = monotonic,
+        capacity: int = NO_PENDING_CAPACITY,
+    ) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._capacity = capacity
+        self._until: dict[str, float] = {}
+        self._forgotten = 0
+        self._lock = threading.Lock()
+        with _MEMORIES_LOCK:
+            _MEMORIES.add(self)
+
+    def __contains__(self, conversation_id: str) -> bool:
+        """Whether the conversation had no rating pending a moment ago."""
+        with self._lock:
+            until = self._until.get(conversation_id)
+            if until is None:
+                return False
+            if until <= self._clock():
+                del self._until[conversation_id]
+                return False
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._until)
+
+    def version(self) -> int:
+        with self._lock:
+            return self._forgotten
+
+    def remember(self, conversation_id: str, version: int) -> None:
+        """No rating pending, as read since :meth:`version` gave ``version``."""
+        now = self._clock()
+        with self._lock:
+            if version != self._forgotten:
+                return  # a rating was asked during the lookup: it may have missed it
+            if conversation_id not in self._until and len(self._until) >= self._capacity:
+                self._until = {c: until for c, until in self._until.items() if until > now}
+                if len(self._until) >= self._capacity:
+                    self._until.clear()
+            self._until[conversation_id] = now + self.ttl
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._until.pop(conversation_id, None)
+            self._forgotten += 1
+
+
+# Every memory of this process, so that a rating asked here is seen by all at once.
+_MEMORIES: weakref.WeakSet[NoPendingCache] = weakref.WeakSet()
+_MEMORIES_LOCK = threading.Lock()
+
+
+def _rating_asked(conversation_id: str) -> None:
+    """A rating now awaits ``conversation_id``: no memory of this process may deny it."""
+    with _MEMORIES_LOCK:
+        memories = list(_MEMORIES)
+    for memory in memories:
+        memory.forget(conversation_id)
+
+
 MONTHS = (
     "gennaio",
     "febbraio",
@@ -168,11 +257,20 @@ MONTHS = (
 
 
 class RatingService:
-    """The ratings of one database."""
+    """The ratings of one database. With ``no_pending`` (the channels' door), a
+    conversation just found without a pending rating is not looked up again for a few
+    seconds, unless the message may be stars."""
 
-    def __init__(self, database: Database, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock = utc_now,
+        no_pending: NoPendingCache | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
+        self._no_pending = no_pending
 
     # -- asking ------------------------------------------------------------------------
 
@@ -204,6 +302,8 @@ class RatingService:
             )
             if session.execute(insert).rowcount != 1:
                 return False
+        # Committed, and before the question leaves: the answer may come at once.
+        _rating_asked(conversation_id)
         try:
             rasa.say(conversation_id, QUESTION_REPLY.text, QUESTION_REPLY.metadata)
         except RasaUnavailableError:
@@ -220,12 +320,23 @@ class RatingService:
         and the message goes on to the assistant as usual."""
         if not conversation_id or not isinstance(text, str):
             return None
+        memory = self._no_pending
+        # A rating just asked (maybe by another process) awaits the stars: those are always
+        # read; any other message may trust a recent «nothing pending».
+        if memory is not None and conversation_id in memory and stars_in(text) is None:
+            return None
+        version = memory.version() if memory is not None else 0
         now = self._clock()
         # Nearly every message has no rating pending: one read on an index, no write lock.
         with self._db.transaction() as session:
             pending = session.execute(
                 select(RatingRow.id).where(RatingRow.pending_conversation == conversation_id)
             ).first()
+        if memory is not None:
+            if pending is None:
+                memory.remember(conversation_id, version)
+            else:
+                memory.forget(conversation_id)
         if pending is None:
             return None
         with self._db.transaction(write=True) as session:

@@ -1,12 +1,14 @@
-"""The intent classifier: a linear model on words and character n-grams, trained in seconds.
+"""The intent classifier: a linear model on n-grams and a sentence embedding.
 
 Citizens write with typos, without accents, in SMS style and in dialect: character n-grams
 inside each word («iscriv», «cancel», «farmac») carry what the words alone miss, and words
 and word pairs carry the rest («non voglio», «di turno»). Both are weighted by TF-IDF
-(sublinear counts: a word said three times is not three times the evidence) and scored by a
-linear support vector machine, calibrated into probabilities so that the fallback threshold
-means what it says. Chosen by measurement against DIET (docs/nlu-report.md): as accurate on
-the held-out set and on cross-validation, and trained in seconds instead of minutes.
+(sublinear counts: a word said three times is not three times the evidence). Beside them a
+multilingual sentence embedding (:mod:`urp.nlu.embeddings`) carries what the message means
+when it shares no word with the training examples, in Italian or in another language. A
+linear support vector machine scores all of it, calibrated into probabilities so that the
+fallback threshold means what it says. Chosen by measurement against DIET and against the
+n-grams alone (docs/nlu-report.md); it trains in well under a minute.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class LinearConfig:
     c: float = 1.0
     # Folds of the probability calibration (each trains one SVM).
     calibration_folds: int = 3
+    # Weight of the sentence embedding beside the n-grams (:mod:`urp.nlu.embeddings`);
+    # 0 leaves it out. Chosen by cross-validation in docs/nlu-report.md.
+    embeddings: float = 3.0
     random_state: int = 2026
 
     @classmethod
@@ -32,6 +37,7 @@ class LinearConfig:
             char_ngrams=tuple(config.get("char_ngrams", cls.char_ngrams)),  # type: ignore[arg-type]
             c=float(config.get("c", cls.c)),
             calibration_folds=int(config.get("calibration_folds", cls.calibration_folds)),
+            embeddings=float(config.get("embeddings", cls.embeddings)),
             random_state=int(config.get("random_state", cls.random_state)),
         )
 
@@ -41,8 +47,16 @@ def build(config: LinearConfig) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer
     from sklearn.svm import LinearSVC
 
+    from urp.nlu import embeddings
+
+    meaning = (
+        [FunctionTransformer(embeddings.features, kw_args={"weight": config.embeddings})]
+        if config.embeddings > 0
+        else []
+    )
     features = make_union(
         # Lowercase and without accents: citizens often type none.
         TfidfVectorizer(strip_accents="unicode", ngram_range=config.word_ngrams, sublinear_tf=True),
@@ -52,6 +66,7 @@ def build(config: LinearConfig) -> Any:
             ngram_range=config.char_ngrams,
             sublinear_tf=True,
         ),
+        *meaning,
     )
     svm = LinearSVC(C=config.c, random_state=config.random_state)
     return make_pipeline(

@@ -102,16 +102,18 @@ def _diet(epochs: int) -> Callable[[Pipeline], Pipeline]:
 # means the same thing whatever config.yml currently ships.
 VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
     "svm": (
-        "parole e coppie di parole + n-grammi di caratteri 1-4, SVM lineare (config.yml)",
-        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4]),
+        "parole e coppie di parole + n-grammi di caratteri 1-4 + embedding e5 (peso 3),"
+        " SVM lineare (config.yml)",
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=3.0),
     ),
-    "svm-parole": (
-        "parole singole + n-grammi di caratteri 1-4, SVM lineare",
-        _linear(word_ngrams=[1, 1], char_ngrams=[1, 4]),
+    "svm-e5-peso-2": (
+        "come svm, embedding e5 con peso 2",
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=2.0),
     ),
-    "svm-char25": (
-        "parole e coppie di parole + n-grammi di caratteri 2-5, SVM lineare",
-        _linear(word_ngrams=[1, 2], char_ngrams=[2, 5]),
+    "svm-ngrammi": (
+        "parole e coppie di parole + n-grammi di caratteri 1-4, senza embedding, SVM lineare"
+        " (fino al 7 dicembre 2026)",
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=0.0),
     ),
 }
 # Minutes each: only with --diet.
