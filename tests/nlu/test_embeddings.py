@@ -46,10 +46,20 @@ def test_the_classifier_understands_a_language_it_was_not_trained_on() -> None:
     }
     texts = [t for ts in examples.values() for t in ts]
     intents = [i for i, ts in examples.items() for _ in ts]
-    config = linear.LinearConfig(calibration_folds=2)
-    with_meaning = linear.train(texts, intents, config)
-    (ranking,) = linear.rank(with_meaning, ["which pharmacy is open tonight?"])
-    assert ranking[0][0] == "ask_pharmacy_shift"
+    # Messages the n-grams alone get wrong: they share no word with the examples.
+    probes = {
+        "hello there": "greet",
+        "I need medicine tonight, who is open?": "ask_pharmacy_shift",
+        "unsubscribe me": "unsubscribe",
+    }
+
+    def top(config: linear.LinearConfig) -> dict[str, str]:
+        model = linear.train(texts, intents, config)
+        rankings = linear.rank(model, list(probes))
+        return {text: ranking[0][0] for text, ranking in zip(probes, rankings, strict=True)}
+
+    assert top(linear.LinearConfig(calibration_folds=2)) == probes
+    assert top(linear.LinearConfig(calibration_folds=2, embeddings=0.0)) != probes
 
 
 def test_only_the_embedding_hook_of_ours_may_be_loaded_from_a_model_file() -> None:
