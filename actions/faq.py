@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -37,6 +38,8 @@ from actions.waiting import not_noted, noted, waiting_note
 from urp.faq.entries import FaqEntry
 from urp.faq.search import FaqAnswer, FaqMatch
 from urp.faq.store import FaqService
+from urp.nlu import embeddings
+from urp.nlu.embeddings import EMBEDDING_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,12 @@ def asked_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
+def meaning(tracker: Tracker) -> np.ndarray | None:
+    """The sentence embedding the NLU computed for the latest message (parse data key
+    ``embedding``), so the FAQ search does not compute it again; None if absent."""
+    return embeddings.unpack(tracker.latest_message.get(EMBEDDING_KEY))
+
+
 def faq_lookup(tracker: Tracker) -> FaqAnswer | None:
     """What the FAQ says of the citizen's words, for an action whose own answer is not
     specific; None for a follow-up («e domani?», the service's), a button, or a store
@@ -116,7 +125,7 @@ def faq_lookup(tracker: Tracker) -> FaqAnswer | None:
     if intent == FOLLOW_UP_INTENT or not text:
         return None
     try:
-        return faq_index().answer(text)
+        return faq_index().answer(text, meaning(tracker))
     except STORE_ERRORS:
         logger.exception("FAQ non disponibili: risponde il servizio")
         return None
@@ -159,7 +168,7 @@ class ActionFaq(Action):
         note = waiting_note(tracker)
         text = asked_text(tracker)
         try:
-            found = faq_index().answer(text) if text else None
+            found = faq_index().answer(text, meaning(tracker)) if text else None
         except STORE_ERRORS:
             logger.exception("FAQ non disponibili")
             if note is None:

@@ -10,6 +10,13 @@ The memo goes out on WhatsApp only: on the web chat (and the REST and callback c
 these actions touch no register and record ``on_whatsapp`` with the office's wa.me link
 (``whatsapp_link``, «Iscrivimi», «Cancellami» or «sono iscritto?» already written), or
 ``no_whatsapp`` when the settings name no WhatsApp number (:mod:`urp.subscription.whatsapp_link`).
+
+A question the NLU only guesses is «Iscrivimi» may be the FAQ's («iscrizione mensa
+scolastica», ``subscribe`` at 0.56): below :data:`WEAK_GUESS_BELOW`, with no topic named,
+no «sì» to an offered topic and no button, ``action_subscribe`` asks the FAQ first; when
+the FAQ is sure of an answer, it answers and nobody is subscribed (``subscription_outcome:
+faq``, :func:`actions.faq.faq_takeover`). On any channel: the web citizen gets the answer,
+not the way to WhatsApp. A clear «Iscrivimi» never asks the FAQ.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import entity_values
+from actions.faq import faq_takeover, send_answer
 from actions.information import InformationAction, Outcome
 from actions.services import subscriber_service
 from urp.core.dates import format_date
@@ -39,6 +47,11 @@ from urp.subscription.whatsapp_link import (
     office_number,
     whatsapp_link,
 )
+
+# Subscribing is a consent: below this intent confidence «subscribe» is only a guess, and
+# the FAQ answers instead when it is sure («iscrizione mensa scolastica» was 0.56, a clear
+# «iscrivimi» is above 0.9, a keyword or a button 1.0).
+WEAK_GUESS_BELOW = 0.8
 
 SUBSCRIBED = {
     SubscribeOutcome.CREATED: "created",
@@ -105,6 +118,30 @@ class SubscriptionAction(InformationAction, ABC):
 class ActionSubscribe(SubscriptionAction):
     def name(self) -> str:
         return "action_subscribe"
+
+    def lookup(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> Outcome:
+        entry = faq_takeover(tracker) if self.weak_guess(tracker) else None
+        if entry is not None:
+            send_answer(dispatcher, entry)
+            return "faq", {"faq_id": entry.id, "last_service": None}
+        return super().lookup(dispatcher, tracker, settings)
+
+    @staticmethod
+    def weak_guess(tracker: Tracker) -> bool:
+        """A «subscribe» the NLU is unsure of, with nothing else that asks to subscribe: no
+        topic named, not the «sì» to an offered topic, not a button's ``/subscribe``."""
+        intent = tracker.latest_message.get("intent") or {}
+        confidence = intent.get("confidence")
+        text = str(tracker.latest_message.get("text") or "")
+        return (
+            confidence is not None
+            and float(confidence) < WEAK_GUESS_BELOW
+            and intent.get("name") != "affirm"
+            and not entity_values(tracker, "topic")
+            and not text.startswith("/")
+        )
 
     def decide(
         self, service: SubscriberService, settings: Settings, tracker: Tracker

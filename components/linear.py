@@ -1,7 +1,8 @@
 """The intent classifier of config.yml: :mod:`urp.nlu.linear` inside Rasa's pipeline.
 
 Reads the message's text (it has its own n-gram features and sentence embedding), so it
-needs no featuriser before it. The model is stored with skops, which loads
+needs no featuriser before it. The message's sentence embedding goes out in the parse data
+(``embedding``, 520 characters), for the FAQ search of the action server. The model is stored with skops, which loads
 only scikit-learn's own types.
 """
 
@@ -17,7 +18,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from urp.nlu import linear
+from urp.nlu import embeddings, linear
 
 RANKING_LENGTH = 10
 MODEL_FILE = "linear_intents.skops"
@@ -50,6 +51,7 @@ class LinearIntentClassifier(GraphComponent):
         self._storage = model_storage
         self._resource = resource
         self._model = model
+        self._reads_meaning = self._config.embeddings > 0
 
     @classmethod
     def create(
@@ -101,6 +103,12 @@ class LinearIntentClassifier(GraphComponent):
             top = [{"name": name, "confidence": p} for name, p in ranking[:RANKING_LENGTH]]
             message.set(INTENT, top[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, top, add_to_output=True)
+        if self._reads_meaning:
+            # Already computed by the classifier (remembered by text): the action server's
+            # FAQ search reads it from the parse data instead of computing it again.
+            vectors = embeddings.encode([m.get(TEXT) or "" for m in messages])
+            for message, vector in zip(messages, vectors, strict=True):
+                message.set(embeddings.EMBEDDING_KEY, embeddings.pack(vector), add_to_output=True)
         return messages
 
 

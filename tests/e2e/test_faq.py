@@ -14,6 +14,7 @@ import yaml
 
 from tests.e2e.servers import RunningAssistant, start, stop
 from urp.core.settings import PROJECT_ROOT
+from urp.nlu import embeddings
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +111,18 @@ def test_nothing_in_the_faq_gets_the_out_of_scope_reply_and_a_person(
     replies = texts(assistant.chat("faq-" + secrets.token_hex(4), "come si fa la carbonara?"))
     assert "di questo non mi occupo" in replies[0]
     assert "operatore" in replies[-1]
+
+
+def test_the_nlu_sends_the_message_s_meaning_to_the_faq(assistant: RunningAssistant) -> None:
+    """The sentence embedding the NLU computed travels in the parse data: the action
+    server's FAQ search reads it instead of computing it again."""
+    citizen = "faq-" + secrets.token_hex(4)
+    assistant.chat(citizen, "come si paga la tari?")
+    status, tracker = assistant.request(
+        f"/conversations/rest:{citizen}/tracker", token=assistant.token
+    )
+    assert status == 200
+    said = [e for e in tracker["events"] if e["event"] == "user"][-1]
+    vector = embeddings.unpack(said["parse_data"].get(embeddings.EMBEDDING_KEY))
+    (expected,) = embeddings.encode([said["text"]])
+    assert vector is not None and float(vector @ expected) > 0.99

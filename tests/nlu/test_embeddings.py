@@ -82,3 +82,20 @@ def test_install_check_tells_a_processor_without_avx2(
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(flags + "\n")
     assert has_avx2(machine, cpuinfo) is expected
+
+
+def test_a_packed_vector_travels_in_the_parse_data_and_comes_back() -> None:
+    (vector,) = embeddings.encode(["come si paga la tari?"])
+    packed = embeddings.pack(vector)
+    assert isinstance(packed, str) and len(packed) == 520
+    back = embeddings.unpack(packed)
+    assert back is not None and float(back @ vector) > 0.999
+    assert np.linalg.norm(back) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [None, 42, "", "non è base64!", "QUJD", "A" * 10_000, ["x"], embeddings.pack(np.zeros(384))],
+)
+def test_anything_but_a_packed_vector_is_refused(odd: object) -> None:
+    assert embeddings.unpack(odd) is None

@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.linear import LinearIntentClassifier, _trusted
-from urp.nlu import linear
+from urp.nlu import embeddings, linear
 
 EXAMPLES = {
     "subscribe": ["iscrivimi", "voglio iscrivermi", "mi iscrivo agli avvisi", "aggiungimi"],
@@ -53,6 +53,10 @@ def test_trained_stored_loaded_and_used_in_the_pipeline(tmp_path: Path) -> None:
     assert message.get(INTENT)["name"] == "unsubscribe"
     ranking = message.get(INTENT_RANKING_KEY)
     assert ranking[0]["name"] == "unsubscribe" and len(ranking) == 3
+    # The message's meaning goes out in the parse data, for the FAQ of the action server.
+    output = message.as_dict(only_output_properties=True)
+    (expected,) = embeddings.encode(["mi cancellate dalla lista?"])
+    assert embeddings.unpack(output[embeddings.EMBEDDING_KEY]) @ expected > 0.999
 
 
 def test_a_model_file_with_foreign_types_is_refused() -> None:

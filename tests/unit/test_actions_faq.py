@@ -25,6 +25,7 @@ from urp.faq.entries import FaqEntry
 from urp.faq.search import FaqMatch, LiveFaqIndex
 from urp.faq.store import FaqService
 from urp.inbound.cleaning import Shortcuts, clean
+from urp.nlu import embeddings
 
 TARI = FaqEntry(
     id="tari-pagamento",
@@ -106,6 +107,20 @@ def test_a_question_of_the_faq_gets_the_office_s_answer_and_link(office_faq) -> 
         "La *TARI* si paga con il modello F24 che ricevi a casa, in due rate.\n"
         "👉 https://www.comune.example.it/tari"
     ]
+
+
+def test_the_meaning_the_nlu_computed_is_read_not_computed_again(office_faq, monkeypatch) -> None:
+    question = "come si paga la tari?"
+    conversation = asks(question)
+    (vector,) = embeddings.encode([question])
+    conversation.latest_message[embeddings.EMBEDDING_KEY] = embeddings.pack(vector)
+    services.faq_index().index()  # built: the entries' questions are embedded
+    computed: list[list[str]] = []
+    real = embeddings.encode
+    monkeypatch.setattr(embeddings, "encode", lambda texts: computed.append(texts) or real(texts))
+    events, _ = run(ActionFaq(), conversation)
+    assert slots(events) == {"faq_outcome": "answer", "faq_id": "tari-pagamento"}
+    assert not [texts for texts in computed if question in texts]
 
 
 def test_an_entry_without_a_link_is_its_answer_alone(office_faq) -> None:

@@ -6,6 +6,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import services
+from actions import subscription as subscription_actions
 from actions.subscription import (
     ActionSubscribe,
     ActionSubscriptionConfirm,
@@ -15,6 +16,7 @@ from actions.subscription import (
 from tests.unit.conversation import run, tracker
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT
+from urp.faq.entries import FaqEntry
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +24,19 @@ def register(actions_store: Database) -> Database:
     return actions_store
 
 
-def says(text: str, *topics: str, sender: str = "+393331234567", intent: str = "subscribe"):
+def says(
+    text: str,
+    *topics: str,
+    sender: str = "+393331234567",
+    intent: str = "subscribe",
+    confidence: float = 1.0,
+):
     entities = [{"entity": "topic", "value": t} for t in topics]
     event = {
         "event": "user",
         "text": text,
         "input_channel": "whatsapp",
-        "parse_data": {"intent": {"name": intent, "confidence": 1.0}, "entities": entities},
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": entities},
     }
     return tracker(event, sender_id=sender)
 
@@ -228,3 +236,100 @@ def test_on_whatsapp_the_web_rule_changes_nothing() -> None:
     events, _ = run(ActionSubscribe(), says("Iscrivimi"))
     assert outcome(events) == "created"
     assert slot(events, "whatsapp_link") is None
+
+
+# --- a weak guess of «subscribe»: a question the office's FAQ answers is not a subscription ---
+
+CANTEEN = FaqEntry(
+    id="mensa-scolastica",
+    questions=("Come iscrivo mio figlio alla mensa scolastica?", "iscrizione mensa scolastica"),
+    answer="L'iscrizione alla *mensa scolastica* si fa *online* con SPID o CIE.",
+    link="https://www.comune.example.it/mensa",
+)
+
+
+def subscribers(register: Database) -> int:
+    with register.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT count(*) FROM subscribers").scalar()
+
+
+@pytest.fixture
+def faq_asked(monkeypatch) -> list[str]:
+    """An office's FAQ sure of one answer, the school canteen's: the messages it was asked."""
+    asked: list[str] = []
+
+    def takeover(conversation) -> FaqEntry | None:
+        text = conversation.latest_message.get("text") or ""
+        asked.append(text)
+        return CANTEEN if "mensa" in text else None
+
+    monkeypatch.setattr(subscription_actions, "faq_takeover", takeover, raising=False)
+    return asked
+
+
+def test_a_weak_guess_the_faq_answers_gets_the_answer_and_subscribes_nobody(
+    faq_asked, register
+) -> None:
+    events, messages = run(ActionSubscribe(), says("iscrizione mensa scolastica", confidence=0.56))
+    assert events == [
+        SlotSet("subscription_outcome", "faq"),
+        SlotSet("faq_id", "mensa-scolastica"),
+        SlotSet("last_service", None),
+    ]
+    assert [m["text"] for m in messages] == [f"{CANTEEN.answer}\n👉 {CANTEEN.link}"]
+    assert faq_asked == ["iscrizione mensa scolastica"]
+    assert subscribers(register) == 0
+    assert history() == []
+
+
+def test_a_weak_guess_from_the_web_the_faq_answers_gets_no_whatsapp_link(faq_asked) -> None:
+    conversation = web("iscrizione mensa scolastica")
+    conversation.latest_message["intent"]["confidence"] = 0.56
+    events, messages = run(ActionSubscribe(), conversation)
+    assert slot(events, "subscription_outcome") == "faq"
+    assert slot(events, "whatsapp_link") is None
+    assert len(messages) == 1
+
+
+def test_a_weak_guess_the_faq_does_not_answer_subscribes_as_before(faq_asked, register) -> None:
+    events, messages = run(ActionSubscribe(), says("vorrei ricevere le notizie", confidence=0.56))
+    assert faq_asked == ["vorrei ricevere le notizie"]
+    assert outcome(events) == "created"
+    assert messages == []
+    assert subscribers(register) == 1
+
+
+def test_a_strong_guess_subscribes_without_asking_the_faq(faq_asked, register) -> None:
+    events, messages = run(ActionSubscribe(), says("iscrivimi", confidence=0.95))
+    assert outcome(events) == "created"
+    assert messages == []
+    assert faq_asked == []
+    assert subscribers(register) == 1
+
+
+def test_the_faq_is_asked_only_below_the_threshold(faq_asked) -> None:
+    edge = subscription_actions.WEAK_GUESS_BELOW
+    assert edge == 0.8
+    run(ActionSubscribe(), says("iscrivimi", confidence=edge))
+    assert faq_asked == []
+    run(ActionSubscribe(), says("iscrivimi", confidence=edge - 0.01))
+    assert faq_asked == ["iscrivimi"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topics", "intent"),
+    [
+        pytest.param("iscrivimi alle allerte della mensa", ["allerte"], "subscribe", id="topic"),
+        pytest.param("mensa? iscrivimi al calcio", ["calcio"], "subscribe", id="unknown-topic"),
+        pytest.param("sì, mensa", [], "affirm", id="yes-to-an-offer"),
+        pytest.param('/subscribe{"topic": "mensa"}', ["mensa"], "subscribe", id="button"),
+        pytest.param("/subscribe", [], "subscribe", id="bare-button"),
+    ],
+)
+def test_a_weak_guess_with_a_sign_of_subscribing_never_asks_the_faq(
+    faq_asked, text, topics, intent
+) -> None:
+    events, messages = run(ActionSubscribe(), says(text, *topics, intent=intent, confidence=0.5))
+    assert outcome(events) != "faq"
+    assert messages == []
+    assert faq_asked == []

@@ -10,8 +10,18 @@ import pytest
 from urp.core.settings import FaqSettings, SettingsError, parse_settings
 from urp.faq.confidence import FEATURES, ConfidenceModel, default_model
 from urp.faq.entries import FaqEntry
-from urp.faq.search import ANSWER, NONE, SUGGESTIONS, FaqIndex, FaqMatch, LiveFaqIndex, decide
+from urp.faq.search import (
+    ANSWER,
+    NONE,
+    SUGGESTIONS,
+    FaqIndex,
+    FaqMatch,
+    LiveFaqIndex,
+    Weights,
+    decide,
+)
 from urp.faq.text import Synonyms, normalise, stem, stop_words, words
+from urp.nlu import embeddings
 
 ENTRIES = [
     FaqEntry(
@@ -355,3 +365,21 @@ def test_the_live_index_answers_from_many_threads_and_builds_once() -> None:
         thread.join()
     assert results == [ANSWER] * 8
     assert service.loads == 1
+
+
+def test_the_meaning_finds_an_entry_with_no_word_in_common() -> None:
+    """Half of the score is the sentence embedding: words alone miss this one."""
+    question = "immondizia: come verso i soldi al comune?"
+    words_only = FaqIndex(ENTRIES, SETTINGS, Weights(meaning=0), default_model())
+    assert words_only.search(question)[0].entry.id != "tari-pagamento"
+    assert FaqIndex(ENTRIES, SETTINGS).search(question)[0].entry.id == "tari-pagamento"
+
+
+def test_the_nlu_s_vector_gives_the_same_answer_as_the_text(index: FaqIndex) -> None:
+    question = "dove pago la tassa dei rifiuti"
+    (vector,) = embeddings.encode([question])
+    packed = embeddings.unpack(embeddings.pack(vector))
+    sent, computed = index.answer(question, packed), index.answer(question)
+    assert sent.kind == computed.kind == ANSWER
+    assert [m.entry.id for m in sent.matches] == [m.entry.id for m in computed.matches]
+    assert sent.confidence == pytest.approx(computed.confidence, abs=0.01)

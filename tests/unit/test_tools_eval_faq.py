@@ -179,6 +179,6 @@ def test_main_prints_and_writes_the_section(tmp_path: Path, capsys) -> None:
     assert written.startswith("# Report NLU\n\n## Soglia di fallback\n\n0.6\n\n" + HEADING)
     assert "| **parafrasi, totale** | 1 |" in written
     assert "| **fuori dalle FAQ, totale** | 1 |" in written
-    assert "### Altri metodi misurati e scartati" in written  # what was tried stays on record
+    assert "### Altri metodi misurati a mano" in written  # what was tried stays on record
     assert HEADING in capsys.readouterr().out
     assert ConfidenceModel.from_json((tmp_path / "confidence.json").read_text())

@@ -7,7 +7,8 @@ two apart, all of it free of the size and the wording of a particular FAQ: the s
 the best two entries and how far apart they are, how the best one stands out among all
 the entries, whether the words and the character n-grams agree on it, how much of the
 message the index knows, how much of it the best entry covers (and of the entry, the
-message), and how long the message is.
+message), how long the message is, and what the sentence embedding thinks of the best
+entry (its score, its lead, whether it agrees).
 
 The coefficients are in confidence.json next to this module, fitted by ``make eval-faq``
 (:mod:`urp.tools.eval_faq`) on the examples' own questions only: each asked of the index
@@ -44,6 +45,9 @@ FEATURES = (
     "missing",  # the heaviest single stem of the message that the best entry lacks
     "covering",  # share of the best entry's own stems (its questions' centroid) in the message
     "length",  # log(1 + content words of the message)
+    "meaning",  # the best entry's score in the sentence embedding alone, in [0, 1]
+    "meaning_gap",  # ... its lead there on the best other entry
+    "meaning_agree",  # 1 when the sentence embedding puts the same entry first
 )
 
 
@@ -61,6 +65,7 @@ class Evidence:
     missing: float
     covering: float
     length: int  # content words of the message
+    meaning: np.ndarray  # every entry's score in the sentence embedding, in [0, 1]
 
 
 def features(evidence: Evidence) -> np.ndarray:
@@ -92,6 +97,9 @@ def features(evidence: Evidence) -> np.ndarray:
             evidence.missing,
             evidence.covering,
             math.log1p(evidence.length),
+            float(evidence.meaning[best]),
+            float(evidence.meaning[best] - np.delete(evidence.meaning, best).max(initial=0.0)),
+            float(int(np.argmax(evidence.meaning)) == best and evidence.meaning[best] > 0),
         ]
     )
 

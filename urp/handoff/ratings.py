@@ -15,11 +15,11 @@ The answer never goes through the NLU: the channels' door (``channels/gate.py``)
 Everything else passes, untouched. Nearly every message has no rating pending, so the
 door's service remembers «nothing pending» for a conversation :data:`NO_PENDING_TTL`
 seconds (:class:`NoPendingCache`) rather than reading the store at each message. The
-question is asked by the console, another process, which cannot tell that memory: but a
-rating just asked awaits the stars, and a message that may be stars always reads the
-store; once one is found, the memory forgets the conversation for the next steps. A rating
-asked in the same process makes every memory of the process forget the conversation too;
-the rest (a step taken on another replica) is seen within those few seconds.
+question is asked by the console, another process, which cannot tell that memory; two
+rules keep it right all the same: a rating just asked awaits the stars, and a message that
+may be stars always reads the store; once a rating is found, the memory forgets the
+conversation, so the next steps are read too. The rest (a step taken on another replica)
+is seen within those few seconds.
 
 The console reads the summary (:meth:`RatingService.report`):
 the average per week or month, how many, the distribution and the comments. The rating
@@ -33,7 +33,6 @@ import logging
 import re
 import threading
 import unicodedata
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -168,10 +167,8 @@ class RatingReport:
 class NoPendingCache:
     """The conversations found without a pending rating in the last ``ttl`` seconds.
 
-    Only «nothing pending» is remembered, never a rating. :meth:`version` counts the
-    conversations forgotten: a lookup takes it before reading the store and hands it to
-    :meth:`remember`, which keeps nothing if a rating was asked meanwhile. Thread-safe (the
-    door looks up in threads); at most ``capacity`` conversations, the expired dropped first.
+    Only «nothing pending» is remembered, never a rating. Thread-safe (the door looks up in
+    threads); at most ``capacity`` conversations, the expired dropped first.
     """
 
     def __init__(
@@ -185,10 +182,7 @@ class NoPendingCache:
         self._clock = clock
         self._capacity = capacity
         self._until: dict[str, float] = {}
-        self._forgotten = 0
         self._lock = threading.Lock()
-        with _MEMORIES_LOCK:
-            _MEMORIES.add(self)
 
     def __contains__(self, conversation_id: str) -> bool:
         """Whether the conversation had no rating pending a moment ago."""
@@ -205,16 +199,10 @@ class NoPendingCache:
         with self._lock:
             return len(self._until)
 
-    def version(self) -> int:
-        with self._lock:
-            return self._forgotten
-
-    def remember(self, conversation_id: str, version: int) -> None:
-        """No rating pending, as read since :meth:`version` gave ``version``."""
+    def remember(self, conversation_id: str) -> None:
+        """No rating pending for ``conversation_id``, as just read."""
         now = self._clock()
         with self._lock:
-            if version != self._forgotten:
-                return  # a rating was asked during the lookup: it may have missed it
             if conversation_id not in self._until and len(self._until) >= self._capacity:
                 self._until = {c: until for c, until in self._until.items() if until > now}
                 if len(self._until) >= self._capacity:
@@ -224,20 +212,6 @@ class NoPendingCache:
     def forget(self, conversation_id: str) -> None:
         with self._lock:
             self._until.pop(conversation_id, None)
-            self._forgotten += 1
-
-
-# Every memory of this process, so that a rating asked here is seen by all at once.
-_MEMORIES: weakref.WeakSet[NoPendingCache] = weakref.WeakSet()
-_MEMORIES_LOCK = threading.Lock()
-
-
-def _rating_asked(conversation_id: str) -> None:
-    """A rating now awaits ``conversation_id``: no memory of this process may deny it."""
-    with _MEMORIES_LOCK:
-        memories = list(_MEMORIES)
-    for memory in memories:
-        memory.forget(conversation_id)
 
 
 MONTHS = (
@@ -302,8 +276,6 @@ class RatingService:
             )
             if session.execute(insert).rowcount != 1:
                 return False
-        # Committed, and before the question leaves: the answer may come at once.
-        _rating_asked(conversation_id)
         try:
             rasa.say(conversation_id, QUESTION_REPLY.text, QUESTION_REPLY.metadata)
         except RasaUnavailableError:
@@ -325,7 +297,6 @@ class RatingService:
         # read; any other message may trust a recent «nothing pending».
         if memory is not None and conversation_id in memory and stars_in(text) is None:
             return None
-        version = memory.version() if memory is not None else 0
         now = self._clock()
         # Nearly every message has no rating pending: one read on an index, no write lock.
         with self._db.transaction() as session:
@@ -334,7 +305,7 @@ class RatingService:
             ).first()
         if memory is not None:
             if pending is None:
-                memory.remember(conversation_id, version)
+                memory.remember(conversation_id)
             else:
                 memory.forget(conversation_id)
         if pending is None:

@@ -11,6 +11,8 @@ on one core. Chosen by measurement (docs/nlu-report.md).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import threading
 from collections import OrderedDict
@@ -25,6 +27,8 @@ MAX_CHARACTERS = 1000
 # Texts embedded recently, by hash: cross-validation and retraining embed the same
 # examples again, and citizens repeat the same short messages («ok», «grazie»).
 CACHE_SIZE = 20_000
+# Where the NLU puts the message's packed vector in its parse data (:func:`pack`).
+EMBEDDING_KEY = "embedding"
 
 _lock = threading.Lock()
 _model: Any = None
@@ -66,6 +70,34 @@ def encode(texts: list[str]) -> np.ndarray:
 def features(texts: Any, weight: float = 1.0) -> np.ndarray:
     """scikit-learn's FunctionTransformer hook: the embeddings of ``texts``, times ``weight``."""
     return encode([str(t) for t in texts]) * np.float32(weight)
+
+
+def pack(vector: np.ndarray) -> str:
+    """A vector in 520 characters (8-bit, with its scale), to travel in the NLU's parse data:
+    the FAQ search of the action server reads the meaning of the message without
+    embedding it again."""
+    values = np.asarray(vector, dtype=np.float32).reshape(DIMENSIONS)
+    scale = float(np.abs(values).max()) or 1.0
+    quantised = np.round(values / scale * 127).astype(np.int8)
+    return base64.b64encode(np.float32(scale).tobytes() + quantised.tobytes()).decode("ascii")
+
+
+def unpack(packed: object) -> np.ndarray | None:
+    """The L2-normalised vector of :func:`pack`; None for anything else."""
+    if not isinstance(packed, str) or len(packed) > 4 * (4 + DIMENSIONS):
+        return None
+    try:
+        raw = base64.b64decode(packed, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 4 + DIMENSIONS:
+        return None
+    scale = np.frombuffer(raw[:4], dtype=np.float32)[0]
+    vector = np.frombuffer(raw[4:], dtype=np.int8).astype(np.float32) * scale
+    norm = float(np.linalg.norm(vector))
+    if not np.isfinite(norm) or norm == 0:
+        return None
+    return vector / norm
 
 
 def clear_cache() -> None:
