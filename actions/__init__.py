@@ -47,7 +47,7 @@ def _warm_faq() -> None:
         logging.getLogger(__name__).exception("FAQ non preparate all'avvio")
 
 
-async def _warm_faq_in_background(app: Sanic) -> None:
+async def _warm_faq_in_background(app: Sanic, loop: object) -> None:
     threading.Thread(target=_warm_faq, name="faq-warm-up", daemon=True).start()
 
 

@@ -5,6 +5,7 @@ leave a question to the FAQ (the library's hours are not the URP's)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -392,3 +393,26 @@ def test_the_payload_is_what_rasa_reads() -> None:
     payload = suggestion_buttons((FaqMatch(TARI, 0.5, TARI.questions[0]),))[0]["payload"]
     assert json.loads(payload.removeprefix("/choose_faq")) == {"faq_id": "tari-pagamento"}
     assert clean(payload, shortcuts=Shortcuts(choices=True)).text == payload
+
+
+def test_the_action_server_builds_the_index_before_the_first_question(monkeypatch, caplog) -> None:
+    import actions
+
+    built: list[str] = []
+
+    class Index:
+        def index(self) -> None:
+            built.append("built")
+
+    monkeypatch.setattr(services, "faq_index", lambda: Index())
+    actions._warm_faq()
+    assert built == ["built"]
+
+    class Down:
+        def index(self) -> None:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(services, "faq_index", lambda: Down())
+    with caplog.at_level(logging.ERROR):
+        actions._warm_faq()  # no exception: the first question tries again
+    assert "FAQ non preparate all'avvio" in caplog.text

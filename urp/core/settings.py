@@ -186,7 +186,7 @@ class FaqSettings:
     # Probabilities that the best entry is the right one (urp/faq/confidence.py), chosen by
     # `make eval-faq` on citizens' questions (tests/faq/tuning.yml, docs/nlu-report.md).
     answer_threshold: float = 0.89  # at least this (and `margin` ahead of the next): answer
-    suggest_threshold: float = 0.52  # from here to the answer: «Forse cerchi:»
+    suggest_threshold: float = 0.55  # from here to the answer: «Forse cerchi:»
     margin: float = 0.0  # lead in score on the second entry required on top of the model
     # Both ways: "tari" finds «tassa rifiuti» and the other way round.
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

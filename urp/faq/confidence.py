@@ -11,9 +11,11 @@ message), how long the message is, and what the sentence embedding thinks of the
 entry (its score, its lead, whether it agrees).
 
 The coefficients are in confidence.json next to this module, fitted by ``make eval-faq``
-(:mod:`urp.tools.eval_faq`) on the examples' own questions only: each asked of the index
+(:mod:`urp.tools.eval_faq`) on the examples' own questions, each asked of the index
 without it (its entry first is a right answer, another a wrong one) and of the index
-without its whole entry (any answer is wrong). The answer and suggestion thresholds of
+without its whole entry (any answer is wrong); the same on small FAQs drawn from the
+examples, with the questions of the entries left out; and on the tuning set's questions,
+written as citizens write. The answer and suggestion thresholds of
 :class:`urp.core.settings.FaqSettings` are probabilities of this model.
 """
 

@@ -8,7 +8,11 @@ centroid of its questions and on its answer, both spaces half and half: measured
 examples' own questions, that ranks the right entry first far more often than the single
 closest question (docs/nlu-report.md). Words the index has never seen count against the
 match instead of vanishing (a question about the pool does not become one about the
-library's hours because «piscina» is unknown).
+library's hours because «piscina» is unknown). The other half of the score is the meaning:
+the NLU's sentence embedding (:mod:`urp.nlu.embeddings`) of the message against the
+entry's closest question and the centroid of its questions, so a question with none of an
+entry's words still finds it. The NLU sends the message's vector in the parse data; the
+questions' vectors are computed when the index is built.
 
 Confidence is honest: a tiny logistic model (:mod:`urp.faq.confidence`) turns the scores
 and the words' coverage into the probability that the best entry is right. From
