@@ -39,7 +39,6 @@ from urp.faq.entries import FaqEntry
 from urp.faq.search import FaqAnswer, FaqMatch
 from urp.faq.store import FaqService
 from urp.nlu import embeddings
-from urp.nlu.embeddings import EMBEDDING_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def asked_text(tracker: Tracker) -> str:
 def meaning(tracker: Tracker) -> np.ndarray | None:
     """The sentence embedding the NLU computed for the latest message (parse data key
     ``embedding``), so the FAQ search does not compute it again; None if absent."""
-    return embeddings.unpack(tracker.latest_message.get(EMBEDDING_KEY))
+    return embeddings.unpack(tracker.latest_message.get(embeddings.EMBEDDING_KEY))
 
 
 def faq_lookup(tracker: Tracker) -> FaqAnswer | None:

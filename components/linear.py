@@ -2,8 +2,8 @@
 
 Reads the message's text (it has its own n-gram features and sentence embedding), so it
 needs no featuriser before it. The message's sentence embedding goes out in the parse data
-(``embedding``, 520 characters), for the FAQ search of the action server. The model is stored with skops, which loads
-only scikit-learn's own types.
+(``embedding``, 520 characters), for the FAQ search of the action server. The model is
+stored with skops, which loads only scikit-learn's own types.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class LinearIntentClassifier(GraphComponent):
             "c": defaults.c,
             "calibration_folds": defaults.calibration_folds,
             "embeddings": defaults.embeddings,
+            "spelling": defaults.spelling,
             "random_state": defaults.random_state,
         }
 
@@ -112,12 +113,13 @@ class LinearIntentClassifier(GraphComponent):
         return messages
 
 
-# The one function of ours a model file may name: the sentence embedding's hook.
-OWN_FUNCTIONS = ("urp.nlu.embeddings.features",)
+# The functions of ours a model file may name: the sentence embedding's and the spelling's
+# hooks.
+OWN_FUNCTIONS = ("urp.nlu.embeddings.features", "urp.core.spelling.corrected")
 
 
 def _trusted(types: list[str]) -> list[str]:
-    """Only scikit-learn's, numpy's and scipy's types, and our embedding hook, may be loaded."""
+    """Only scikit-learn's, numpy's and scipy's types, and our hooks, may be loaded."""
     unknown = [
         t
         for t in types

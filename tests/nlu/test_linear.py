@@ -63,3 +63,20 @@ def test_a_model_file_with_foreign_types_is_refused() -> None:
     assert _trusted(["sklearn.svm._classes.LinearSVC"]) == ["sklearn.svm._classes.LinearSVC"]
     with pytest.raises(ValueError, match="tipi non attesi"):
         _trusted(["os.system"])
+
+
+def test_with_spelling_the_model_stores_its_words_and_reads_typos_as_them(
+    tmp_path: Path,
+) -> None:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("linear")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = {**LinearIntentClassifier.get_default_config(), "spelling": True}
+    LinearIntentClassifier.create(config, storage, resource, context).train(_training_data())
+
+    loaded = LinearIntentClassifier.load(config, storage, resource, context)
+    corrector = loaded._model.steps[0][1]
+    # «farmacai» (two letters swapped) is read as the training examples' «farmacia».
+    assert corrector.transform(["farmacai di turno"]) == ["farmacia di turno"]
+    (message,) = loaded.process([Message(data={TEXT: "farmacai aperte"})])
+    assert message.get(INTENT)["name"] == "ask_pharmacy_shift"

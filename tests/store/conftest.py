@@ -63,6 +63,7 @@ TABLES = (
     "review_sightings",
     "faq_entries",
     "faq_questions",
+    "faq_meanings",
     "consent_events",
 )
 START = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)

@@ -41,15 +41,15 @@ def test_db_upgrade_and_current_on_a_new_file(
     code, out, _ = run(capsys, "db", "current")
     assert code == 0 and "nessuna" in out and "urp db upgrade" in out
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and "revisione 0016" in out
+    assert code == 0 and "revisione 0017" in out
     code, out, _ = run(capsys, "db", "current")
-    assert code == 0 and "0016 (aggiornato)" in out
+    assert code == 0 and "0017 (aggiornato)" in out
 
 
 def test_db_upgrade_is_idempotent(cli_env: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and "revisione 0016" in out
-    assert "0016 (aggiornato)" in run(capsys, "db", "current")[1]
+    assert code == 0 and "revisione 0017" in out
+    assert "0017 (aggiornato)" in run(capsys, "db", "current")[1]
 
 
 def test_stats(subscribed: Database, capsys: pytest.CaptureFixture[str]) -> None:

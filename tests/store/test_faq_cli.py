@@ -10,9 +10,12 @@ from tests.store.conftest import raw_rows
 from tests.store.test_cli import run
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, load_settings
+from urp.core.text import fold
 from urp.faq.entries import read_faq_file
+from urp.faq.meanings import text_hash
 from urp.faq.search import FaqAnswer, FaqMatch, LiveFaqIndex
 from urp.faq.store import FaqService
+from urp.nlu import embeddings
 
 FAQ = """\
 - id: tari-pagamento
@@ -46,9 +49,13 @@ def test_import_then_again_then_replace(
     path = write(tmp_path, FAQ)
     assert run(capsys, "faq", "import", str(path), "--by", "mario") == (
         0,
-        "FAQ: nuove 2, sostituite 0, invariate 0.\n",
+        "FAQ: nuove 2, sostituite 0, invariate 0.\nSignificato calcolato per 5 domande nuove.\n",
         "",
     )
+    # The questions' vectors are stored: the running assistant's rebuild only reads them.
+    questions = [q for entry in read_faq_file(path) for q in entry.questions]
+    stored = FaqService(cli_env).meanings(embeddings.MODEL, [text_hash(q) for q in questions])
+    assert len(stored) == len(questions) == 5
     assert run(capsys, "faq", "import", str(path))[1] == (
         "FAQ: nuove 0, sostituite 0, invariate 2.\n"
     )
@@ -97,6 +104,8 @@ def test_export_then_import_changes_nothing(
     ]  # by topic; drafts are not part of the office's file
     assert run(capsys, "faq", "import", str(exported))[1] == (
         "FAQ: nuove 0, sostituite 0, invariate 2.\n"
+        # the console's draft had no vector yet: publishing it will only read
+        "Significato calcolato per 1 domanda nuova.\n"
     )
 
 
@@ -151,6 +160,9 @@ class FakeIndex:
     def search(self, text: str, limit: int = 3) -> list[FaqMatch]:
         return self.matches[:limit]
 
+    def read(self, text: str) -> str:
+        return fold(text)
+
 
 SCORES = (
     "\nPunteggi migliori:\n"
@@ -194,6 +206,15 @@ def test_ask_prints_each_kind_of_reply(
     monkeypatch.setattr(FakeIndex, "kind", kind)
     monkeypatch.setattr("urp.faq.search.LiveFaqIndex", FakeIndex)
     assert run(capsys, "faq", "ask", "tari") == (0, said + SCORES, "")
+
+
+def test_ask_says_how_it_read_a_typo(
+    cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "faq", "import", str(write(tmp_path, FAQ)))
+    out = run(capsys, "faq", "ask", "Orari bibloteca?")[1]
+    assert out.startswith("Letta come: «orari biblioteca?»\n")
+    assert "Letta come" not in run(capsys, "faq", "ask", "Orari biblioteca?")[1]
 
 
 def test_ask_an_empty_faq(cli_env: Database, capsys: pytest.CaptureFixture[str]) -> None:

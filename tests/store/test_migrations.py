@@ -25,7 +25,7 @@ from urp.core.settings import PROJECT_ROOT
 
 
 def test_the_database_is_at_the_latest_revision(database: Database) -> None:
-    assert current_revision(database) == head_revision() == "0016"
+    assert current_revision(database) == head_revision() == "0017"
 
 
 def test_models_and_migrations_agree(database: Database) -> None:
@@ -43,7 +43,7 @@ def test_downgrade_and_upgrade_again(database: Database) -> None:
     assert current_revision(database) is None
     upgrade(database)
     assert set(inspect(database.engine).get_table_names()) >= set(TABLES)
-    assert current_revision(database) == "0016"
+    assert current_revision(database) == "0017"
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:

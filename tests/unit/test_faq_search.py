@@ -383,3 +383,6 @@ def test_the_nlu_s_vector_gives_the_same_answer_as_the_text(index: FaqIndex) -> 
     assert sent.kind == computed.kind == ANSWER
     assert [m.entry.id for m in sent.matches] == [m.entry.id for m in computed.matches]
     assert sent.confidence == pytest.approx(computed.confidence, abs=0.01)
+    # And the vector sent is what the search reads: another message's meaning changes it.
+    (elsewhere,) = embeddings.encode(["a che ora apre la biblioteca il sabato"])
+    assert index.answer(question, elsewhere).confidence < computed.confidence - 0.05

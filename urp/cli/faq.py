@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from urp.cli import common
+
+if TYPE_CHECKING:
+    from urp.faq.store import FaqService
 
 # How many of the best matches ``urp faq ask`` shows with their scores.
 SHOWN_MATCHES = 3
@@ -22,9 +27,31 @@ def _faq_import(args: argparse.Namespace) -> int:
 
     entries = read_faq_file(args.file)  # every problem of the file, before any writing
     by = (args.by or "").strip() or getpass.getuser()
-    result = FaqService(common.database()).import_entries(entries, by=by)
+    service = FaqService(common.database())
+    result = service.import_entries(entries, by=by)
     print(f"FAQ: nuove {result.added}, sostituite {result.replaced}, invariate {result.unchanged}.")
+    _fill_meanings(service)
     return 0
+
+
+def _fill_meanings(service: FaqService) -> None:
+    """The new questions' vectors, computed once here: the running assistant's replicas
+    then rebuild their index by reading them. The import is already written: a failure
+    here is only a warning (the assistant computes what is missing)."""
+    from urp.faq.meanings import fill
+
+    try:
+        computed = fill(service)
+    except Exception as error:  # the entries are imported all the same
+        print(
+            f"Attenzione: significato delle domande non calcolato ({error}); "
+            "lo calcolerà l'assistente.",
+            file=sys.stderr,
+        )
+        return
+    if computed:
+        questions = "1 domanda nuova" if computed == 1 else f"{computed} domande nuove"
+        print(f"Significato calcolato per {questions}.")
 
 
 def _faq_export(args: argparse.Namespace) -> int:
@@ -71,11 +98,16 @@ def _faq_list(args: argparse.Namespace) -> int:
 
 def _faq_ask(args: argparse.Namespace) -> int:
     from urp.core.settings import load_settings
+    from urp.core.text import fold
     from urp.faq.search import LiveFaqIndex
     from urp.faq.store import FaqService
 
     index = LiveFaqIndex(FaqService(common.database()), load_settings().faq)
     answer = index.answer(args.question)
+    read = index.read(args.question)
+    if read != fold(args.question):
+        # The office sees which of the citizen's words were read as the FAQ's.
+        print(f"Letta come: «{read}»")
     if answer.kind == "answer":
         [match] = answer.matches
         print(f"Risposta (voce {match.entry.id}):\n{match.entry.answer}")

@@ -33,6 +33,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -703,6 +704,21 @@ class FaqQuestion(Base):
     entry_id = Column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), nullable=False)
     position = Column(Integer, nullable=False)  # from 1, as in the office's file
     text = Column(Text, nullable=False)
+
+
+class FaqMeaning(Base):
+    """The sentence embedding of an FAQ question, computed once (by ``urp faq import`` or
+    the first replica that needs it) and read by every replica's index (urp.faq.meanings).
+
+    Keyed by the embedding model and a hash of the text, not by the question's row: an
+    edited entry keeps the vectors of its unchanged questions, and a new model never reads
+    an old model's vectors. Migration 0017."""
+
+    __tablename__ = "faq_meanings"
+
+    model = Column(String(64), primary_key=True)  # urp.nlu.embeddings.MODEL
+    text_hash = Column(String(32), primary_key=True)  # blake2b, 16 bytes, hex
+    vector = Column(LargeBinary, nullable=False)  # float32, little-endian, DIMENSIONS values
 
 
 # -- issue 26, console teamwork: internal notes and each chat's audit trail (0015) ----------

