@@ -10,7 +10,6 @@ from tests.store.conftest import raw_rows
 from tests.store.test_cli import run
 from urp.core.db import Database
 from urp.core.settings import PROJECT_ROOT, load_settings
-from urp.core.text import fold
 from urp.faq.entries import read_faq_file
 from urp.faq.meanings import text_hash
 from urp.faq.search import FaqAnswer, FaqMatch, LiveFaqIndex
@@ -160,9 +159,6 @@ class FakeIndex:
     def search(self, text: str, limit: int = 3) -> list[FaqMatch]:
         return self.matches[:limit]
 
-    def read(self, text: str) -> str:
-        return fold(text)
-
 
 SCORES = (
     "\nPunteggi migliori:\n"
@@ -206,15 +202,6 @@ def test_ask_prints_each_kind_of_reply(
     monkeypatch.setattr(FakeIndex, "kind", kind)
     monkeypatch.setattr("urp.faq.search.LiveFaqIndex", FakeIndex)
     assert run(capsys, "faq", "ask", "tari") == (0, said + SCORES, "")
-
-
-def test_ask_says_how_it_read_a_typo(
-    cli_env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run(capsys, "faq", "import", str(write(tmp_path, FAQ)))
-    out = run(capsys, "faq", "ask", "Orari bibloteca?")[1]
-    assert out.startswith("Letta come: «orari biblioteca?»\n")
-    assert "Letta come" not in run(capsys, "faq", "ask", "Orari biblioteca?")[1]
 
 
 def test_ask_an_empty_faq(cli_env: Database, capsys: pytest.CaptureFixture[str]) -> None:

@@ -98,16 +98,11 @@ def _faq_list(args: argparse.Namespace) -> int:
 
 def _faq_ask(args: argparse.Namespace) -> int:
     from urp.core.settings import load_settings
-    from urp.core.text import fold
     from urp.faq.search import LiveFaqIndex
     from urp.faq.store import FaqService
 
     index = LiveFaqIndex(FaqService(common.database()), load_settings().faq)
     answer = index.answer(args.question)
-    read = index.read(args.question)
-    if read != fold(args.question):
-        # The office sees which of the citizen's words were read as the FAQ's.
-        print(f"Letta come: «{read}»")
     if answer.kind == "answer":
         [match] = answer.matches
         print(f"Risposta (voce {match.entry.id}):\n{match.entry.answer}")

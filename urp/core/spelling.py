@@ -1,25 +1,20 @@
 """Typos corrected against a known vocabulary: «orari pisicna» is read as «orari piscina».
 
-Used by the FAQ search (the vocabulary: the office's questions, answers and synonyms) and,
-where measured better, by the NLU (the training examples). The character n-grams of
-:mod:`urp.faq.search` see that «pisicna» looks like «piscina», but
-only in part: the stems' space and the confidence model see a word the FAQ has never met,
-so a question with a typo got the right entry first and too little confidence to answer it.
-Measured on the citizens' questions of the tuning set (docs/nlu-report.md): right answers
-0.437 without, 0.479 with.
+A spelling layer measured for the NLU (the ``svm-refusi`` variant of ``make eval-nlu``: the
+training examples' words) and for the FAQ search (the office's questions, answers and
+synonyms). Neither ships it: the gains were within the noise of the measures
+(docs/nlu-report.md). The character n-grams already see that «pisicna» looks like
+«piscina».
 
-A word is corrected only when all of this holds, so that a word the office never wrote is
-not bent into one it did («Jesi» is not «mesi», «secchio» is not «vecchio»):
+A word is corrected only when all of this holds, so that a word the vocabulary lacks is not
+bent into one it has («Jesi» is not «mesi», «secchio» is not «vecchio»):
 
-1. the FAQ does not know it (its questions, answers and synonyms);
+1. the vocabulary does not know it;
 2. Italian does not know it: it is not in wordfreq's Italian list with a Zipf frequency of
    at least :data:`ITALIAN_FLOOR` (wordfreq's large list, from web, books, subtitles and
    chats; below the floor are mostly typos);
 3. one edit (a letter missing, extra or wrong, or two adjacent letters swapped) turns it
-   into a word of the FAQ. Of several, the one the FAQ uses most wins.
-
-Only the words the search reads change; the sentence embedding the NLU sent is kept (also
-re-embedding the corrected text was measured: no better, and 7-11 ms a message).
+   into a word of the vocabulary. Of several, the one used most wins.
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from urp.core.settings import FaqSettings
-from urp.core.spelling import Speller
 from urp.faq.confidence import ConfidenceModel, Evidence, default_model, features
 from urp.faq.entries import FaqEntry
 from urp.faq.meanings import StoredMeanings
@@ -237,15 +236,7 @@ class FaqIndex:
         self.settings = settings
         self.entries = tuple(entries)
         self.weights = weights or Weights()
-        groups = synonym_groups(settings)
-        self._synonyms = Synonyms(groups)
-        # Typos of the FAQ's own words are corrected before the search reads a message.
-        self.speller = Speller(
-            [
-                *(text for e in self.entries for text in (*e.questions, e.answer)),
-                *(phrase for key, phrases in groups.items() for phrase in (key, *phrases)),
-            ]
-        )
+        self._synonyms = Synonyms(synonym_groups(settings))
         self.questions: list[str] = []
         owners: list[int] = []
         for number, entry in enumerate(self.entries):
@@ -316,11 +307,6 @@ class FaqIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def read(self, text: str) -> str:
-        """The message as the search reads it: folded, its typos of the FAQ's words
-        corrected (:mod:`urp.core.spelling`)."""
-        return self.speller.correct(text)
-
     def scores(self, text: str, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The message's score for every entry, and its similarity with every question."""
         evidence, questions = self.evidence(text, vector)
@@ -336,7 +322,7 @@ class FaqIndex:
         entries, questions = np.zeros(size), np.zeros(len(self.questions))
         if not self.entries:
             return Evidence(entries, entries, entries, 0, 0, 0, 0, 0, 0, 0, entries), questions
-        analysis = Analysis.of(self.read(text), self._synonyms)
+        analysis = Analysis.of(text, self._synonyms)
         per_space, queries = [], []
         for (space, question_rows, entry_rows, share), words in zip(
             self._spaces, (analysis.stems, analysis.letters), strict=True
@@ -485,9 +471,6 @@ class LiveFaqIndex:
 
     def answer(self, text: str, vector: np.ndarray | None = None) -> FaqAnswer:
         return self.index().answer(text, vector)
-
-    def read(self, text: str) -> str:
-        return self.index().read(text)
 
     def search(
         self, text: str, limit: int = MAX_SUGGESTIONS, vector: np.ndarray | None = None
