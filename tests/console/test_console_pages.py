@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from tests.console.harness import PASSWORD, PHONE, Browser, World
 from urp.core.models import AuditEvent
+from urp.core.settings import Settings
 from urp.handoff.operators import OperatorService
 from urp.handoff.quick_replies import QuickReplyService
 from urp.handoff.ratings import QUESTION, RatingService
@@ -223,10 +224,11 @@ def test_exports_without_numbers_for_operators_with_numbers_only_for_an_audited_
     assert event.operator == ADMIN and event.detail.startswith("1 conversazioni con il numero")
 
 
-def test_the_statistics_files(world: World) -> None:
+def test_the_statistics_files(world: World, settings: Settings) -> None:
     rated_chat(world, "5")
     mario = world.logged_in("mario.rossi")
-    today = date.today()
+    # The office's day, not the machine's: from 23:00 UTC it is already tomorrow in Rome.
+    today = datetime.now(settings.timezone).date()
     daily = rows(mario.page("/esportazioni/conversazioni-per-giorno.csv").text)
     assert daily[0] == ["giorno", "conversazioni"] and daily[-1] == [f"{today:%d/%m/%Y}", "1"]
     times = rows(mario.page("/esportazioni/tempi-per-canale.csv").text)
