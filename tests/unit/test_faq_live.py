@@ -69,14 +69,20 @@ class HeldMeanings:
         return embeddings.encode(texts)
 
 
-def live_index(service: FakeService, meanings: HeldMeanings, clock: Clock) -> LiveFaqIndex:
+def live_index(
+    service: FakeService,
+    meanings: HeldMeanings,
+    clock: Clock,
+    recheck: float = 1.0,
+    patience: float = 0,
+) -> LiveFaqIndex:
     return LiveFaqIndex(
         service,  # type: ignore[arg-type]
         SETTINGS,
-        recheck=1.0,
+        recheck=recheck,
         clock=clock,
         meanings=meanings,
-        patience=0,
+        patience=patience,
     )
 
 
@@ -108,14 +114,7 @@ def test_the_previous_index_answers_while_the_new_one_is_built() -> None:
 def test_the_message_that_notices_waits_a_little_for_a_quick_rebuild() -> None:
     """With some patience, a small FAQ's edit is answered from the next message."""
     service, meanings, clock = FakeService([TARI]), HeldMeanings(), Clock()
-    live = LiveFaqIndex(
-        service,  # type: ignore[arg-type]
-        SETTINGS,
-        recheck=0,
-        clock=clock,
-        meanings=meanings,
-        patience=60,
-    )
+    live = live_index(service, meanings, clock, recheck=0, patience=60)
     before = live.index()
     service.published, service.stamp = [TARI, LIBRARY], "2"
     after = live.index()

@@ -13,7 +13,7 @@ import pytest
 from urp.core.db import Database, upgrade
 from urp.core.settings import FaqSettings
 from urp.faq.entries import DRAFT, FaqEntry
-from urp.faq.meanings import StoredMeanings, fill, stored_meanings, text_hash
+from urp.faq.meanings import StoredMeanings, fill, text_hash
 from urp.faq.search import ANSWER, LiveFaqIndex
 from urp.faq.store import FaqService
 from urp.nlu import embeddings
@@ -88,8 +88,8 @@ def test_a_build_stores_the_vectors_and_the_next_one_only_reads(service, monkeyp
 def test_the_stored_vectors_are_the_computed_ones(service) -> None:
     texts = questions(TARI)
     computed = embeddings.encode(texts)
-    assert np.array_equal(stored_meanings(service, texts), computed)
-    assert np.array_equal(stored_meanings(service, texts), computed)  # now read
+    assert np.array_equal(StoredMeanings(service)(texts), computed)
+    assert np.array_equal(StoredMeanings(service)(texts), computed)  # now read
     assert len(service.meanings(embeddings.MODEL, [text_hash(texts[0])])) == 1
 
 
@@ -106,13 +106,13 @@ def test_a_changed_question_is_the_only_one_embedded(service, monkeypatch) -> No
 def test_texts_asked_twice_are_embedded_once_and_returned_in_order(service, monkeypatch) -> None:
     embedder = Embedder(monkeypatch)
     texts = ["orari dell'anagrafe", "tassa sui rifiuti", "orari dell'anagrafe"]
-    rows = stored_meanings(service, texts)
+    rows = StoredMeanings(service)(texts)
     assert embedder.texts == ["orari dell'anagrafe", "tassa sui rifiuti"]
     assert np.array_equal(rows[0], rows[2]) and not np.array_equal(rows[0], rows[1])
 
 
 def test_fill_computes_only_the_missing_vectors_and_prunes_the_unused(service, monkeypatch) -> None:
-    stored_meanings(service, [*TARI.questions, "una domanda che nessuna voce ha più"])
+    StoredMeanings(service)([*TARI.questions, "una domanda che nessuna voce ha più"])
     service.add_draft("come rinnovo la carta d'identità?", "All'anagrafe.", by="mario")
     embedder = Embedder(monkeypatch)
     expected = [*LIBRARY.questions, "come rinnovo la carta d'identità?"]

@@ -114,11 +114,6 @@ class StoredMeanings:
         self._failing[what] = False
 
 
-def stored_meanings(service: FaqService, texts: list[str]) -> np.ndarray:
-    """The vectors of ``texts``, from the store where it has them (:class:`StoredMeanings`)."""
-    return StoredMeanings(service)(texts)
-
-
 def fill(service: FaqService, model: str | None = None) -> int:
     """Embed and store the vectors the published and draft entries' questions lack, and
     delete those no question uses any more; returns how many were computed.

@@ -501,7 +501,7 @@ class LiveFaqIndex:
         return self._index
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a rebuild in progress (the CLI, tests); True when none is running."""
+        """Wait for a rebuild in progress; True when none is running (for tests and tools)."""
         rebuilding = self._rebuilding
         if rebuilding is not None:
             rebuilding.join(timeout)
